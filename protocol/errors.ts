@@ -1,0 +1,42 @@
+/**
+ * The catalogue of stable error codes every gateway speaks. A code never changes meaning
+ * once published; clients branch on `code`, humans read `message`. `status` is the HTTP
+ * status the REST gateway answers with; realtime gateways carry the code in their ack.
+ */
+export const ERRORS = {
+  validation_failed: { status: 400, message: 'The request does not match its schema' },
+  invalid_json: { status: 400, message: 'The body is not valid JSON' },
+  json_too_deep: { status: 400, message: 'The JSON nests deeper than allowed' },
+  forbidden_key: { status: 400, message: 'The JSON holds a forbidden key (__proto__ or constructor.prototype)' },
+  invalid_text: { status: 400, message: 'A string holds a NUL character or a lone UTF-16 surrogate' },
+  invalid_mention: { status: 400, message: 'Mentions must name members of the conversation' },
+  invalid_reply: { status: 400, message: 'replyTo must name a message of the same conversation' },
+  acting_user_required: { status: 400, message: 'An API key must name the user it acts for (X-Parley-User)' },
+  auth_required: { status: 401, message: 'Authentication is required' },
+  token_invalid: { status: 401, message: 'The token is invalid' },
+  token_expired: { status: 401, message: 'The token has expired' },
+  forbidden: { status: 403, message: 'You are not allowed to do this' },
+  admin_required: { status: 403, message: 'This route needs an API key with the admin scope' },
+  not_found: { status: 404, message: 'Not found' },
+  route_not_found: { status: 404, message: 'No such route' },
+  conflict: { status: 409, message: 'The request conflicts with the current state' },
+  message_deleted: { status: 409, message: 'The message has been deleted' },
+  direct_conversation: { status: 409, message: 'Members of a direct conversation cannot change' },
+  payload_too_large: { status: 413, message: 'The payload is too large' },
+  unsupported_media_type: { status: 415, message: 'Send JSON (Content-Type: application/json)' },
+  rate_limited: { status: 429, message: 'Too many requests' },
+  internal_error: { status: 500, message: 'Internal error' },
+  not_ready: { status: 503, message: 'Storage is not reachable or not migrated' },
+} as const satisfies Record<string, { status: number; message: string }>;
+
+export type ErrorCode = keyof typeof ERRORS;
+
+/** The shape of every error leaving the server, on every gateway. */
+export interface ErrorBody {
+  code: ErrorCode;
+  message: string;
+  /** Seconds to wait, on `rate_limited` only. */
+  retryAfter?: number;
+  /** Which fields failed, on `validation_failed` only. */
+  details?: { path: string; message: string }[];
+}

@@ -1,0 +1,136 @@
+import path from 'node:path';
+
+/** Everything Parley reads from the environment, validated once and frozen. */
+export interface Config {
+  port: number;
+  host: string;
+  /** Embedded (PGlite) data directory; ignored when `databaseUrl` is set. */
+  dataDir: string;
+  databaseUrl: string | null;
+  jwt: {
+    secret: string | null;
+    jwksUrl: string | null;
+    issuer: string | null;
+    audience: string | null;
+    /** Allowed algorithms; anything else is rejected before the signature is checked. */
+    algorithms: string[];
+    clockToleranceSec: number;
+  };
+  apiKeys: string[];
+  corsOrigins: string[];
+  rateLimit: { points: number; durationSec: number } | null;
+  syncLimit: number;
+  bodyLimitBytes: number;
+  logLevel: string;
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration:\n  - ${problems.join('\n  - ')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+type Env = Record<string, string | undefined>;
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+const HMAC_ALGS = ['HS256', 'HS384', 'HS512'];
+const ASYMMETRIC_ALGS = ['RS256', 'RS384', 'RS512', 'PS256', 'ES256', 'ES384', 'EdDSA'];
+
+/** Parses `30/10s`, `100/1m` or `off` into points per window. */
+export function parseRateLimit(raw: string): { points: number; durationSec: number } | null | undefined {
+  if (raw === 'off' || raw === '0') return null;
+  const m = /^(\d+)\/(\d+)(s|m|h)$/.exec(raw);
+  if (!m) return undefined;
+  const points = Number(m[1]);
+  const duration = Number(m[2]) * { s: 1, m: 60, h: 3600 }[m[3] as 's' | 'm' | 'h'];
+  if (points < 1 || duration < 1) return undefined;
+  return { points, durationSec: duration };
+}
+
+const list = (raw: string | undefined): string[] =>
+  (raw ?? '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+
+/**
+ * Reads the environment into a Config. Every bad variable is reported at once (a
+ * ConfigError listing them all), so an operator fixes a deployment in one pass.
+ */
+export function loadConfig(env: Env = process.env): Config {
+  const problems: string[] = [];
+  const int = (name: string, fallback: number, min: number, max: number): number => {
+    const raw = env[name];
+    if (raw === undefined || raw === '') return fallback;
+    const n = Number(raw);
+    if (!Number.isInteger(n) || n < min || n > max) {
+      problems.push(`${name} must be an integer from ${min} to ${max} (got "${raw}")`);
+      return fallback;
+    }
+    return n;
+  };
+  const url = (name: string, protocols: string[]): string | null => {
+    const raw = env[name];
+    if (!raw) return null;
+    try {
+      const u = new URL(raw);
+      if (!protocols.includes(u.protocol)) problems.push(`${name} must use ${protocols.join(' or ')} (got "${u.protocol}")`);
+    } catch {
+      problems.push(`${name} is not a URL`);
+    }
+    return raw;
+  };
+
+  const databaseUrl = url('DATABASE_URL', ['postgres:', 'postgresql:']);
+  const secret = env.PARLEY_JWT_SECRET || null;
+  if (secret !== null && secret.length < 32) problems.push('PARLEY_JWT_SECRET must be at least 32 characters');
+  const jwksUrl = url('PARLEY_JWKS_URL', ['https:', 'http:']);
+  const algorithms = env.PARLEY_JWT_ALGORITHMS
+    ? list(env.PARLEY_JWT_ALGORITHMS)
+    : [...(secret || !jwksUrl ? ['HS256'] : []), ...(jwksUrl ? ['RS256', 'ES256'] : [])];
+  for (const alg of algorithms) {
+    if (!HMAC_ALGS.includes(alg) && !ASYMMETRIC_ALGS.includes(alg)) problems.push(`PARLEY_JWT_ALGORITHMS: unknown algorithm ${alg}`);
+  }
+  if (databaseUrl && !secret && !jwksUrl) {
+    problems.push('With DATABASE_URL set, PARLEY_JWT_SECRET or PARLEY_JWKS_URL is required (only embedded mode generates a secret)');
+  }
+
+  const rateRaw = env.PARLEY_RATE_LIMIT ?? '30/10s';
+  const rateLimit = parseRateLimit(rateRaw);
+  if (rateLimit === undefined) problems.push(`PARLEY_RATE_LIMIT must look like 30/10s, 100/1m or off (got "${rateRaw}")`);
+
+  const logLevel = env.LOG_LEVEL ?? 'info';
+  if (!LOG_LEVELS.includes(logLevel)) problems.push(`LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}`);
+
+  const apiKeys = list(env.PARLEY_API_KEYS);
+  for (const key of apiKeys) if (key.length < 16) problems.push('PARLEY_API_KEYS: every key must be at least 16 characters');
+
+  const config: Config = {
+    port: int('PORT', 3000, 0, 65535),
+    host: env.HOST || '127.0.0.1',
+    dataDir: path.resolve(env.PARLEY_DATA_DIR || './data'),
+    databaseUrl,
+    jwt: {
+      secret,
+      jwksUrl,
+      issuer: env.PARLEY_JWT_ISSUER || null,
+      audience: env.PARLEY_JWT_AUDIENCE || null,
+      algorithms,
+      clockToleranceSec: int('PARLEY_JWT_CLOCK_TOLERANCE', 5, 0, 300),
+    },
+    apiKeys,
+    corsOrigins: list(env.PARLEY_CORS_ORIGINS),
+    rateLimit: rateLimit ?? null,
+    syncLimit: int('PARLEY_SYNC_LIMIT', 5000, 10, 1_000_000),
+    bodyLimitBytes: int('PARLEY_BODY_LIMIT', 256 * 1024, 1024, 16 * 1024 * 1024),
+    logLevel,
+  };
+  if (problems.length) throw new ConfigError(problems);
+  return deepFreeze(config);
+}
+
+function deepFreeze<T>(obj: T): T {
+  for (const value of Object.values(obj as object)) if (value && typeof value === 'object') deepFreeze(value);
+  return Object.freeze(obj);
+}

@@ -1,0 +1,124 @@
+/**
+ * The shapes that leave the server. Fields may be added, never renamed: the SDK, the
+ * realtime events and the sync log all carry these exact objects.
+ */
+
+export type Role = 'owner' | 'admin' | 'member';
+export type ConversationKind = 'direct' | 'group';
+export type MessageStatus = 'sent' | 'delivered' | 'read';
+
+export interface Actor {
+  userId: string;
+  deviceId?: string;
+  /** True for server-to-server calls made with an admin API key. */
+  admin?: boolean;
+}
+
+export interface User {
+  id: string;
+  name: string | null;
+  picture: string | null;
+}
+
+export interface Attachment {
+  url: string;
+  name?: string;
+  size?: number;
+  mimeType?: string;
+}
+
+export interface ReactionSummary {
+  emoji: string;
+  count: number;
+  userIds: string[];
+}
+
+export interface Message {
+  id: string;
+  conversationId: string;
+  seq: number;
+  senderId: string;
+  clientMsgId: string;
+  body: string;
+  attachments: Attachment[];
+  replyTo: string | null;
+  replyCount: number;
+  mentions: string[];
+  reactions: ReactionSummary[];
+  createdAt: string;
+  editedAt: string | null;
+  deletedAt: string | null;
+  /** Only on the caller's own messages: how far the other members got. */
+  status?: MessageStatus;
+}
+
+export interface Member {
+  userId: string;
+  name: string | null;
+  picture: string | null;
+  role: Role;
+  joinedAt: string;
+  readSeq: number;
+  deliveredSeq: number;
+}
+
+export interface Conversation {
+  id: string;
+  kind: ConversationKind;
+  title: string | null;
+  metadata: Record<string, unknown>;
+  members: Member[];
+  memberCount: number;
+  lastMessage: Message | null;
+  lastSeq: number;
+  createdAt: string;
+  updatedAt: string;
+  lastActivityAt: string;
+  /** The caller's own view of the conversation. */
+  unreadCount: number;
+  role: Role;
+  archived: boolean;
+  mutedUntil: string | null;
+}
+
+/** A conversation as every member sees it (no per-caller fields), carried by events. */
+export type ConversationInfo = Pick<Conversation, 'id' | 'kind' | 'title' | 'metadata' | 'lastSeq' | 'updatedAt'>;
+
+/**
+ * One entry of a conversation's log. `type` and `data` are exactly the live realtime
+ * event, so sync replays the log and live delivery publishes it, with one shape.
+ */
+export type ConversationEvent =
+  | { type: 'message:new'; conversationId: string; seq: number; data: { conversationId: string; seq: number; message: Message } }
+  | { type: 'message:updated'; conversationId: string; seq: number; data: { conversationId: string; seq: number; message: Message } }
+  | { type: 'message:deleted'; conversationId: string; seq: number; data: { conversationId: string; seq: number; messageId: string; message: Message } }
+  | {
+      type: 'reaction:updated';
+      conversationId: string;
+      seq: number;
+      data: {
+        conversationId: string;
+        seq: number;
+        messageId: string;
+        userId: string;
+        emoji: string;
+        action: 'add' | 'remove';
+        reactions: ReactionSummary[];
+      };
+    }
+  | { type: 'member:joined'; conversationId: string; seq: number; data: { conversationId: string; seq: number; member: Member; by: string } }
+  | { type: 'member:updated'; conversationId: string; seq: number; data: { conversationId: string; seq: number; member: Member; by: string } }
+  | { type: 'member:left'; conversationId: string; seq: number; data: { conversationId: string; seq: number; userId: string; by: string } }
+  | { type: 'conversation:updated'; conversationId: string; seq: number; data: { conversationId: string; seq: number; conversation: ConversationInfo; by: string } };
+
+export type ConversationEventType = ConversationEvent['type'];
+
+/** Per-user state changes that take no seq (they are not part of the conversation log). */
+export interface ReadStateChange {
+  conversationId: string;
+  userId: string;
+  readSeq: number;
+  deliveredSeq: number;
+  unreadCount: number;
+  totalUnread: number;
+}

@@ -1,0 +1,37 @@
+import { ERRORS, type ErrorBody, type ErrorCode } from '../protocol/errors.ts';
+
+export { ERRORS, type ErrorCode };
+
+/**
+ * The only error services throw. Gateways map it once (HTTP status, ack, close code);
+ * anything else reaching a gateway is a bug, logged and answered as `internal_error`.
+ */
+export class AppError extends Error {
+  readonly code: ErrorCode;
+  readonly status: number;
+  readonly retryAfter?: number;
+  readonly details?: ErrorBody['details'];
+
+  constructor(code: ErrorCode, message?: string, extra: { retryAfter?: number; details?: ErrorBody['details'] } = {}) {
+    super(message ?? ERRORS[code].message);
+    this.name = 'AppError';
+    this.code = code;
+    this.status = ERRORS[code].status;
+    if (extra.retryAfter !== undefined) this.retryAfter = extra.retryAfter;
+    if (extra.details) this.details = extra.details;
+  }
+
+  toBody(): ErrorBody {
+    const body: ErrorBody = { code: this.code, message: this.message };
+    if (this.retryAfter !== undefined) body.retryAfter = this.retryAfter;
+    if (this.details) body.details = this.details;
+    return body;
+  }
+}
+
+export const notFound = (what = 'Not found'): AppError => new AppError('not_found', what);
+
+/** Wraps an unknown failure without echoing its text: only AppErrors reach clients verbatim. */
+export function toAppError(err: unknown): AppError {
+  return err instanceof AppError ? err : new AppError('internal_error');
+}

@@ -1,0 +1,76 @@
+import type { FastifyInstance } from 'fastify';
+import {
+  type ConversationListQuery as ListQuery,
+  ConversationListQuery,
+  type CreateConversation as CreateBody,
+  CreateConversation,
+  Mute,
+  type PatchConversation as PatchBody,
+  PatchConversation,
+} from '../../../../protocol/schemas.ts';
+import type { Services } from '../../../services/index.ts';
+import { actorOf } from '../auth.ts';
+import { bearerAuth, IdParams } from './params.ts';
+
+type Id = { Params: { id: string } };
+const tags = ['conversations'];
+/** "Muted" with no end: a date far enough to never pass. */
+const FOREVER = new Date('9999-12-31T00:00:00Z');
+
+export function conversationRoutes(app: FastifyInstance, s: Services): void {
+  const config = { auth: 'user' as const };
+
+  app.post<{ Body: CreateBody }>('/v1/conversations', {
+    config,
+    schema: { tags, security: bearerAuth, summary: 'Create a conversation (direct ones are deduplicated)', body: CreateConversation },
+    handler: async (req, reply) => {
+      const { conversation, created } = await s.conversations.create(actorOf(req), req.body);
+      return reply.status(created ? 201 : 200).send({ conversation });
+    },
+  });
+
+  app.get<{ Querystring: ListQuery }>('/v1/conversations', {
+    config,
+    schema: { tags, security: bearerAuth, summary: "The caller's conversations, most recently active first", querystring: ConversationListQuery },
+    handler: (req) => s.conversations.list(actorOf(req), req.query),
+  });
+
+  app.get<Id>('/v1/conversations/:id', {
+    config,
+    schema: { tags, security: bearerAuth, summary: 'One conversation', params: IdParams },
+    handler: async (req) => ({ conversation: await s.conversations.get(actorOf(req), req.params.id) }),
+  });
+
+  app.patch<Id & { Body: PatchBody }>('/v1/conversations/:id', {
+    config,
+    schema: { tags, security: bearerAuth, summary: "Change a group's title or metadata (admins)", params: IdParams, body: PatchConversation },
+    handler: async (req) => ({ conversation: await s.conversations.update(actorOf(req), req.params.id, req.body) }),
+  });
+
+  app.post<Id>('/v1/conversations/:id/archive', {
+    config,
+    schema: { tags, security: bearerAuth, summary: 'Hide the conversation for the caller until a new message', params: IdParams },
+    handler: async (req) => ({ conversation: await s.conversations.setArchived(actorOf(req), req.params.id, true) }),
+  });
+
+  app.delete<Id>('/v1/conversations/:id/archive', {
+    config,
+    schema: { tags, security: bearerAuth, summary: 'Unarchive', params: IdParams },
+    handler: async (req) => ({ conversation: await s.conversations.setArchived(actorOf(req), req.params.id, false) }),
+  });
+
+  app.post<Id & { Body: { until?: string } | undefined }>('/v1/conversations/:id/mute', {
+    config,
+    schema: { tags, security: bearerAuth, summary: 'Mute until a time (or indefinitely)', params: IdParams, body: Mute },
+    handler: async (req) => {
+      const until = req.body?.until ? new Date(req.body.until) : FOREVER;
+      return { conversation: await s.conversations.setMuted(actorOf(req), req.params.id, until) };
+    },
+  });
+
+  app.delete<Id>('/v1/conversations/:id/mute', {
+    config,
+    schema: { tags, security: bearerAuth, summary: 'Unmute', params: IdParams },
+    handler: async (req) => ({ conversation: await s.conversations.setMuted(actorOf(req), req.params.id, null) }),
+  });
+}

@@ -1,0 +1,34 @@
+import type { FastifyInstance } from 'fastify';
+import { type AddMembers as AddBody, AddMembers, SetRole } from '../../../../protocol/schemas.ts';
+import type { Role } from '../../../domain/types.ts';
+import type { Services } from '../../../services/index.ts';
+import { actorOf } from '../auth.ts';
+import { bearerAuth, IdParams, MemberParams } from './params.ts';
+
+type MemberP = { Params: { id: string; userId: string } };
+const tags = ['members'];
+
+export function memberRoutes(app: FastifyInstance, s: Services): void {
+  const config = { auth: 'user' as const };
+
+  app.post<{ Params: { id: string }; Body: AddBody }>('/v1/conversations/:id/members', {
+    config,
+    schema: { tags, security: bearerAuth, summary: 'Add members to a group (admins; admins only by the owner)', params: IdParams, body: AddMembers },
+    handler: (req) => s.members.add(actorOf(req), req.params.id, req.body),
+  });
+
+  app.delete<MemberP>('/v1/conversations/:id/members/:userId', {
+    config,
+    schema: { tags, security: bearerAuth, summary: 'Remove a member, or leave when userId is the caller', params: MemberParams },
+    handler: async (req, reply) => {
+      await s.members.remove(actorOf(req), req.params.id, req.params.userId);
+      return reply.status(204).send();
+    },
+  });
+
+  app.patch<MemberP & { Body: { role: Exclude<Role, 'owner'> } }>('/v1/conversations/:id/members/:userId', {
+    config,
+    schema: { tags, security: bearerAuth, summary: "Change a member's role (owner)", params: MemberParams, body: SetRole },
+    handler: async (req) => ({ member: await s.members.setRole(actorOf(req), req.params.id, req.params.userId, req.body.role) }),
+  });
+}

@@ -1,0 +1,10 @@
+import { Type } from '@sinclair/typebox';
+import { Emoji, UserId, Uuid } from '../../../../protocol/schemas.ts';
+
+/** Path parameter schemas, closed like every other input. */
+export const IdParams = Type.Object({ id: Uuid }, { additionalProperties: false });
+export const MemberParams = Type.Object({ id: Uuid, userId: UserId }, { additionalProperties: false });
+export const UserParams = Type.Object({ id: UserId }, { additionalProperties: false });
+export const ReactionParams = Type.Object({ id: Uuid, emoji: Emoji }, { additionalProperties: false });
+
+export const bearerAuth = [{ bearerAuth: [] }];

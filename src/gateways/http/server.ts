@@ -1,0 +1,69 @@
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import Fastify, { type FastifyInstance } from 'fastify';
+import type { Config } from '../../config.ts';
+import { AppError } from '../../errors.ts';
+import type { RateLimiter } from '../../realtime/rate-limiter.ts';
+import type { Services } from '../../services/index.ts';
+import { parseClientJson } from '../json.ts';
+import { registerAuth } from './auth.ts';
+import { errorHandler } from './errors.ts';
+import { conversationRoutes } from './routes/conversations.ts';
+import { memberRoutes } from './routes/members.ts';
+import { messageRoutes } from './routes/messages.ts';
+import { readStateRoutes } from './routes/read-state.ts';
+import { userRoutes } from './routes/users.ts';
+import { validatorCompiler } from './validation.ts';
+
+export interface HttpDeps {
+  config: Config;
+  services: Services;
+  limiter: RateLimiter;
+  isReady: () => Promise<boolean>;
+}
+
+/** The REST gateway: parse, authenticate, validate, call one service, present, map errors. */
+export async function buildHttp({ config, services, limiter, isReady }: HttpDeps): Promise<FastifyInstance> {
+  const app = Fastify({
+    logger: { level: config.logLevel },
+    bodyLimit: config.bodyLimitBytes,
+    routerOptions: { maxParamLength: 300 },
+    return503OnClosing: true,
+  });
+  app.setValidatorCompiler(validatorCompiler);
+  app.setErrorHandler(errorHandler);
+  app.setNotFoundHandler((_req, reply) => reply.status(404).send({ error: new AppError('route_not_found').toBody() }));
+  app.removeContentTypeParser(['application/json', 'text/plain']);
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (_req, body, done) => {
+    if (body === '') return done(null, undefined);
+    try {
+      done(null, parseClientJson(body as string));
+    } catch (err) {
+      done(err as Error, undefined);
+    }
+  });
+
+  await app.register(swagger, {
+    openapi: {
+      info: { title: 'Parley', version: '0.1.0', description: 'Real-time messaging and notifications server' },
+      components: { securitySchemes: { bearerAuth: { type: 'http', scheme: 'bearer', description: 'A JWT, or an admin API key' } } },
+    },
+  });
+  await app.register(swaggerUi, { routePrefix: '/docs' });
+  app.get('/openapi.json', { schema: { hide: true } }, () => app.swagger());
+
+  registerAuth(app, services, limiter);
+
+  app.get('/health', { schema: { tags: ['operations'], summary: 'The process answers' } }, () => ({ status: 'ok' }));
+  app.get('/ready', { schema: { tags: ['operations'], summary: 'Storage reachable and migrated' } }, async (_req, reply) => {
+    if (await isReady()) return { status: 'ready' };
+    return reply.status(503).send({ error: new AppError('not_ready').toBody() });
+  });
+
+  conversationRoutes(app, services);
+  memberRoutes(app, services);
+  messageRoutes(app, services);
+  readStateRoutes(app, services);
+  userRoutes(app, services);
+  return app;
+}

@@ -1,0 +1,24 @@
+import { Ajv, type ErrorObject } from 'ajv';
+import addFormatsModule from 'ajv-formats';
+import type { FastifySchemaCompiler } from 'fastify';
+
+// ajv-formats ships CommonJS; under NodeNext its default export is the module object.
+const addFormats = addFormatsModule as unknown as (ajv: Ajv) => Ajv;
+
+// Bodies are JSON and must match their types exactly ("5" is not 5); unknown keys are errors.
+const bodyAjv = addFormats(new Ajv({ coerceTypes: false, removeAdditional: false, useDefaults: true, allErrors: false, strict: false }));
+// Query strings and path parameters arrive as text, so they are coerced to their types.
+const textAjv = addFormats(new Ajv({ coerceTypes: true, removeAdditional: false, useDefaults: true, allErrors: false, strict: false }));
+
+export const validatorCompiler: FastifySchemaCompiler<unknown> = ({ schema, httpPart }) =>
+  (httpPart === 'body' ? bodyAjv : textAjv).compile(schema as object);
+
+export function describeErrors(errors: Partial<ErrorObject>[], context: string): { path: string; message: string }[] {
+  return errors.map((e) => ({
+    path: `${context}${e.instancePath ?? ''}`,
+    message:
+      e.keyword === 'additionalProperties'
+        ? `unknown property "${(e.params as { additionalProperty?: string }).additionalProperty}"`
+        : (e.message ?? 'is invalid'),
+  }));
+}

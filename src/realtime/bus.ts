@@ -1,0 +1,16 @@
+import type { ConversationEvent, ReadStateChange } from '../domain/types.ts';
+
+/** What services publish after COMMIT; gateways and delivery consume it. */
+export type BusMessage =
+  | { kind: 'conversation'; event: ConversationEvent }
+  | { kind: 'read-state'; change: ReadStateChange };
+
+/**
+ * The fan-out port. The memory implementation serves one process; a Redis one spans a
+ * cluster. Delivery is at-most-once: a subscriber that misses a message recovers by sync.
+ */
+export interface Bus {
+  publish(message: BusMessage): Promise<void>;
+  subscribe(handler: (message: BusMessage) => void): () => void;
+  close(): Promise<void>;
+}

@@ -1,0 +1,177 @@
+import { randomUUID } from 'node:crypto';
+import { LIMITS } from '../../protocol/limits.ts';
+import type { HistoryQuery, SendMessage } from '../../protocol/schemas.ts';
+import { canManage, statusFor } from '../domain/roles.ts';
+import type { Actor, ConversationEvent, Member, Message, MessageStatus } from '../domain/types.ts';
+import { AppError, notFound } from '../errors.ts';
+import type { Repos } from '../storage/store.ts';
+import { type Outcome, type ServiceDeps, transact, Unchanged } from './deps.ts';
+
+const NOT_FOUND = 'Message not found';
+
+const messageNew = (message: Message): ConversationEvent => ({
+  type: 'message:new',
+  conversationId: message.conversationId,
+  seq: message.seq,
+  data: { conversationId: message.conversationId, seq: message.seq, message },
+});
+
+/** Adds `status` to the caller's own messages from the other members' markers. */
+function withStatus(messages: Message[], actorId: string, members: Member[]): Message[] {
+  const others = members.filter((m) => m.userId !== actorId);
+  return messages.map((m) => (m.senderId === actorId && !m.deletedAt ? { ...m, status: statusFor(m.seq, others) } : m));
+}
+
+/**
+ * Messages: send (durable, idempotent, ordered), history, edit, soft delete, receipts.
+ * A send is answered only after its transaction commits (invariant 1); the same
+ * (conversation, sender, clientMsgId) always yields the original message (invariant 2);
+ * every change takes the conversation's next contiguous seq (invariant 3).
+ */
+export function messageService(deps: ServiceDeps) {
+  const { store, bus, now } = deps;
+
+  /**
+   * Runs a change to an existing message under its conversation's lock, after checking
+   * the caller is a member; non-members and unknown ids are the same 404.
+   */
+  async function changeMessage<T>(
+    actor: Actor,
+    messageId: string,
+    fn: (tx: Repos, message: Message, ctx: { seq: number; role: Member['role']; at: Date }) => Promise<T | Unchanged<T>>,
+  ) {
+    const located = await store.messages.get(messageId);
+    if (!located) throw notFound(NOT_FOUND);
+    const at = now();
+    return transact(store, async (tx) => {
+      const slot = await tx.conversations.takeSeqAsMember(located.conversationId, actor.userId, { message: false, at });
+      if (!slot) throw notFound(NOT_FOUND);
+      // Re-read under the lock: it now reflects every committed change before ours.
+      const message = (await tx.messages.get(messageId))!;
+      return fn(tx, message, { seq: slot.seq, role: slot.role, at });
+    });
+  }
+
+  async function membersOrNotFound(actor: Actor, conversationId: string, what: string): Promise<Member[]> {
+    const members = await store.members.list(conversationId);
+    if (!members.some((m) => m.userId === actor.userId)) throw notFound(what);
+    return members;
+  }
+
+  return {
+    /** Returns the stored message and whether this call created it (false for a retry). */
+    async send(actor: Actor, conversationId: string, input: SendMessage): Promise<{ message: Message; created: boolean }> {
+      const retry = (existing: Message) => ({ message: existing, created: false });
+      const found = await store.messages.byClientMsgId(conversationId, actor.userId, input.clientMsgId);
+      if (found) return retry(found);
+      const mentions = input.mentions ?? [];
+      const at = now();
+      const { value: message, changed } = await transact(store, async (tx) => {
+        const slot = await tx.conversations.takeSeqAsMember(conversationId, actor.userId, { message: true, at });
+        if (!slot) throw notFound('Conversation not found');
+        // A twin send that committed while we waited for the lock: answer with it.
+        const twin = await tx.messages.byClientMsgId(conversationId, actor.userId, input.clientMsgId);
+        if (twin) return new Unchanged(twin);
+        if (input.replyTo && !(await tx.messages.bumpReplyCount(input.replyTo, conversationId, 1))) throw new AppError('invalid_reply');
+        if (mentions.length && (await tx.members.filterMembers(conversationId, mentions)).length !== mentions.length) {
+          throw new AppError('invalid_mention');
+        }
+        const message: Message = {
+          id: randomUUID(),
+          conversationId,
+          seq: slot.seq,
+          senderId: actor.userId,
+          clientMsgId: input.clientMsgId,
+          body: input.body,
+          attachments: input.attachments ?? [],
+          replyTo: input.replyTo ?? null,
+          replyCount: 0,
+          mentions,
+          reactions: [],
+          createdAt: at.toISOString(),
+          editedAt: null,
+          deletedAt: null,
+        };
+        if (!(await tx.messages.insertNew(message, messageNew(message)))) throw new Error('duplicate send under the conversation lock');
+        return message;
+      });
+      if (!changed) return retry(message);
+      await bus.publish({ kind: 'conversation', event: messageNew(message) });
+      return { message, created: true };
+    },
+
+    /** A page of history by seq: the newest by default, `before` to go back, `after` to go forward. */
+    async list(actor: Actor, conversationId: string, q: HistoryQuery): Promise<{ messages: Message[]; hasMore: boolean }> {
+      const members = await membersOrNotFound(actor, conversationId, 'Conversation not found');
+      const page = await store.messages.history(conversationId, {
+        limit: q.limit ?? LIMITS.historyDefault,
+        ...(q.before !== undefined ? { before: q.before } : {}),
+        ...(q.after !== undefined ? { after: q.after } : {}),
+        ...(q.replyTo !== undefined ? { replyTo: q.replyTo } : {}),
+      });
+      return { messages: withStatus(page.messages, actor.userId, members), hasMore: page.hasMore };
+    },
+
+    async get(actor: Actor, messageId: string): Promise<Message> {
+      const message = await store.messages.get(messageId);
+      if (!message) throw notFound(NOT_FOUND);
+      const members = await membersOrNotFound(actor, message.conversationId, NOT_FOUND);
+      return withStatus([message], actor.userId, members)[0]!;
+    },
+
+    /** The sender edits the body; a deleted message cannot be edited. */
+    async edit(actor: Actor, messageId: string, body: string): Promise<Message> {
+      const { value } = await changeMessage<Outcome<Message>>(actor, messageId, async (tx, message, { seq, at }) => {
+        if (message.senderId !== actor.userId) throw new AppError('forbidden', 'Only the sender edits a message');
+        if (message.deletedAt) throw new AppError('message_deleted');
+        const edited = await tx.messages.edit(messageId, body, at);
+        const event: ConversationEvent = {
+          type: 'message:updated',
+          conversationId: message.conversationId,
+          seq,
+          data: { conversationId: message.conversationId, seq, message: edited },
+        };
+        await tx.events.append(event, at);
+        return { result: edited, event };
+      });
+      await bus.publish({ kind: 'conversation', event: value.event! });
+      return value.result;
+    },
+
+    /** Soft delete by the sender (or a group admin): a tombstone with deletedAt stays. Repeats are no-ops. */
+    async delete(actor: Actor, messageId: string): Promise<Message> {
+      const { value } = await changeMessage<Outcome<Message>>(actor, messageId, async (tx, message, { seq, role, at }) => {
+        if (message.senderId !== actor.userId && !canManage(role)) throw new AppError('forbidden', 'Only the sender or an admin deletes a message');
+        if (message.deletedAt) return new Unchanged({ result: message, event: null });
+        const tombstone = await tx.messages.softDelete(messageId, at);
+        if (message.replyTo) await tx.messages.bumpReplyCount(message.replyTo, message.conversationId, -1);
+        const event: ConversationEvent = {
+          type: 'message:deleted',
+          conversationId: message.conversationId,
+          seq,
+          data: { conversationId: message.conversationId, seq, messageId, message: tombstone },
+        };
+        await tx.events.append(event, at);
+        return { result: tombstone, event };
+      });
+      if (value.event) await bus.publish({ kind: 'conversation', event: value.event });
+      return value.result;
+    },
+
+    /** How far each other member got with one message: sent, delivered or read. */
+    async receipts(actor: Actor, messageId: string): Promise<{ messageId: string; seq: number; status: MessageStatus; members: { userId: string; status: MessageStatus }[] }> {
+      const message = await store.messages.get(messageId);
+      if (!message) throw notFound(NOT_FOUND);
+      const members = await membersOrNotFound(actor, message.conversationId, NOT_FOUND);
+      const others = members.filter((m) => m.userId !== message.senderId);
+      return {
+        messageId,
+        seq: message.seq,
+        status: statusFor(message.seq, others),
+        members: others.map((m) => ({ userId: m.userId, status: statusFor(message.seq, [m]) })),
+      };
+    },
+  };
+}
+
+export type MessageService = ReturnType<typeof messageService>;

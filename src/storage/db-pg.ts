@@ -1,0 +1,42 @@
+import pg from 'pg';
+import { type Db, INT8_OID, type Queryable } from './db.ts';
+
+const types = {
+  getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
+    oid === INT8_OID ? (v: string) => Number(v) : pg.types.getTypeParser(oid, format as 'text')) as typeof pg.types.getTypeParser,
+};
+
+export async function openPostgres(connectionString: string, opts: { max?: number } = {}): Promise<Db> {
+  const pool = new pg.Pool({ connectionString, max: opts.max ?? 20, types });
+  // An idle client losing its connection (database restart) must not crash the process.
+  pool.on('error', () => {});
+  const client = await pool.connect(); // fail fast on a wrong URL
+  client.release();
+  const wrap = (q: pg.Pool | pg.PoolClient): Queryable => ({
+    async query<R>(text: string, params?: unknown[]) {
+      return (await q.query(text, params)).rows as R[];
+    },
+  });
+  return {
+    engine: 'postgres',
+    ...wrap(pool),
+    async transaction(fn) {
+      const conn = await pool.connect();
+      try {
+        await conn.query('BEGIN');
+        const result = await fn(wrap(conn));
+        await conn.query('COMMIT');
+        return result;
+      } catch (err) {
+        await conn.query('ROLLBACK').catch(() => {});
+        throw err;
+      } finally {
+        conn.release();
+      }
+    },
+    async exec(sql) {
+      await pool.query(sql);
+    },
+    close: () => pool.end(),
+  };
+}

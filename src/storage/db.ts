@@ -1,0 +1,22 @@
+/**
+ * The driver port: one SQL dialect (Postgres) over two engines, PGlite in process and
+ * PostgreSQL over `pg`. Everything above it is engine-agnostic.
+ */
+export interface Queryable {
+  query<R = Record<string, unknown>>(text: string, params?: unknown[]): Promise<R[]>;
+}
+
+export interface Db extends Queryable {
+  readonly engine: 'pglite' | 'postgres';
+  /**
+   * Runs `fn` in one transaction: COMMIT when it resolves, ROLLBACK when it throws.
+   * On PGlite (one connection) transactions are serialised; plain queries wait for them.
+   */
+  transaction<T>(fn: (q: Queryable) => Promise<T>): Promise<T>;
+  /** Runs a multi-statement script (migrations). */
+  exec(sql: string): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** Postgres int8 comes back as a string by default; every bigint here fits a double. */
+export const INT8_OID = 20;

@@ -1,0 +1,60 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Db } from './db.ts';
+
+const DIR = path.join(path.dirname(fileURLToPath(import.meta.url)), 'migrations');
+// Any constant: every instance of a cluster takes the same lock, so one migrates at a time.
+const LOCK_KEY = 72_616_379;
+
+export interface Migration {
+  id: number;
+  name: string;
+  sql: string;
+}
+
+/** Numbered, forward-only SQL files: `001_init.sql`, `002_...sql`. */
+export function listMigrations(): Migration[] {
+  return fs
+    .readdirSync(DIR)
+    .filter((f) => /^\d{3}_[\w-]+\.sql$/.test(f))
+    .sort()
+    .map((f) => ({ id: Number(f.slice(0, 3)), name: f, sql: fs.readFileSync(path.join(DIR, f), 'utf8') }));
+}
+
+/** Applies every migration not yet applied, each in its own transaction, under an advisory lock. */
+export async function migrate(db: Db): Promise<string[]> {
+  await db.exec(`CREATE TABLE IF NOT EXISTS parley_migrations (
+    id int PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())`);
+  const applied: string[] = [];
+  for (const m of listMigrations()) {
+    const done = await db.transaction(async (tx) => {
+      await tx.query('SELECT pg_advisory_xact_lock($1)', [LOCK_KEY]);
+      const rows = await tx.query('SELECT 1 FROM parley_migrations WHERE id = $1', [m.id]);
+      if (rows.length) return false;
+      for (const statement of splitStatements(m.sql)) await tx.query(statement);
+      await tx.query('INSERT INTO parley_migrations (id, name) VALUES ($1, $2)', [m.id, m.name]);
+      return true;
+    });
+    if (done) applied.push(m.name);
+  }
+  return applied;
+}
+
+/** True when every migration this code knows has been applied (the /ready check). */
+export async function isMigrated(db: Db): Promise<boolean> {
+  const rows = await db.query<{ n: number }>(
+    `SELECT count(*)::int AS n FROM parley_migrations WHERE id = ANY($1::int[])`,
+    [listMigrations().map((m) => m.id)],
+  );
+  return rows[0]?.n === listMigrations().length;
+}
+
+// Migrations hold plain DDL separated by `;` at line ends; no function bodies with `;` inside.
+function splitStatements(sql: string): string[] {
+  return sql
+    .replace(/^\s*--.*$/gm, '')
+    .split(/;\s*$/m)
+    .map((s) => s.trim())
+    .filter(Boolean);
+}

@@ -1,0 +1,111 @@
+import type { Queryable } from '../db.ts';
+import type { MemberRepo } from '../store.ts';
+import { isoOrNull, MEMBER_COLUMNS, toMember } from './rows.ts';
+
+export function memberRepo(q: Queryable): MemberRepo {
+  return {
+    async insert(conversationId, members, at, readSeq) {
+      if (members.length === 0) return;
+      await q.query(
+        `INSERT INTO conversation_members (conversation_id, user_id, role, joined_at, read_seq, delivered_seq)
+         SELECT $1, u, r, $4, $5, $5 FROM unnest($2::text[], $3::text[]) AS t(u, r)`,
+        [conversationId, members.map((m) => m.userId), members.map((m) => m.role), at, readSeq],
+      );
+    },
+    async get(conversationId, userId) {
+      const rows = await q.query(
+        `SELECT ${MEMBER_COLUMNS} FROM conversation_members cm JOIN users u ON u.id = cm.user_id
+         WHERE cm.conversation_id = $1 AND cm.user_id = $2`,
+        [conversationId, userId],
+      );
+      return rows[0] ? toMember(rows[0]) : null;
+    },
+    async list(conversationId) {
+      const rows = await q.query(
+        `SELECT ${MEMBER_COLUMNS} FROM conversation_members cm JOIN users u ON u.id = cm.user_id
+         WHERE cm.conversation_id = $1 ORDER BY cm.joined_at, cm.user_id`,
+        [conversationId],
+      );
+      return rows.map(toMember);
+    },
+    async remove(conversationId, userId) {
+      const rows = await q.query(
+        'DELETE FROM conversation_members WHERE conversation_id = $1 AND user_id = $2 RETURNING user_id',
+        [conversationId, userId],
+      );
+      return rows.length === 1;
+    },
+    async setRole(conversationId, userId, role) {
+      const rows = await q.query(
+        `UPDATE conversation_members cm SET role = $3 FROM users u
+         WHERE cm.conversation_id = $1 AND cm.user_id = $2 AND u.id = cm.user_id RETURNING ${MEMBER_COLUMNS}`,
+        [conversationId, userId, role],
+      );
+      return rows[0] ? toMember(rows[0]) : null;
+    },
+    async setSettings(conversationId, userId, s) {
+      const rows = await q.query<{ archived: boolean; muted_until: unknown }>(
+        `UPDATE conversation_members cm SET
+           archived_seq = CASE WHEN $3::boolean IS NULL THEN cm.archived_seq
+                               WHEN $3 THEN c.last_message_seq ELSE NULL END,
+           muted_until = CASE WHEN $4 THEN $5::timestamptz ELSE cm.muted_until END
+         FROM conversations c
+         WHERE cm.conversation_id = $1 AND cm.user_id = $2 AND c.id = cm.conversation_id
+         RETURNING (cm.archived_seq IS NOT NULL AND c.last_message_seq <= cm.archived_seq) AS archived, cm.muted_until`,
+        [conversationId, userId, s.archived ?? null, s.mutedUntil !== undefined, s.mutedUntil ?? null],
+      );
+      const r = rows[0];
+      return r ? { archived: Boolean(r.archived), mutedUntil: isoOrNull(r.muted_until) } : null;
+    },
+    async advanceMarkers(conversationId, userId, seq, which) {
+      // Reading implies delivery; delivery alone leaves the read marker where it is.
+      const rows = await q.query<{ read_seq: number; delivered_seq: number }>(
+        `UPDATE conversation_members cm SET
+           read_seq = CASE WHEN $4 THEN GREATEST(cm.read_seq, LEAST($3, c.last_seq)) ELSE cm.read_seq END,
+           delivered_seq = GREATEST(cm.delivered_seq, LEAST($3, c.last_seq))
+         FROM conversations c
+         WHERE cm.conversation_id = $1 AND cm.user_id = $2 AND c.id = cm.conversation_id
+         RETURNING cm.read_seq, cm.delivered_seq`,
+        [conversationId, userId, seq, which === 'read'],
+      );
+      const r = rows[0];
+      return r ? { readSeq: Number(r.read_seq), deliveredSeq: Number(r.delivered_seq) } : null;
+    },
+    async unreadCount(conversationId, userId) {
+      const rows = await q.query<{ n: number }>(
+        `SELECT count(*)::int AS n FROM conversation_members cm
+         JOIN messages x ON x.conversation_id = cm.conversation_id AND x.seq > cm.read_seq
+           AND x.sender_id <> cm.user_id AND x.deleted_at IS NULL
+         WHERE cm.conversation_id = $1 AND cm.user_id = $2`,
+        [conversationId, userId],
+      );
+      return rows[0]?.n ?? 0;
+    },
+    async unreadSummary(userId, now) {
+      const rows = await q.query<{ conversation_id: string; n: number; muted: boolean }>(
+        `SELECT cm.conversation_id, count(*)::int AS n,
+           (cm.muted_until IS NOT NULL AND cm.muted_until > $2) AS muted
+         FROM conversation_members cm
+         JOIN messages x ON x.conversation_id = cm.conversation_id AND x.seq > cm.read_seq
+           AND x.sender_id <> cm.user_id AND x.deleted_at IS NULL
+         WHERE cm.user_id = $1 GROUP BY cm.conversation_id, cm.muted_until`,
+        [userId, now],
+      );
+      const conversations: Record<string, number> = {};
+      let total = 0;
+      for (const r of rows) {
+        conversations[r.conversation_id] = r.n;
+        if (!r.muted) total += r.n;
+      }
+      return { total, conversations };
+    },
+    async filterMembers(conversationId, userIds) {
+      if (userIds.length === 0) return [];
+      const rows = await q.query<{ user_id: string }>(
+        'SELECT user_id FROM conversation_members WHERE conversation_id = $1 AND user_id = ANY($2::text[])',
+        [conversationId, userIds],
+      );
+      return rows.map((r) => r.user_id);
+    },
+  };
+}

@@ -1,0 +1,128 @@
+import type {
+  Conversation,
+  ConversationEvent,
+  ConversationInfo,
+  ConversationKind,
+  Member,
+  Message,
+  ReactionSummary,
+  Role,
+  User,
+} from '../domain/types.ts';
+
+/**
+ * The store port services see. One SQL implementation serves both engines (see db.ts);
+ * the same operations are available outside a transaction and inside one.
+ *
+ * Concurrency rule: every write to a conversation's log first takes that conversation's
+ * row lock (takeSeq / lockAsMember), so writes of one conversation are serialised and
+ * checks made after the lock see every earlier committed change.
+ */
+export interface Repos {
+  users: UserRepo;
+  conversations: ConversationRepo;
+  members: MemberRepo;
+  messages: MessageRepo;
+  events: EventRepo;
+}
+
+export interface Store extends Repos {
+  readonly engine: 'pglite' | 'postgres';
+  transaction<T>(fn: (tx: Repos) => Promise<T>): Promise<T>;
+  /** Storage reachable and every migration applied. */
+  isReady(): Promise<boolean>;
+  close(): Promise<void>;
+}
+
+export interface UserRepo {
+  /** Fields left undefined keep their stored value; null clears. */
+  upsert(u: { id: string; name?: string | null; picture?: string | null; metadata?: Record<string, unknown> }, at: Date): Promise<User>;
+  /** Creates bare profiles for ids not seen yet (members added before their first login). */
+  ensure(ids: string[], at: Date): Promise<void>;
+  get(id: string): Promise<(User & { metadata: Record<string, unknown> }) | null>;
+}
+
+export interface NewConversation {
+  id: string;
+  kind: ConversationKind;
+  directKey: string | null;
+  title: string | null;
+  metadata: Record<string, unknown>;
+  createdBy: string;
+  at: Date;
+}
+
+export interface MemberLock {
+  kind: ConversationKind;
+  role: Role;
+  lastSeq: number;
+  lastMessageSeq: number;
+}
+
+export interface ConversationPage {
+  archived: boolean;
+  limit: number;
+  before: { at: string; id: string } | null;
+}
+
+export interface ConversationRepo {
+  /** False when a direct conversation for that pair already exists. */
+  insert(c: NewConversation): Promise<boolean>;
+  findDirect(directKey: string): Promise<string | null>;
+  lockAsMember(conversationId: string, userId: string): Promise<MemberLock | null>;
+  /** Takes the next seq; call only while holding the lock (lockAsMember) in the same transaction. */
+  takeSeq(conversationId: string, opts: { message: boolean; at: Date }): Promise<number>;
+  /** lockAsMember and takeSeq in one statement: the send hot path. */
+  takeSeqAsMember(conversationId: string, userId: string, opts: { message: boolean; at: Date }): Promise<(MemberLock & { seq: number }) | null>;
+  getFor(conversationId: string, userId: string): Promise<Conversation | null>;
+  listFor(userId: string, page: ConversationPage): Promise<Conversation[]>;
+  updateInfo(conversationId: string, patch: { title?: string | null; metadata?: Record<string, unknown> }, at: Date): Promise<ConversationInfo>;
+}
+
+export interface MemberRepo {
+  /** New members start with every existing message read (history before joining is not unread). */
+  insert(conversationId: string, members: { userId: string; role: Role }[], at: Date, readSeq: number): Promise<void>;
+  get(conversationId: string, userId: string): Promise<Member | null>;
+  list(conversationId: string): Promise<Member[]>;
+  remove(conversationId: string, userId: string): Promise<boolean>;
+  setRole(conversationId: string, userId: string, role: Role): Promise<Member | null>;
+  setSettings(
+    conversationId: string,
+    userId: string,
+    s: { archived?: boolean; mutedUntil?: Date | null },
+  ): Promise<{ archived: boolean; mutedUntil: string | null } | null>;
+  /** Moves markers forward only, clamped to the conversation's last seq; null for non-members. */
+  advanceMarkers(conversationId: string, userId: string, seq: number, which: 'read' | 'delivered'): Promise<{ readSeq: number; deliveredSeq: number } | null>;
+  unreadCount(conversationId: string, userId: string): Promise<number>;
+  /** Unread per conversation (non-zero only) and the total over unmuted ones. */
+  unreadSummary(userId: string, now: Date): Promise<{ total: number; conversations: Record<string, number> }>;
+  filterMembers(conversationId: string, userIds: string[]): Promise<string[]>;
+}
+
+export interface HistoryQuery {
+  before?: number;
+  after?: number;
+  limit: number;
+  replyTo?: string;
+}
+
+export interface MessageRepo {
+  byClientMsgId(conversationId: string, senderId: string, clientMsgId: string): Promise<Message | null>;
+  get(id: string): Promise<Message | null>;
+  /** Inserts the message, its log event and advances the sender's markers; false on a duplicate. */
+  insertNew(message: Message, event: ConversationEvent): Promise<boolean>;
+  history(conversationId: string, q: HistoryQuery): Promise<{ messages: Message[]; hasMore: boolean }>;
+  edit(id: string, body: string, at: Date): Promise<Message>;
+  softDelete(id: string, at: Date): Promise<Message>;
+  /** Adjusts the parent's reply count; false when the parent is not in that conversation. */
+  bumpReplyCount(parentId: string, conversationId: string, delta: 1 | -1): Promise<boolean>;
+  addReaction(messageId: string, userId: string, emoji: string, at: Date): Promise<boolean>;
+  removeReaction(messageId: string, userId: string, emoji: string): Promise<boolean>;
+  reactions(messageId: string): Promise<ReactionSummary[]>;
+}
+
+export interface EventRepo {
+  append(event: ConversationEvent, at: Date): Promise<void>;
+  /** The log after `afterSeq`, in seq order. */
+  since(conversationId: string, afterSeq: number, limit: number): Promise<ConversationEvent[]>;
+}
