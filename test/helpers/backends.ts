@@ -1,0 +1,78 @@
+import { randomBytes } from 'node:crypto';
+import fs from 'node:fs';
+import pg from 'pg';
+import { openPglite } from '../../src/storage/db-pglite.ts';
+import { openPostgres } from '../../src/storage/db-pg.ts';
+import { migrate } from '../../src/storage/migrate.ts';
+import { createSqlStore } from '../../src/storage/sql-store.ts';
+import type { Store } from '../../src/storage/store.ts';
+import { ensurePgliteTemplate } from './pglite-template.ts';
+
+/** A storage engine the shared suites run against. */
+export interface Backend {
+  name: 'pglite' | 'postgres';
+  /** A fresh, migrated, empty store; closing it removes what it created. */
+  openStore(): Promise<Store>;
+}
+
+export const PG_URL = process.env.PARLEY_TEST_DATABASE_URL || 'postgres://postgres@127.0.0.1:5432/test';
+
+const pglite: Backend = {
+  name: 'pglite',
+  async openStore() {
+    const template = fs.readFileSync(await ensurePgliteTemplate());
+    const db = await openPglite({ loadDataDir: new Blob([template]) });
+    await migrate(db);
+    return createSqlStore(db);
+  },
+};
+
+const postgres: Backend = {
+  name: 'postgres',
+  async openStore() {
+    const dbName = `parley_test_${process.pid}_${randomBytes(4).toString('hex')}`;
+    const admin = new pg.Client({ connectionString: PG_URL });
+    await admin.connect();
+    await admin.query(`CREATE DATABASE ${dbName}`);
+    await admin.end();
+    const url = new URL(PG_URL);
+    url.pathname = `/${dbName}`;
+    const db = await openPostgres(url.toString(), { max: 10 });
+    await migrate(db);
+    const store = createSqlStore(db);
+    return {
+      ...store,
+      async close() {
+        await store.close();
+        const c = new pg.Client({ connectionString: PG_URL });
+        await c.connect();
+        await c.query(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`);
+        await c.end();
+      },
+    };
+  },
+};
+
+async function postgresReachable(): Promise<boolean> {
+  const c = new pg.Client({ connectionString: PG_URL, connectionTimeoutMillis: 3000 });
+  try {
+    await c.connect();
+    await c.end();
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * PGlite always; PostgreSQL when reachable. In CI an unreachable PostgreSQL is a failure,
+ * never a silent skip; on a developer machine without it the suites run on PGlite alone.
+ */
+export async function resolveBackends(): Promise<{ backends: Backend[]; skippedPostgres: string | null }> {
+  if (await postgresReachable()) return { backends: [pglite, postgres], skippedPostgres: null };
+  if (process.env.CI) throw new Error(`PostgreSQL is required in CI but ${PG_URL} is not reachable`);
+  return { backends: [pglite], skippedPostgres: `PostgreSQL not reachable at ${PG_URL} (set PARLEY_TEST_DATABASE_URL)` };
+}
+
+export const { backends, skippedPostgres } = await resolveBackends();
+export { pglite as pgliteBackend, postgres as postgresBackend };
