@@ -85,7 +85,10 @@ export async function harness(backend: Backend | { store: Store }, env: Record<s
   await app.http.ready();
   const as = (userId: string, claims: Record<string, unknown> = {}) => {
     let token: Promise<string> | null = null;
-    return client(app, userId, async () => ({ authorization: `Bearer ${await (token ??= tokenFor(userId, claims))}` }));
+    return client(app, userId, async () => {
+      token ??= tokenFor(userId, claims);
+      return { authorization: `Bearer ${await token}` };
+    });
   };
   return {
     app,
