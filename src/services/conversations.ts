@@ -5,7 +5,7 @@ import { canManage } from '../domain/roles.ts';
 import { directKey } from '../domain/ids.ts';
 import type { Actor, Conversation, ConversationEvent } from '../domain/types.ts';
 import { AppError, notFound } from '../errors.ts';
-import { type ServiceDeps, transact } from './deps.ts';
+import { type ServiceDeps, transact, Unchanged } from './deps.ts';
 
 export function checkMetadata(metadata: Record<string, unknown> | undefined): void {
   if (metadata && Buffer.byteLength(JSON.stringify(metadata)) > LIMITS.metadataMaxBytes) {
@@ -48,11 +48,11 @@ export function conversationService(deps: ServiceDeps) {
     if (existing) return { conversation: await get(actor, existing), created: false };
     const at = now();
     const id = randomUUID();
-    const { changed } = await transact(store, async (tx) => {
+    const { changed } = await transact<string | null>(store, async (tx) => {
       await tx.users.ensure([actor.userId, other], at);
       // Two first messages racing: ON CONFLICT lets one insert win; the other reads it.
       if (!(await tx.conversations.insert({ id, kind: 'direct', directKey: key, title: null, metadata, createdBy: actor.userId, at }))) {
-        return null;
+        return new Unchanged(null);
       }
       await tx.members.insert(id, [{ userId: actor.userId, role: 'member' }, { userId: other, role: 'member' }], at, 0);
       return id;
