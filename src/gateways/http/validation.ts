@@ -10,8 +10,19 @@ const bodyAjv = addFormats(new Ajv({ coerceTypes: false, removeAdditional: false
 // Query strings and path parameters arrive as text, so they are coerced to their types.
 const textAjv = addFormats(new Ajv({ coerceTypes: true, removeAdditional: false, useDefaults: true, allErrors: false, strict: false }));
 
-export const validatorCompiler: FastifySchemaCompiler<unknown> = ({ schema, httpPart }) =>
-  (httpPart === 'body' ? bodyAjv : textAjv).compile(schema as object);
+export const validatorCompiler: FastifySchemaCompiler<unknown> = ({ schema, httpPart }) => {
+  if (httpPart !== 'body') return textAjv.compile(schema as object);
+  const validate = bodyAjv.compile(schema as object);
+  // No body at all reads as {}: optional-body routes (POST .../read) pass, and routes with
+  // required fields say which field is missing rather than "must be object".
+  const check = (data: unknown) => {
+    const ok = validate(data ?? {}); // Fastify hands a missing body over as null
+    check.errors = validate.errors;
+    return ok;
+  };
+  check.errors = validate.errors;
+  return check;
+};
 
 export function describeErrors(errors: Partial<ErrorObject>[], context: string): { path: string; message: string }[] {
   return errors.map((e) => ({
