@@ -76,6 +76,10 @@ for (const backend of backends) {
       const retry = await ana.post(`/v1/conversations/${id}/messages`, { clientMsgId: 'same', body: 'changed', mentions: [bob.userId] });
       assert.equal(retry.status, 200);
       assert.deepEqual(retry.body.message, first.body.message);
+      // Even changed into something that would be refused as a new message.
+      const invalid = await ana.post(`/v1/conversations/${id}/messages`, { clientMsgId: 'same', body: 'x', mentions: [uid('stranger')], replyTo: first.body.message.id });
+      assert.equal(invalid.status, 200);
+      assert.deepEqual(invalid.body.message, first.body.message);
       // Another sender may use the same clientMsgId: the key is per sender.
       const bobs = await bob.post(`/v1/conversations/${id}/messages`, { clientMsgId: 'same', body: 'mine' });
       assert.equal(bobs.status, 201);

@@ -61,20 +61,24 @@ export function messageService(deps: ServiceDeps) {
   return {
     /** Returns the stored message and whether this call created it (false for a retry). */
     async send(actor: Actor, conversationId: string, input: SendMessage): Promise<{ message: Message; created: boolean }> {
-      const retry = (existing: Message) => ({ message: existing, created: false });
-      const found = await store.messages.byClientMsgId(conversationId, actor.userId, input.clientMsgId);
-      if (found) return retry(found);
       const mentions = input.mentions ?? [];
       const at = now();
+      // Four statements on the hot path: lock + seq, insert (message, log, sender markers),
+      // and BEGIN/COMMIT. A retry is detected by the insert's unique key, under the lock,
+      // and rolled back so it leaves no seq behind.
       const { value: message, changed } = await transact(store, async (tx) => {
         const slot = await tx.conversations.takeSeqAsMember(conversationId, actor.userId, { message: true, at });
         if (!slot) throw notFound('Conversation not found');
-        // A twin send that committed while we waited for the lock: answer with it.
-        const twin = await tx.messages.byClientMsgId(conversationId, actor.userId, input.clientMsgId);
-        if (twin) return new Unchanged(twin);
-        if (input.replyTo && !(await tx.messages.bumpReplyCount(input.replyTo, conversationId, 1))) throw new AppError('invalid_reply');
-        if (mentions.length && (await tx.members.filterMembers(conversationId, mentions)).length !== mentions.length) {
-          throw new AppError('invalid_mention');
+        const twin = () => tx.messages.byClientMsgId(conversationId, actor.userId, input.clientMsgId);
+        if (input.replyTo || mentions.length) {
+          // A retry answers with the original even when its content changed into something
+          // these checks would refuse, so look for it before checking or counting the reply.
+          const original = await twin();
+          if (original) return new Unchanged(original);
+          if (input.replyTo && !(await tx.messages.bumpReplyCount(input.replyTo, conversationId, 1))) throw new AppError('invalid_reply');
+          if (mentions.length && (await tx.members.filterMembers(conversationId, mentions)).length !== mentions.length) {
+            throw new AppError('invalid_mention');
+          }
         }
         const message: Message = {
           id: randomUUID(),
@@ -92,12 +96,11 @@ export function messageService(deps: ServiceDeps) {
           editedAt: null,
           deletedAt: null,
         };
-        if (!(await tx.messages.insertNew(message, messageNew(message)))) throw new Error('duplicate send under the conversation lock');
-        return message;
+        if (await tx.messages.insertNew(message, messageNew(message))) return message;
+        return new Unchanged((await twin())!);
       });
-      if (!changed) return retry(message);
-      await bus.publish({ kind: 'conversation', event: messageNew(message) });
-      return { message, created: true };
+      if (changed) await bus.publish({ kind: 'conversation', event: messageNew(message) });
+      return { message, created: changed };
     },
 
     /** A page of history by seq: the newest by default, `before` to go back, `after` to go forward. */
