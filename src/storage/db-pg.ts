@@ -34,9 +34,6 @@ export async function openPostgres(connectionString: string, opts: { max?: numbe
         conn.release();
       }
     },
-    async exec(sql) {
-      await pool.query(sql);
-    },
     close: () => pool.end(),
   };
 }

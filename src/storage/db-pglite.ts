@@ -25,9 +25,6 @@ export async function openPglite(opts: PgliteOptions = {}): Promise<Db & { dump(
     engine: 'pglite',
     ...wrap(pg),
     transaction: (fn) => pg.transaction((tx) => fn(wrap(tx))),
-    async exec(sql) {
-      await pg.exec(sql);
-    },
     close: () => pg.close(),
     dump: () => pg.dumpDataDir('gzip'),
   };

@@ -13,8 +13,6 @@ export interface Db extends Queryable {
    * On PGlite (one connection) transactions are serialised; plain queries wait for them.
    */
   transaction<T>(fn: (q: Queryable) => Promise<T>): Promise<T>;
-  /** Runs a multi-statement script (migrations). */
-  exec(sql: string): Promise<void>;
   close(): Promise<void>;
 }
 

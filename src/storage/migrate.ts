@@ -22,23 +22,26 @@ export function listMigrations(): Migration[] {
     .map((f) => ({ id: Number(f.slice(0, 3)), name: f, sql: fs.readFileSync(path.join(DIR, f), 'utf8') }));
 }
 
-/** Applies every migration not yet applied, each in its own transaction, under an advisory lock. */
+/**
+ * Applies every migration not yet applied, in one transaction under an advisory lock:
+ * instances of a cluster starting together wait for each other, and Postgres DDL being
+ * transactional, a failed upgrade leaves the schema as it was.
+ */
 export async function migrate(db: Db): Promise<string[]> {
-  await db.exec(`CREATE TABLE IF NOT EXISTS parley_migrations (
-    id int PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())`);
-  const applied: string[] = [];
-  for (const m of listMigrations()) {
-    const done = await db.transaction(async (tx) => {
-      await tx.query('SELECT pg_advisory_xact_lock($1)', [LOCK_KEY]);
-      const rows = await tx.query('SELECT 1 FROM parley_migrations WHERE id = $1', [m.id]);
-      if (rows.length) return false;
+  return db.transaction(async (tx) => {
+    await tx.query('SELECT pg_advisory_xact_lock($1)', [LOCK_KEY]);
+    await tx.query(`CREATE TABLE IF NOT EXISTS parley_migrations (
+      id int PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())`);
+    const done = new Set((await tx.query<{ id: number }>('SELECT id FROM parley_migrations')).map((r) => r.id));
+    const applied: string[] = [];
+    for (const m of listMigrations()) {
+      if (done.has(m.id)) continue;
       for (const statement of splitStatements(m.sql)) await tx.query(statement);
       await tx.query('INSERT INTO parley_migrations (id, name) VALUES ($1, $2)', [m.id, m.name]);
-      return true;
-    });
-    if (done) applied.push(m.name);
-  }
-  return applied;
+      applied.push(m.name);
+    }
+    return applied;
+  });
 }
 
 /** True when every migration this code knows has been applied (the /ready check). */
