@@ -7,6 +7,8 @@ export const LIMITS = {
   titleMaxCodePoints: 200,
   /** Serialised size of a metadata object. */
   metadataMaxBytes: 8 * 1024,
+  /** A realtime frame (WebSocket message, Socket.IO packet). */
+  frameMaxBytes: 64 * 1024,
   /** JSON nesting depth, checked before any parser recursion. */
   jsonMaxDepth: 32,
   historyDefault: 50,

@@ -1,8 +1,15 @@
 import type { FastifyInstance } from 'fastify';
 import type { Config } from './config.ts';
 import { buildHttp } from './gateways/http/server.ts';
+import { createDispatcher } from './gateways/realtime/commands.ts';
+import { attachSocketIo } from './gateways/socketio/index.ts';
+import { attachWs } from './gateways/ws/index.ts';
 import type { Bus } from './realtime/bus.ts';
 import { createMemoryBus } from './realtime/bus-memory.ts';
+import { startFanout } from './realtime/fanout.ts';
+import { createHub, type Hub } from './realtime/hub.ts';
+import { createMemoryLocks } from './realtime/locks-memory.ts';
+import { createMemoryPresence } from './realtime/presence-memory.ts';
 import { type RateLimiter, unlimited } from './realtime/rate-limiter.ts';
 import { createMemoryRateLimiter } from './realtime/rate-limiter-memory.ts';
 import { createServices, type Services } from './services/index.ts';
@@ -14,6 +21,7 @@ export interface App {
   services: Services;
   store: Store;
   bus: Bus;
+  hub: Hub;
   close(): Promise<void>;
 }
 
@@ -27,14 +35,39 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
   const store = overrides.store ?? (await openStore(config));
   const bus = createMemoryBus();
   const limiter: RateLimiter = config.rateLimit ? createMemoryRateLimiter(config.rateLimit) : unlimited;
-  const services = createServices(config, { store, bus, now: () => new Date() });
+  const services = createServices(config, { store, bus, now: () => new Date() }, { presence: createMemoryPresence(), locks: createMemoryLocks() });
   const http = await buildHttp({ config, services, limiter, isReady: () => store.isReady() });
+  const log = http.log;
+
+  const hub = createHub();
+  const stopFanout = startFanout({
+    bus,
+    hub,
+    membersOf: (id) => services.membership.members(id),
+    onError: (err) => log.error({ err }, 'fan-out failed'),
+  });
+  const dispatch = createDispatcher(services, limiter, (err, command) => log.error({ err, command }, 'command failed'));
+  const sessionDeps = { services, hub, dispatch, log };
+  const socketio = attachSocketIo(http.server, config, sessionDeps);
+  const ws = attachWs(http.server, config, sessionDeps);
+  const sweeper = setInterval(
+    () => void services.presence.sweep(config.realtime.presenceStaleMs).catch((err) => log.error({ err }, 'presence sweep failed')),
+    Math.min(10_000, config.realtime.presenceStaleMs),
+  );
+  sweeper.unref();
+
   return {
     http,
     services,
     store,
     bus,
+    hub,
     async close() {
+      clearInterval(sweeper);
+      await ws.close();
+      await socketio.close();
+      stopFanout();
+      services.close();
       await http.close();
       await bus.close();
       if (!overrides.store) await store.close();

@@ -20,6 +20,16 @@ export interface Config {
   corsOrigins: string[];
   rateLimit: { points: number; durationSec: number } | null;
   syncLimit: number;
+  realtime: {
+    /** Edit locks expire after this long unless renewed. */
+    lockTtlMs: number;
+    /** WebSocket ping interval; a peer missing one pong is dropped. */
+    pingIntervalMs: number;
+    /** A connection whose unsent data passes this is a slow consumer and is disconnected. */
+    maxBufferedBytes: number;
+    /** A connection not heard from for this long is no longer online. */
+    presenceStaleMs: number;
+  };
   bodyLimitBytes: number;
   logLevel: string;
 }
@@ -123,6 +133,12 @@ export function loadConfig(env: Env = process.env): Config {
     corsOrigins: list(env.PARLEY_CORS_ORIGINS),
     rateLimit: rateLimit ?? null,
     syncLimit: int('PARLEY_SYNC_LIMIT', 5000, 10, 1_000_000),
+    realtime: {
+      lockTtlMs: int('PARLEY_LOCK_TTL_SECONDS', 300, 1, 86_400) * 1000,
+      pingIntervalMs: int('PARLEY_PING_INTERVAL_MS', 25_000, 100, 600_000),
+      maxBufferedBytes: int('PARLEY_MAX_BUFFERED_BYTES', 4 * 1024 * 1024, 64 * 1024, 1024 * 1024 * 1024),
+      presenceStaleMs: int('PARLEY_PRESENCE_STALE_MS', 90_000, 1000, 3_600_000),
+    },
     bodyLimitBytes: int('PARLEY_BODY_LIMIT', 256 * 1024, 1024, 16 * 1024 * 1024),
     logLevel,
   };

@@ -122,3 +122,36 @@ export interface ReadStateChange {
   unreadCount: number;
   totalUnread: number;
 }
+
+export type PresenceStatus = 'online' | 'away' | 'busy' | 'dnd' | 'offline';
+
+export interface CustomStatus {
+  text?: string;
+  emoji?: string;
+  /** Cleared by itself after this time. */
+  expiresAt?: string;
+}
+
+export interface Presence {
+  userId: string;
+  /** `offline` when no device is connected; otherwise the status the user chose (default online). */
+  status: PresenceStatus;
+  customStatus: CustomStatus | null;
+  /** When the last device disconnected; null while online or never seen. */
+  lastSeenAt: string | null;
+}
+
+/** Realtime-only signals: not part of any conversation's log, so they take no seq. */
+export interface TypingUpdate {
+  conversationId: string;
+  userId: string;
+  typing: boolean;
+}
+
+export interface LockUpdate {
+  conversationId: string;
+  messageId: string;
+  userId: string;
+  locked: boolean;
+  expiresAt: string | null;
+}

@@ -1,6 +1,6 @@
 import sjson from 'secure-json-parse';
 import { LIMITS } from '../../protocol/limits.ts';
-import { findUnstorableString } from '../domain/text.ts';
+import { findUnstorableString, isStorableText } from '../domain/text.ts';
 import { AppError } from '../errors.ts';
 
 /** Deepest [ / { nesting in a JSON text, found by one linear scan with no recursion. */
@@ -44,4 +44,30 @@ export function parseClientJson(text: string): unknown {
   const bad = findUnstorableString(value);
   if (bad) throw new AppError('invalid_text', `A string at ${bad} holds a NUL character or a lone surrogate`);
   return value;
+}
+
+/**
+ * The same rules for a value some library already parsed (Socket.IO packets): depth
+ * bounded, no `__proto__` / `constructor.prototype` keys, storable strings. Iterative, so
+ * a hostile nesting cannot exhaust the stack here.
+ */
+export function assertCleanValue(root: unknown): void {
+  const stack: [unknown, number, string][] = [[root, 0, '']];
+  while (stack.length) {
+    const [value, depth, path] = stack.pop()!;
+    if (typeof value === 'string') {
+      if (!isStorableText(value)) throw new AppError('invalid_text', `A string at ${path || '/'} holds a NUL character or a lone surrogate`);
+      continue;
+    }
+    if (!value || typeof value !== 'object') continue;
+    if (depth >= LIMITS.jsonMaxDepth) throw new AppError('json_too_deep', `JSON may nest at most ${LIMITS.jsonMaxDepth} levels`);
+    for (const key of Object.keys(value)) {
+      const child = (value as Record<string, unknown>)[key];
+      if (key === '__proto__' || (key === 'constructor' && child !== null && typeof child === 'object' && Object.hasOwn(child, 'prototype'))) {
+        throw new AppError('forbidden_key');
+      }
+      if (!isStorableText(key)) throw new AppError('invalid_text', `A key at ${path || '/'} holds a NUL character or a lone surrogate`);
+      stack.push([child, depth + 1, `${path}/${key}`]);
+    }
+  }
 }

@@ -1,9 +1,12 @@
-import type { ConversationEvent, ReadStateChange } from '../domain/types.ts';
+import type { ConversationEvent, LockUpdate, Presence, ReadStateChange, TypingUpdate } from '../domain/types.ts';
 
-/** What services publish after COMMIT; gateways and delivery consume it. */
+/** What services publish after COMMIT (or, for realtime signals, at once); gateways consume it. */
 export type BusMessage =
   | { kind: 'conversation'; event: ConversationEvent }
-  | { kind: 'read-state'; change: ReadStateChange };
+  | { kind: 'read-state'; change: ReadStateChange }
+  | { kind: 'presence'; presence: Presence; audience: string[] }
+  | { kind: 'typing'; update: TypingUpdate }
+  | { kind: 'lock'; update: LockUpdate };
 
 /**
  * The fan-out port. The memory implementation serves one process; a Redis one spans a

@@ -1,24 +1,54 @@
 import type { Config } from '../config.ts';
+import type { LockStore } from '../realtime/locks.ts';
+import type { PresenceStore } from '../realtime/presence.ts';
 import { authService } from './auth.ts';
 import { conversationService } from './conversations.ts';
 import type { ServiceDeps } from './deps.ts';
+import { lockService } from './locks.ts';
 import { memberService } from './members.ts';
+import { membershipCache } from './membership.ts';
 import { messageService } from './messages.ts';
+import { presenceService } from './presence.ts';
 import { reactionService } from './reactions.ts';
 import { readStateService } from './read-state.ts';
+import { syncService } from './sync.ts';
+import { typingService } from './typing.ts';
 import { userService } from './users.ts';
 
+/** Ports that hold realtime state: in process for one instance, Redis for a cluster. */
+export interface RealtimePorts {
+  presence: PresenceStore;
+  locks: LockStore;
+}
+
+/** Typing shows for 6 s after the last sign of it; `true` is re-sent at most every 2 s. */
+const TYPING = { ttlMs: 6000, resendMs: 2000 };
+/** Changes per sync page when the client names no limit. */
+const SYNC_PAGE = 500;
+
 /** The API of the product. Every gateway calls these and nothing else. */
-export function createServices(config: Config, deps: ServiceDeps) {
+export function createServices(config: Config, deps: ServiceDeps, ports: RealtimePorts) {
   const users = userService(deps);
+  const membership = membershipCache(deps.store, deps.bus);
+  const locks = lockService({ ...deps, locks: ports.locks, membership }, { ttlMs: config.realtime.lockTtlMs });
+  const typing = typingService({ bus: deps.bus, membership }, TYPING);
   return {
     auth: authService(config, users),
     users,
     conversations: conversationService(deps),
     members: memberService(deps),
-    messages: messageService(deps),
+    membership,
+    messages: messageService({ ...deps, locks }),
     reactions: reactionService(deps),
     readState: readStateService(deps),
+    sync: syncService(deps, { syncLimit: config.syncLimit, pageDefault: SYNC_PAGE }),
+    presence: presenceService({ ...deps, presence: ports.presence }),
+    typing,
+    locks,
+    close() {
+      typing.close();
+      membership.close();
+    },
   };
 }
 

@@ -6,6 +6,7 @@ import type { Actor, ConversationEvent, Member, Message, MessageStatus } from '.
 import { AppError, notFound } from '../errors.ts';
 import type { Repos } from '../storage/store.ts';
 import { type Outcome, type ServiceDeps, transact, Unchanged } from './deps.ts';
+import type { LockService } from './locks.ts';
 
 const NOT_FOUND = 'Message not found';
 
@@ -28,7 +29,7 @@ function withStatus(messages: Message[], actorId: string, members: Member[]): Me
  * (conversation, sender, clientMsgId) always yields the original message (invariant 2);
  * every change takes the conversation's next contiguous seq (invariant 3).
  */
-export function messageService(deps: ServiceDeps) {
+export function messageService(deps: ServiceDeps & { locks: Pick<LockService, 'assertNotLockedByOther'> }) {
   const { store, bus, now } = deps;
 
   /**
@@ -122,8 +123,9 @@ export function messageService(deps: ServiceDeps) {
       return withStatus([message], actor.userId, members)[0]!;
     },
 
-    /** The sender edits the body; a deleted message cannot be edited. */
+    /** The sender edits the body; a deleted message, or one locked by someone else, cannot be edited. */
     async edit(actor: Actor, messageId: string, body: string): Promise<Message> {
+      await deps.locks.assertNotLockedByOther(actor, messageId);
       const { value } = await changeMessage<Outcome<Message>>(actor, messageId, async (tx, message, { seq, at }) => {
         if (message.senderId !== actor.userId) throw new AppError('forbidden', 'Only the sender edits a message');
         if (message.deletedAt) throw new AppError('message_deleted');

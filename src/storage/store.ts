@@ -97,6 +97,10 @@ export interface MemberRepo {
   /** Unread per conversation (non-zero only) and the total over unmuted ones. */
   unreadSummary(userId: string, now: Date): Promise<{ total: number; conversations: Record<string, number> }>;
   filterMembers(conversationId: string, userIds: string[]): Promise<string[]>;
+  /** The user's conversations with their log positions (what sync compares cursors with). */
+  positionsOf(userId: string): Promise<{ conversationId: string; lastSeq: number }[]>;
+  /** Users sharing at least one conversation with `userId` (the audience of their presence), restricted to `among` when given. */
+  contactsOf(userId: string, among?: string[]): Promise<string[]>;
 }
 
 export interface HistoryQuery {

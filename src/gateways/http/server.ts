@@ -12,8 +12,9 @@ import { conversationRoutes } from './routes/conversations.ts';
 import { memberRoutes } from './routes/members.ts';
 import { messageRoutes } from './routes/messages.ts';
 import { readStateRoutes } from './routes/read-state.ts';
+import { realtimeRoutes } from './routes/realtime.ts';
 import { userRoutes } from './routes/users.ts';
-import { validatorCompiler } from './validation.ts';
+import { validatorCompiler } from '../validation.ts';
 
 export interface HttpDeps {
   config: Config;
@@ -64,6 +65,7 @@ export async function buildHttp({ config, services, limiter, isReady }: HttpDeps
   memberRoutes(app, services);
   messageRoutes(app, services);
   readStateRoutes(app, services);
+  realtimeRoutes(app, services);
   userRoutes(app, services);
   return app;
 }

@@ -107,5 +107,22 @@ export function memberRepo(q: Queryable): MemberRepo {
       );
       return rows.map((r) => r.user_id);
     },
+    async positionsOf(userId) {
+      const rows = await q.query<{ conversation_id: string; last_seq: number }>(
+        `SELECT c.id AS conversation_id, c.last_seq FROM conversation_members cm
+         JOIN conversations c ON c.id = cm.conversation_id WHERE cm.user_id = $1`,
+        [userId],
+      );
+      return rows.map((r) => ({ conversationId: r.conversation_id, lastSeq: Number(r.last_seq) }));
+    },
+    async contactsOf(userId, among) {
+      const rows = await q.query<{ user_id: string }>(
+        `SELECT DISTINCT other.user_id FROM conversation_members mine
+         JOIN conversation_members other ON other.conversation_id = mine.conversation_id
+         WHERE mine.user_id = $1 AND other.user_id <> $1 AND ($2::text[] IS NULL OR other.user_id = ANY($2::text[]))`,
+        [userId, among ?? null],
+      );
+      return rows.map((r) => r.user_id);
+    },
   };
 }

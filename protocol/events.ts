@@ -1,0 +1,104 @@
+import { type Static, Type } from '@sinclair/typebox';
+import type { ErrorBody } from './errors.ts';
+import { Emoji, Seq, SendMessage, Uuid } from './schemas.ts';
+
+/**
+ * The realtime contract: the same command and event names on Socket.IO, the plain
+ * WebSocket at /v1/ws and GraphQL. Every command is answered by an ack; every event
+ * about a conversation carries its `conversationId` (and `seq` when it took one).
+ */
+
+const closed = { additionalProperties: false } as const;
+const MessageRef = Type.Object({ messageId: Uuid }, closed);
+const ConversationRef = Type.Object({ conversationId: Uuid }, closed);
+const MarkerCmd = Type.Object({ conversationId: Uuid, seq: Type.Optional(Seq) }, closed);
+
+export const PresenceStatus = Type.Union([Type.Literal('online'), Type.Literal('away'), Type.Literal('busy'), Type.Literal('dnd')]);
+export const CustomStatus = Type.Object(
+  {
+    text: Type.Optional(Type.String({ minLength: 1, maxLength: 100 })),
+    emoji: Type.Optional(Emoji),
+    expiresAt: Type.Optional(Type.String({ format: 'date-time' })),
+  },
+  closed,
+);
+export const SetPresence = Type.Object(
+  { status: Type.Optional(PresenceStatus), customStatus: Type.Optional(Type.Union([CustomStatus, Type.Null()])) },
+  { ...closed, minProperties: 1 },
+);
+export type SetPresence = Static<typeof SetPresence>;
+
+export const SyncCmd = Type.Object(
+  {
+    cursors: Type.Record(Type.String({ format: 'uuid' }), Seq, { maxProperties: 10_000 }),
+    limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000 })),
+  },
+  closed,
+);
+export type SyncCmd = Static<typeof SyncCmd>;
+
+/** Client-to-server commands and their payload schemas. */
+export const COMMANDS = {
+  'message:send': Type.Object({ conversationId: Uuid, ...SendMessage.properties }, closed),
+  'message:edit': Type.Object({ messageId: Uuid, body: SendMessage.properties.body }, closed),
+  'message:delete': MessageRef,
+  'reaction:add': Type.Object({ messageId: Uuid, emoji: Emoji }, closed),
+  'reaction:remove': Type.Object({ messageId: Uuid, emoji: Emoji }, closed),
+  'typing:start': ConversationRef,
+  'typing:stop': ConversationRef,
+  'conversation:read': MarkerCmd,
+  'conversation:delivered': MarkerCmd,
+  'presence:set': SetPresence,
+  'presence:get': Type.Object({ userIds: Type.Array(Type.String({ maxLength: 128 }), { minItems: 1, maxItems: 200, uniqueItems: true }) }, closed),
+  sync: SyncCmd,
+  heartbeat: Type.Object({}, closed),
+  'message:lock': MessageRef,
+  'message:unlock': MessageRef,
+} as const;
+
+export type CommandName = keyof typeof COMMANDS;
+export type CommandData<C extends CommandName> = Static<(typeof COMMANDS)[C]>;
+export const COMMAND_NAMES = Object.keys(COMMANDS) as CommandName[];
+
+/** Server-to-client events. */
+export const SERVER_EVENTS = [
+  'message:new',
+  'message:updated',
+  'message:deleted',
+  'message:locked',
+  'reaction:updated',
+  'receipt:updated',
+  'typing:update',
+  'presence:update',
+  'conversation:updated',
+  'member:joined',
+  'member:updated',
+  'member:left',
+  'unread:update',
+  'notification:new',
+] as const;
+export type ServerEventName = (typeof SERVER_EVENTS)[number];
+
+/** Every command's answer. */
+export type Ack<T = unknown> = { ok: true; data: T } | { ok: false; error: ErrorBody };
+
+/**
+ * WebSocket close codes. 4000-4499: the client should reconnect (with backoff) and sync;
+ * 4500-4999: it should not reconnect without a change (a new token, a fixed client).
+ */
+export const CLOSE_CODES = {
+  /** Sent nothing for too long (missed pongs). */
+  idle: 4000,
+  /** The server is shutting down or restarting. */
+  restart: 4001,
+  /** It stopped reading: its send buffer passed the bound. Reconnect and sync. */
+  slowConsumer: 4008,
+  /** Too many frames, even after errors. */
+  flood: 4029,
+  /** No or bad credentials. */
+  unauthorized: 4501,
+  /** A frame that is not JSON, or larger than allowed, or not an object with a type. */
+  protocolError: 4502,
+  /** The token expired during the connection; reconnect with a new token. */
+  tokenExpired: 4503,
+} as const;

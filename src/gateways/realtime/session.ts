@@ -1,0 +1,70 @@
+import { randomUUID } from 'node:crypto';
+import type { FastifyBaseLogger as Logger } from 'fastify';
+import type { Ack } from '../../../protocol/events.ts';
+import type { Actor } from '../../domain/types.ts';
+import { AppError } from '../../errors.ts';
+import type { Connection, Hub } from '../../realtime/hub.ts';
+import type { Services } from '../../services/index.ts';
+import type { Dispatch } from './commands.ts';
+
+export interface SessionDeps {
+  services: Services;
+  hub: Hub;
+  dispatch: Dispatch;
+  log: Logger;
+}
+
+/** Frames a connection may send in a burst, and per second after it, before being refused. */
+const BURST = 100;
+const PER_SECOND = 50;
+/** Refused frames in a row after which the connection is closed as a flood. */
+const FLOOD_CLOSE_AFTER = 200;
+
+/**
+ * What both realtime gateways do around a connection: register it with the hub and
+ * presence, run its commands through the dispatcher under a per-connection frame budget,
+ * and on close release its typing, locks and presence. Gateways only translate frames.
+ */
+export function openSession(deps: SessionDeps, actor: Actor, gateway: Connection['gateway'], emit: Connection['emit'], onFlood: () => void) {
+  const connection: Connection = { id: randomUUID(), userId: actor.userId, gateway, emit };
+  const ctx = { actor, connectionId: connection.id };
+  let tokens = BURST;
+  let refilledAt = Date.now();
+  let refusedInARow = 0;
+  let closed = false;
+
+  deps.hub.add(connection);
+  void deps.services.presence.connected(actor, connection.id).catch((err) => deps.log.error({ err }, 'presence connect failed'));
+  emit('ready', { userId: actor.userId, connectionId: connection.id });
+
+  return {
+    connection,
+    async command(name: unknown, data: unknown): Promise<Ack> {
+      const now = Date.now();
+      tokens = Math.min(BURST, tokens + ((now - refilledAt) / 1000) * PER_SECOND);
+      refilledAt = now;
+      if (tokens < 1) {
+        if (++refusedInARow >= FLOOD_CLOSE_AFTER) onFlood();
+        return { ok: false, error: new AppError('rate_limited', 'Too many frames', { retryAfter: 1 }).toBody() };
+      }
+      tokens--;
+      refusedInARow = 0;
+      return deps.dispatch(ctx, name, data);
+    },
+    heartbeat: () => deps.services.presence.heartbeat(actor, connection.id).catch(() => {}),
+    async close() {
+      if (closed) return;
+      closed = true;
+      deps.hub.remove(connection);
+      deps.services.typing.dropConnection(connection.id);
+      try {
+        await deps.services.locks.dropConnection(connection.id);
+        await deps.services.presence.disconnected(actor, connection.id);
+      } catch (err) {
+        deps.log.error({ err }, 'session cleanup failed');
+      }
+    },
+  };
+}
+
+export type Session = ReturnType<typeof openSession>;

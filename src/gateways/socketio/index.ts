@@ -1,0 +1,81 @@
+import type { Server as HttpServer } from 'node:http';
+import { Server } from 'socket.io';
+import { LIMITS } from '../../../protocol/limits.ts';
+import type { Config } from '../../config.ts';
+import type { Actor } from '../../domain/types.ts';
+import { AppError, toAppError } from '../../errors.ts';
+import { originAllowed } from '../origin.ts';
+import { openSession, type SessionDeps } from '../realtime/session.ts';
+
+/** Engine.io packets waiting for a transport that cannot take them (polling between requests). */
+const MAX_QUEUED_PACKETS = 10_000;
+
+/**
+ * Socket.IO on the HTTP port: JWT in `auth.token`, refused before connect with a
+ * `connect_error` whose `data.code` is the error code; every command acked
+ * `{ ok, data | error }` through the shared dispatcher.
+ */
+export function attachSocketIo(server: HttpServer, config: Config, deps: SessionDeps) {
+  const io = new Server(server, {
+    path: '/socket.io',
+    maxHttpBufferSize: LIMITS.frameMaxBytes,
+    // The plain WebSocket gateway shares the server: leave upgrades for other paths alone.
+    destroyUpgrade: false,
+    // Runs on every polling request and every upgrade, cookie or not (socket.io's `cors`
+    // option only sets headers and would let a cross-site upgrade through).
+    allowRequest: (req, callback) => {
+      const ok = originAllowed(req, config.corsOrigins);
+      callback(ok ? null : 'origin_not_allowed', ok);
+    },
+    cors: { origin: config.corsOrigins.includes('*') ? true : [...config.corsOrigins], credentials: false },
+    pingInterval: config.realtime.pingIntervalMs,
+    pingTimeout: Math.max(config.realtime.pingIntervalMs, 5000),
+  });
+
+  io.use(async (socket, next) => {
+    try {
+      const token = (socket.handshake.auth as { token?: unknown } | undefined)?.token;
+      const principal = await deps.services.auth.authenticate(typeof token === 'string' ? token : undefined);
+      if (principal.kind !== 'user') throw new AppError('token_invalid', 'Realtime connections take a user token');
+      socket.data.actor = principal.actor;
+      next();
+    } catch (err) {
+      const appErr = toAppError(err);
+      next(Object.assign(new Error(appErr.message), { data: { code: appErr.code } }));
+    }
+  });
+
+  io.on('connection', (socket) => {
+    const actor = socket.data.actor as Actor;
+    const slow = () => {
+      const ws = (socket.conn.transport as unknown as { socket?: { bufferedAmount?: number } }).socket;
+      return (ws?.bufferedAmount ?? 0) > config.realtime.maxBufferedBytes || (socket.conn as unknown as { writeBuffer: unknown[] }).writeBuffer.length > MAX_QUEUED_PACKETS;
+    };
+    const session = openSession(
+      deps,
+      actor,
+      'socketio',
+      (event, data) => {
+        if (slow()) {
+          // Closing the transport (not the socket) makes the client reconnect, then sync.
+          deps.log.warn({ userId: actor.userId }, 'slow consumer disconnected');
+          socket.conn.close();
+          return;
+        }
+        socket.emit(event, data);
+      },
+      () => socket.conn.close(),
+    );
+    socket.conn.on('heartbeat', () => void session.heartbeat());
+    socket.onAny((event: unknown, ...args: unknown[]) => {
+      const ack = typeof args[args.length - 1] === 'function' ? (args.pop() as (a: unknown) => void) : null;
+      void session.command(event, args[0]).then((result) => ack?.(result));
+    });
+    socket.on('disconnect', () => void session.close());
+  });
+
+  return {
+    io,
+    close: () => new Promise<void>((resolve) => io.close(() => resolve())),
+  };
+}

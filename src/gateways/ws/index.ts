@@ -1,0 +1,120 @@
+import type { IncomingMessage, Server as HttpServer } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { WebSocket, WebSocketServer } from 'ws';
+import { CLOSE_CODES } from '../../../protocol/events.ts';
+import { LIMITS } from '../../../protocol/limits.ts';
+import type { Config } from '../../config.ts';
+import type { Actor } from '../../domain/types.ts';
+import { AppError, toAppError } from '../../errors.ts';
+import { parseClientJson } from '../json.ts';
+import { originAllowed } from '../origin.ts';
+import { openSession, type SessionDeps } from '../realtime/session.ts';
+
+export const WS_PATH = '/v1/ws';
+
+function tokenOf(req: IncomingMessage, url: URL): string | undefined {
+  const fromQuery = url.searchParams.get('token');
+  if (fromQuery) return fromQuery;
+  const m = /^Bearer\s+(\S+)\s*$/i.exec(req.headers.authorization ?? '');
+  return m?.[1];
+}
+
+/**
+ * The plain WebSocket gateway at /v1/ws: JSON frames `{ type, id?, data }`, replies
+ * `{ type: "ack", id, ok, data | error }`, events `{ type, data }`. Close codes carry
+ * meaning (see CLOSE_CODES): 4000-4499 reconnect, 4500-4999 do not.
+ */
+export function attachWs(server: HttpServer, config: Config, deps: SessionDeps) {
+  const wss = new WebSocketServer({ noServer: true, maxPayload: LIMITS.frameMaxBytes });
+  const pingTimer = setInterval(() => {
+    for (const ws of wss.clients) {
+      const alive = ws as WebSocket & { alive?: boolean };
+      // No pong since the last ping: the peer is gone (or stuck); drop it.
+      if (alive.alive === false) {
+        ws.terminate();
+        continue;
+      }
+      alive.alive = false;
+      ws.ping();
+    }
+  }, config.realtime.pingIntervalMs);
+  pingTimer.unref();
+
+  const onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    const url = new URL(req.url ?? '/', 'http://localhost');
+    if (url.pathname !== WS_PATH) return; // Socket.IO's own path, or nobody's
+    if (!originAllowed(req, config.corsOrigins)) {
+      socket.end('HTTP/1.1 403 Forbidden\r\nContent-Type: application/json\r\nConnection: close\r\n\r\n{"error":{"code":"origin_not_allowed"}}');
+      return;
+    }
+    // Browsers cannot read a failed handshake's status, so auth failures are told by close code.
+    const auth = deps.services.auth.authenticate(tokenOf(req, url)).then(
+      (p) => (p.kind === 'user' ? p.actor : Promise.reject(new AppError('token_invalid', 'Realtime connections take a user token'))),
+      (err) => Promise.reject(err),
+    );
+    wss.handleUpgrade(req, socket, head, (ws) => {
+      auth.then(
+        (actor) => onConnection(ws, actor),
+        (err) => {
+          const e = toAppError(err);
+          ws.close(CLOSE_CODES.unauthorized, e.code === 'token_expired' ? 'token_expired' : e.code);
+        },
+      );
+    });
+  };
+  server.on('upgrade', onUpgrade);
+
+  function onConnection(ws: WebSocket, actor: Actor) {
+    const send = (frame: unknown) => {
+      if (ws.readyState === WebSocket.OPEN) ws.send(JSON.stringify(frame));
+    };
+    const session = openSession(
+      deps,
+      actor,
+      'ws',
+      (event, data) => {
+        if (ws.bufferedAmount > config.realtime.maxBufferedBytes) {
+          deps.log.warn({ userId: actor.userId }, 'slow consumer disconnected');
+          ws.close(CLOSE_CODES.slowConsumer, 'slow_consumer');
+          setTimeout(() => ws.terminate(), 1000).unref();
+          return;
+        }
+        send({ type: event, data });
+      },
+      () => ws.close(CLOSE_CODES.flood, 'flood'),
+    );
+    (ws as WebSocket & { alive?: boolean }).alive = true;
+    ws.on('pong', () => {
+      (ws as WebSocket & { alive?: boolean }).alive = true;
+      void session.heartbeat();
+    });
+    ws.on('message', (raw, isBinary) => {
+      let frame: unknown;
+      try {
+        if (isBinary) throw new AppError('invalid_json', 'Frames are JSON text');
+        frame = parseClientJson(raw.toString());
+      } catch (err) {
+        return send({ type: 'error', error: toAppError(err).toBody() });
+      }
+      if (!frame || typeof frame !== 'object' || Array.isArray(frame)) {
+        return send({ type: 'error', error: new AppError('validation_failed', 'A frame is an object: { type, id?, data }').toBody() });
+      }
+      const { type, id, data } = frame as { type?: unknown; id?: unknown; data?: unknown };
+      const replyId = typeof id === 'string' || typeof id === 'number' ? id : null;
+      void session.command(type, data).then((ack) => send({ type: 'ack', id: replyId, ...ack }));
+    });
+    ws.on('close', () => void session.close());
+    // ws closes the connection itself on protocol errors (1002, 1009 for an oversized frame).
+    ws.on('error', () => {});
+  }
+
+  return {
+    wss,
+    async close() {
+      clearInterval(pingTimer);
+      server.off('upgrade', onUpgrade);
+      for (const ws of wss.clients) ws.close(CLOSE_CODES.restart, 'restart');
+      await new Promise<void>((resolve) => wss.close(() => resolve()));
+    },
+  };
+}

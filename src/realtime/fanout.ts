@@ -1,0 +1,134 @@
+import type { ConversationEvent } from '../domain/types.ts';
+import type { Bus, BusMessage } from './bus.ts';
+import type { Hub } from './hub.ts';
+
+export interface FanoutDeps {
+  bus: Bus;
+  hub: Hub;
+  membersOf(conversationId: string): Promise<Set<string>>;
+  onError(err: unknown): void;
+  /** How long an event may wait for an earlier seq still in flight before going out anyway. */
+  reorderWindowMs?: number;
+}
+
+interface Lane {
+  /** The next seq this instance expects for the conversation (null until the first event). */
+  next: number | null;
+  held: Map<number, ConversationEvent>;
+  timer: NodeJS.Timeout | null;
+  /** Deliveries of one conversation run one after another, in the order released. */
+  chain: Promise<void>;
+  touched: number;
+}
+
+const MAX_LANES = 50_000;
+
+/**
+ * Hands bus messages to the local connections of their audience. Two sends of one
+ * conversation commit in seq order but may publish in either order, so each conversation
+ * has a lane that holds an event back (up to reorderWindowMs) until the seq before it
+ * went out: clients see seqs strictly increasing, and a real gap ends in a sync.
+ */
+export function startFanout(deps: FanoutDeps): () => void {
+  const { hub, membersOf } = deps;
+  const windowMs = deps.reorderWindowMs ?? 250;
+  const lanes = new Map<string, Lane>();
+
+  const lane = (id: string): Lane => {
+    let l = lanes.get(id);
+    if (!l) {
+      if (lanes.size >= MAX_LANES) evictIdle();
+      l = { next: null, held: new Map(), timer: null, chain: Promise.resolve(), touched: 0 };
+      lanes.set(id, l);
+    }
+    l.touched = Date.now();
+    return l;
+  };
+
+  function evictIdle() {
+    const cutoff = Date.now() - 60_000;
+    for (const [id, l] of lanes) if (l.touched < cutoff && l.held.size === 0) lanes.delete(id);
+  }
+
+  const enqueue = (conversationId: string, work: () => Promise<void>) => {
+    const l = lane(conversationId);
+    l.chain = l.chain.then(work).catch(deps.onError);
+  };
+
+  async function deliver(event: ConversationEvent) {
+    const audience = new Set(await membersOf(event.conversationId));
+    // A removed member hears of their own removal, then nothing more.
+    if (event.type === 'member:left') audience.add(event.data.userId);
+    hub.emitTo(audience, event.type, event.data);
+  }
+
+  function release(l: Lane, event: ConversationEvent) {
+    enqueue(event.conversationId, () => deliver(event));
+    l.next = Math.max(l.next ?? 0, event.seq + 1);
+  }
+
+  function flush(l: Lane) {
+    l.timer = null;
+    for (const seq of [...l.held.keys()].sort((a, b) => a - b)) {
+      release(l, l.held.get(seq)!);
+      l.held.delete(seq);
+    }
+  }
+
+  function onConversationEvent(event: ConversationEvent) {
+    const l = lane(event.conversationId);
+    if (l.next === null || event.seq <= l.next) {
+      release(l, event);
+      while (l.held.has(l.next!)) {
+        const e = l.held.get(l.next!)!;
+        l.held.delete(e.seq);
+        release(l, e);
+      }
+      if (l.held.size === 0 && l.timer) {
+        clearTimeout(l.timer);
+        l.timer = null;
+      }
+      return;
+    }
+    l.held.set(event.seq, event);
+    l.timer ??= setTimeout(() => flush(l), windowMs);
+  }
+
+  function onMessage(m: BusMessage) {
+    switch (m.kind) {
+      case 'conversation':
+        return onConversationEvent(m.event);
+      case 'read-state': {
+        const { change } = m;
+        hub.emitTo([change.userId], 'unread:update', {
+          conversationId: change.conversationId,
+          unreadCount: change.unreadCount,
+          totalUnread: change.totalUnread,
+          readSeq: change.readSeq,
+        });
+        const receipt = { conversationId: change.conversationId, userId: change.userId, readSeq: change.readSeq, deliveredSeq: change.deliveredSeq };
+        return enqueue(change.conversationId, async () => {
+          const members = await membersOf(change.conversationId);
+          hub.emitTo(members, 'receipt:updated', receipt, (c) => c.userId === change.userId);
+        });
+      }
+      case 'typing':
+        return enqueue(m.update.conversationId, async () => {
+          hub.emitTo(await membersOf(m.update.conversationId), 'typing:update', m.update, (c) => c.userId === m.update.userId);
+        });
+      case 'lock':
+        return enqueue(m.update.conversationId, async () => {
+          hub.emitTo(await membersOf(m.update.conversationId), 'message:locked', m.update, (c) => c.userId === m.update.userId);
+        });
+      case 'presence':
+        return hub.emitTo(new Set(m.audience), 'presence:update', m.presence);
+    }
+  }
+
+  const unsubscribe = deps.bus.subscribe(onMessage);
+  return () => {
+    unsubscribe();
+    for (const l of lanes.values()) if (l.timer) clearTimeout(l.timer);
+    lanes.clear();
+  };
+}

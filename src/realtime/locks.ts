@@ -1,0 +1,21 @@
+/** Who holds an edit lock on a message, and until when (ms since epoch). */
+export interface LockHolder {
+  userId: string;
+  conversationId: string;
+  connectionId: string;
+  expiresAt: number;
+}
+
+/**
+ * Edit locks port (memory now; Redis for a cluster). A lock is held by one connection of
+ * one user until it expires, is released, or that connection goes away.
+ */
+export interface LockStore {
+  /** Takes or renews the lock; answers the current holder when someone else has it. */
+  acquire(messageId: string, holder: LockHolder, now: number): Promise<{ ok: true } | { ok: false; holder: LockHolder }>;
+  /** Releases the lock if `userId` holds it. */
+  release(messageId: string, userId: string, now: number): Promise<boolean>;
+  holder(messageId: string, now: number): Promise<LockHolder | null>;
+  /** Releases every lock held by a connection; answers what was released. */
+  releaseConnection(connectionId: string): Promise<{ messageId: string; holder: LockHolder }[]>;
+}
