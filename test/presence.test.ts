@@ -1,0 +1,66 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { pgliteBackend } from './helpers/backends.ts';
+import { type Harness, harness, uid } from './helpers/harness.ts';
+import { listen, socketClient, wsClient } from './helpers/realtime.ts';
+
+describe('presence', () => {
+  let h: Harness;
+  let url: string;
+  before(async () => {
+    // Pings every 200 ms keep live connections fresh; the sweeper (every second) drops silent ones.
+    h = await harness(pgliteBackend, { PARLEY_PRESENCE_STALE_MS: '1000', PARLEY_PING_INTERVAL_MS: '200' });
+    url = await listen(h);
+  });
+  after(() => h.close());
+
+  test('online while any device is; offline with last seen when the last one goes; only to people sharing a conversation', async () => {
+    const ana = h.as(uid('ana'));
+    const bob = h.as(uid('bob'));
+    const stranger = await wsClient(url, uid('stranger'));
+    await h.group(ana, [bob.userId]);
+    const bobRt = await socketClient(url, bob.userId);
+    const phone = await wsClient(url, ana.userId);
+    assert.equal((await bobRt.next('presence:update', (p) => p.userId === ana.userId)).status, 'online');
+    const laptop = await socketClient(url, ana.userId);
+    await phone.close();
+    // Still online through the laptop: no offline update, and REST agrees.
+    let [p] = (await bob.get(`/v1/presence?userIds=${ana.userId}`)).body.presence;
+    assert.equal(p.status, 'online');
+    await laptop.close();
+    const offline = await bobRt.next('presence:update', (x) => x.userId === ana.userId && x.status === 'offline');
+    assert.ok(offline.lastSeenAt);
+    [p] = (await bob.get(`/v1/presence?userIds=${ana.userId}`)).body.presence;
+    assert.equal(p.status, 'offline');
+    // Someone sharing no conversation sees neither the updates nor the REST answer.
+    assert.equal(stranger.events.some((e) => e.event === 'presence:update' && e.data.userId === ana.userId), false);
+    const strangerClient = h.as(stranger.userId);
+    assert.deepEqual((await strangerClient.get(`/v1/presence?userIds=${ana.userId}`)).body.presence, []);
+    await Promise.all([bobRt.close(), stranger.close()]);
+  });
+
+  test('a chosen status and a custom status that clears itself', async () => {
+    const ana = h.as(uid('ana'));
+    const bob = h.as(uid('bob'));
+    await h.group(ana, [bob.userId]);
+    const anaRt = await wsClient(url, ana.userId);
+    const bobRt = await wsClient(url, bob.userId);
+    try {
+      const expiresAt = new Date(Date.now() + 1500).toISOString();
+      const ack = await anaRt.send('presence:set', { status: 'dnd', customStatus: { text: 'In a meeting', emoji: '📅', expiresAt } });
+      assert.equal(ack.data.status, 'dnd');
+      const seen = await bobRt.next('presence:update', (p) => p.userId === ana.userId && p.customStatus?.text === 'In a meeting');
+      assert.equal(seen.status, 'dnd');
+      // The sweeper clears it after expiresAt and tells the audience.
+      await bobRt.next('presence:update', (p) => p.userId === ana.userId && p.customStatus === null && p.status === 'dnd', 15_000);
+      const rest = await ana.put('/v1/me/status', { status: 'away' });
+      assert.equal(rest.body.presence.status, 'away');
+      const got = await bobRt.send('presence:get', { userIds: [ana.userId, bob.userId] });
+      assert.deepEqual(got.data.presence.map((x: { status: string }) => x.status).sort(), ['away', 'online']);
+      assert.equal((await anaRt.send('presence:set', { customStatus: { text: 'x', expiresAt: '2001-01-01T00:00:00Z' } })).error?.code, 'validation_failed');
+      assert.equal((await anaRt.send('presence:set', { status: 'offline' })).error?.code, 'validation_failed');
+    } finally {
+      await Promise.all([anaRt.close(), bobRt.close()]);
+    }
+  });
+});
