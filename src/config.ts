@@ -73,7 +73,8 @@ export function loadConfig(env: Env = process.env): Config {
   const int = (name: string, fallback: number, min: number, max: number): number => {
     const raw = env[name];
     if (raw === undefined || raw === '') return fallback;
-    const n = Number(raw);
+    // Digits only: Number(' ') is 0 and Number('0x50') is 80, neither is what was meant.
+    const n = /^\d+$/.test(raw) ? Number(raw) : Number.NaN;
     if (!Number.isInteger(n) || n < min || n > max) {
       problems.push(`${name} must be an integer from ${min} to ${max} (got "${raw}")`);
       return fallback;
@@ -146,7 +147,7 @@ export function loadConfig(env: Env = process.env): Config {
   return deepFreeze(config);
 }
 
-function deepFreeze<T>(obj: T): T {
+export function deepFreeze<T>(obj: T): T {
   for (const value of Object.values(obj as object)) if (value && typeof value === 'object') deepFreeze(value);
   return Object.freeze(obj);
 }

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { createHmac } from 'node:crypto';
 import { once } from 'node:events';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -167,7 +168,6 @@ describe('JWT with an HS256 secret (default config)', () => {
     // A non-string sub, signed by hand (SignJWT only takes strings).
     const header = b64url({ alg: 'HS256' });
     const payload = b64url({ sub: 42, exp: nowSec() + 3600 });
-    const { createHmac } = await import('node:crypto');
     const sig = createHmac('sha256', SECRET).update(`${header}.${payload}`).digest('base64url');
     assertError(await me(h, `${header}.${payload}.${sig}`), 401, 'token_invalid');
   });

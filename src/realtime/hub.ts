@@ -16,7 +16,10 @@ export function createHub() {
   return {
     add(c: Connection) {
       let set = byUser.get(c.userId);
-      if (!set) byUser.set(c.userId, (set = new Set()));
+      if (!set) {
+        set = new Set();
+        byUser.set(c.userId, set);
+      }
       if (!set.has(c)) count++;
       set.add(c);
     },

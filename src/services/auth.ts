@@ -58,7 +58,9 @@ export function authService(config: Config, users: UserService) {
     }
     if (!isUserId(payload.sub)) throw new AppError('token_invalid', 'The token subject is not a valid user id');
     const name = claimString(payload, 'name', 200);
-    const picture = claimString(payload, 'picture', 2048);
+    // Same rule as the admin API: a picture is an http(s) URL, never javascript: or data:.
+    const pictureClaim = claimString(payload, 'picture', 2048);
+    const picture = pictureClaim && /^https?:\/\//i.test(pictureClaim) ? pictureClaim : undefined;
     await users.syncFromClaims({ id: payload.sub, ...(name ? { name } : {}), ...(picture ? { picture } : {}) });
     return { userId: payload.sub };
   }

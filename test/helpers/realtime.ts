@@ -35,7 +35,14 @@ function recorder() {
     const seen = events.find((e) => e.event === event && match(e.data));
     if (seen) return Promise.resolve(seen.data);
     return new Promise((resolve, reject) => {
-      const w = { event, match, resolve: (d: any) => (clearTimeout(timer), resolve(d)) };
+      const w = {
+        event,
+        match,
+        resolve: (d: any) => {
+          clearTimeout(timer);
+          resolve(d);
+        },
+      };
       const timer = setTimeout(() => {
         waiters.delete(w);
         reject(new Error(`no ${event} event within ${timeoutMs} ms`));
