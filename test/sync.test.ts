@@ -134,7 +134,7 @@ describe('recovery', () => {
       }
     }
     async function session(i: number) {
-      const rt = await (i % 2 ? socketClient : wsClient)(url, readers[i]!);
+      const rt: RtClient = await (i % 2 ? socketClient : wsClient)(url, readers[i]!);
       await replicas[i]!.syncAll(rt);
       await drain(i, rt);
       return rt;

@@ -53,7 +53,7 @@ function recorder() {
   return { events, record, next };
 }
 
-export async function socketClient(url: string, userId: string, opts: { token?: string; extraHeaders?: Record<string, string> } = {}): Promise<RtClient> {
+export async function socketClient(url: string, userId: string, opts: { token?: string; extraHeaders?: Record<string, string> } = {}): Promise<RtClient & { socket: Socket }> {
   const token = opts.token ?? (await tokenFor(userId));
   const socket: Socket = io(url, { auth: { token }, transports: ['websocket'], reconnection: false, forceNew: true, ...(opts.extraHeaders ? { extraHeaders: opts.extraHeaders } : {}) });
   const r = recorder();
@@ -64,6 +64,7 @@ export async function socketClient(url: string, userId: string, opts: { token?: 
   });
   await r.next('ready');
   return {
+    socket,
     userId,
     events: r.events,
     send: (command, data = {}) => socket.timeout(5000).emitWithAck(command, data),

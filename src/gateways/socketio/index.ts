@@ -7,8 +7,11 @@ import { AppError, toAppError } from '../../errors.ts';
 import { originAllowed } from '../origin.ts';
 import { openSession, type SessionDeps } from '../realtime/session.ts';
 
-/** Engine.io packets waiting for a transport that cannot take them (polling between requests). */
-const MAX_QUEUED_PACKETS = 10_000;
+/**
+ * Packets engine.io holds while its transport cannot write (a stalled websocket, or polling
+ * between requests). Past this the client is a slow consumer, whatever the byte count.
+ */
+const MAX_QUEUED_PACKETS = 1000;
 
 /**
  * Socket.IO on the HTTP port: JWT in `auth.token`, refused before connect with a
@@ -47,9 +50,16 @@ export function attachSocketIo(server: HttpServer, config: Config, deps: Session
 
   io.on('connection', (socket) => {
     const actor = socket.data.actor as Actor;
-    const slow = () => {
-      const ws = (socket.conn.transport as unknown as { socket?: { bufferedAmount?: number } }).socket;
-      return (ws?.bufferedAmount ?? 0) > config.realtime.maxBufferedBytes || (socket.conn as unknown as { writeBuffer: unknown[] }).writeBuffer.length > MAX_QUEUED_PACKETS;
+    const rawWs = () => (socket.conn.transport as unknown as { socket?: { bufferedAmount?: number; terminate?: () => void } }).socket;
+    const slow = () =>
+      (rawWs()?.bufferedAmount ?? 0) > config.realtime.maxBufferedBytes ||
+      (socket.conn as unknown as { writeBuffer: unknown[] }).writeBuffer.length > MAX_QUEUED_PACKETS;
+    const drop = () => {
+      // Discard what is queued and close the transport (not the socket), so the client
+      // reconnects and syncs; a peer too stalled to finish the close handshake is cut.
+      const ws = rawWs();
+      socket.conn.close(true);
+      setTimeout(() => ws?.terminate?.(), 1000).unref();
     };
     const session = openSession(
       deps,
@@ -57,14 +67,13 @@ export function attachSocketIo(server: HttpServer, config: Config, deps: Session
       'socketio',
       (event, data) => {
         if (slow()) {
-          // Closing the transport (not the socket) makes the client reconnect, then sync.
           deps.log.warn({ userId: actor.userId }, 'slow consumer disconnected');
-          socket.conn.close();
+          drop();
           return;
         }
         socket.emit(event, data);
       },
-      () => socket.conn.close(),
+      drop,
     );
     socket.conn.on('heartbeat', () => void session.heartbeat());
     socket.onAny((event: unknown, ...args: unknown[]) => {

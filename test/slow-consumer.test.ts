@@ -1,0 +1,52 @@
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { after, before, describe, test } from 'node:test';
+import { pgliteBackend } from './helpers/backends.ts';
+import { type Harness, harness, uid, waitFor } from './helpers/harness.ts';
+import { listen, socketClient, wsClient } from './helpers/realtime.ts';
+
+/**
+ * A client that stops reading is cut off once its unsent data passes the bound
+ * (PARLEY_MAX_BUFFERED_BYTES), instead of holding the server's memory and the others'
+ * deliveries hostage; what it missed it gets back by sync.
+ */
+describe('slow consumers', () => {
+  let h: Harness;
+  let url: string;
+  before(async () => {
+    h = await harness(pgliteBackend, { PARLEY_MAX_BUFFERED_BYTES: String(256 * 1024) });
+    url = await listen(h);
+  });
+  after(() => h.close());
+
+  for (const kind of ['ws', 'socket.io'] as const) {
+    test(`over ${kind}: the stalled client is dropped, the others get everything, sync recovers the rest`, async () => {
+      const sender = h.admin(uid('sender'));
+      const slowId = uid('slow');
+      const fastId = uid('fast');
+      const id = (await sender.post('/v1/conversations', { kind: 'group', members: [slowId, fastId] })).body.conversation.id;
+      const slow = kind === 'ws' ? await wsClient(url, slowId) : await socketClient(url, slowId);
+      const fast = await wsClient(url, fastId);
+      // Stop reading: the client's TCP socket is paused, so the kernel buffers fill, then the server's.
+      const raw = kind === 'ws' ? (slow as any).ws._socket : (slow as any).socket.io.engine.transport.ws._socket;
+      raw.pause();
+      raw.resume = () => raw; // ws resumes its socket when its parser drains: keep it stalled
+      const body = '😀'.repeat(10_000); // ~40 KB a message
+      const ids: string[] = [];
+      for (let i = 0; i < 400 && h.app.hub.of(slowId).size > 0; i++) {
+        const res = await sender.post(`/v1/conversations/${id}/messages`, { clientMsgId: randomUUID(), body });
+        ids.push(res.body.message.id);
+      }
+      await waitFor(() => h.app.hub.of(slowId).size === 0, 10_000, 'the slow consumer to be dropped');
+      const last = ids.at(-1);
+      await fast.next('message:new', (d) => d.message.id === last, 10_000);
+      assert.equal(fast.events.filter((e) => e.event === 'message:new').length, ids.length);
+      raw.destroy();
+      // Back with a fresh connection: sync returns every message it missed.
+      const again = await wsClient(url, slowId);
+      const ack = await again.send('sync', { cursors: { [id]: 0 }, limit: 1000 });
+      assert.deepEqual(ack.data.changes.map((c: any) => c.data.message.id), ids);
+      await Promise.all([again.close(), fast.close()]);
+    });
+  }
+});
