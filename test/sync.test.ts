@@ -63,7 +63,7 @@ describe('recovery', () => {
     const bob = h.as(uid('bob'));
     const id = await h.group(ana, [bob.userId]);
     const replica = new Replica();
-    let rt = await socketClient(url, bob.userId);
+    let rt: RtClient = await socketClient(url, bob.userId);
     await replica.syncAll(rt);
     await rt.close();
     // While bob is away: 1,000 changes of every kind.

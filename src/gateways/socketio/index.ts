@@ -51,9 +51,18 @@ export function attachSocketIo(server: HttpServer, config: Config, deps: Session
   io.on('connection', (socket) => {
     const actor = socket.data.actor as Actor;
     const rawWs = () => (socket.conn.transport as unknown as { socket?: { bufferedAmount?: number; terminate?: () => void } }).socket;
-    const slow = () =>
-      (rawWs()?.bufferedAmount ?? 0) > config.realtime.maxBufferedBytes ||
-      (socket.conn as unknown as { writeBuffer: unknown[] }).writeBuffer.length > MAX_QUEUED_PACKETS;
+    const slow = () => {
+      // Bytes ws could not hand to the kernel, plus packets engine.io holds back meanwhile
+      // (only non-empty while the transport is stalled, so the walk is rare and bounded).
+      const queue = (socket.conn as unknown as { writeBuffer: { data?: unknown }[] }).writeBuffer;
+      if (queue.length > MAX_QUEUED_PACKETS) return true;
+      let bytes = rawWs()?.bufferedAmount ?? 0;
+      for (const packet of queue) {
+        bytes += typeof packet.data === 'string' ? packet.data.length : 0;
+        if (bytes > config.realtime.maxBufferedBytes) return true;
+      }
+      return bytes > config.realtime.maxBufferedBytes;
+    };
     const drop = () => {
       // Discard what is queued and close the transport (not the socket), so the client
       // reconnects and syncs; a peer too stalled to finish the close handshake is cut.
