@@ -34,6 +34,8 @@ describe('realtime delivery', () => {
           // A message over REST reaches realtime clients the same way.
           const viaRest = await send(bob, id, 'from rest');
           assert.equal((await anaPhone.next('message:new', (d) => d.message.id === viaRest.id)).seq, viaRest.seq);
+          // The sending connection had its message in the ack: it is not echoed back to it.
+          assert.equal(anaPhone.events.some((e) => e.event === 'message:new' && e.data.message.id === ack.data.id), false);
           // Isolation: the non-member saw nothing.
           await eve.send('heartbeat');
           const foreign = eve.events.filter((e) => e.event !== 'ready' && !(e.event === 'presence:update' && e.data.userId === eve.userId));

@@ -9,6 +9,7 @@ export type MessageStatus = 'sent' | 'delivered' | 'read';
 
 export interface Actor {
   userId: string;
+  /** The connection acting, on realtime gateways: it gets its answer in the ack, not as an event. */
   deviceId?: string;
   /** True for server-to-server calls made with an admin API key. */
   admin?: boolean;

@@ -2,7 +2,8 @@ import type { ConversationEvent, LockUpdate, Presence, ReadStateChange, TypingUp
 
 /** What services publish after COMMIT (or, for realtime signals, at once); gateways consume it. */
 export type BusMessage =
-  | { kind: 'conversation'; event: ConversationEvent }
+  /** `origin`: the connection the change came from, which has it from its ack already. */
+  | { kind: 'conversation'; event: ConversationEvent; origin?: string | undefined }
   | { kind: 'read-state'; change: ReadStateChange }
   | { kind: 'presence'; presence: Presence; audience: string[] }
   | { kind: 'typing'; update: TypingUpdate }

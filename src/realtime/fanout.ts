@@ -14,7 +14,7 @@ export interface FanoutDeps {
 interface Lane {
   /** The next seq this instance expects for the conversation (null until the first event). */
   next: number | null;
-  held: Map<number, ConversationEvent>;
+  held: Map<number, { event: ConversationEvent; origin: string | undefined }>;
   timer: NodeJS.Timeout | null;
   /** Deliveries of one conversation run one after another, in the order released. */
   chain: Promise<void>;
@@ -55,15 +55,17 @@ export function startFanout(deps: FanoutDeps): () => void {
     l.chain = l.chain.then(work).catch(deps.onError);
   };
 
-  async function deliver(event: ConversationEvent) {
+  async function deliver(event: ConversationEvent, origin: string | undefined) {
     const audience = new Set(await membersOf(event.conversationId));
     // A removed member hears of their own removal, then nothing more.
     if (event.type === 'member:left') audience.add(event.data.userId);
-    hub.emitTo(audience, event.type, event.data);
+    hub.emitTo(audience, event.type, event.data, origin ? (c) => c.id === origin : undefined);
   }
 
-  function release(l: Lane, event: ConversationEvent) {
-    enqueue(event.conversationId, () => deliver(event));
+  type Pending = { event: ConversationEvent; origin: string | undefined };
+
+  function release(l: Lane, { event, origin }: Pending) {
+    enqueue(event.conversationId, () => deliver(event, origin));
     l.next = Math.max(l.next ?? 0, event.seq + 1);
   }
 
@@ -75,14 +77,15 @@ export function startFanout(deps: FanoutDeps): () => void {
     }
   }
 
-  function onConversationEvent(event: ConversationEvent) {
+  function onConversationEvent(pending: Pending) {
+    const { event } = pending;
     const l = lane(event.conversationId);
     if (l.next === null || event.seq <= l.next) {
-      release(l, event);
+      release(l, pending);
       while (l.held.has(l.next!)) {
-        const e = l.held.get(l.next!)!;
-        l.held.delete(e.seq);
-        release(l, e);
+        const p = l.held.get(l.next!)!;
+        l.held.delete(p.event.seq);
+        release(l, p);
       }
       if (l.held.size === 0 && l.timer) {
         clearTimeout(l.timer);
@@ -90,14 +93,14 @@ export function startFanout(deps: FanoutDeps): () => void {
       }
       return;
     }
-    l.held.set(event.seq, event);
+    l.held.set(event.seq, pending);
     l.timer ??= setTimeout(() => flush(l), windowMs);
   }
 
   function onMessage(m: BusMessage) {
     switch (m.kind) {
       case 'conversation':
-        return onConversationEvent(m.event);
+        return onConversationEvent({ event: m.event, origin: m.origin });
       case 'read-state': {
         const { change } = m;
         hub.emitTo([change.userId], 'unread:update', {

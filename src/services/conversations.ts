@@ -122,7 +122,7 @@ export function conversationService(deps: ServiceDeps) {
         await tx.events.append(event, at);
         return event;
       });
-      await bus.publish({ kind: 'conversation', event });
+      await bus.publish({ kind: 'conversation', origin: actor.deviceId, event });
       return get(actor, id);
     },
 

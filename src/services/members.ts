@@ -20,8 +20,8 @@ export function memberService(deps: ServiceDeps) {
     return lock;
   }
 
-  async function publishAll(events: ConversationEvent[]) {
-    for (const event of events) await bus.publish({ kind: 'conversation', event });
+  async function publishAll(actor: Actor, events: ConversationEvent[]) {
+    for (const event of events) await bus.publish({ kind: 'conversation', origin: actor.deviceId, event });
   }
 
   return {
@@ -55,7 +55,7 @@ export function memberService(deps: ServiceDeps) {
         }
         return events;
       });
-      await publishAll(events);
+      await publishAll(actor, events);
       return { added: events.map((e) => (e.type === 'member:joined' ? e.data.member : null)).filter((m) => m !== null) };
     },
 
@@ -88,7 +88,7 @@ export function memberService(deps: ServiceDeps) {
         for (const e of events) await tx.events.append(e, at);
         return events;
       });
-      await publishAll(events);
+      await publishAll(actor, events);
     },
 
     /** The owner makes members admins and back. */
@@ -106,7 +106,7 @@ export function memberService(deps: ServiceDeps) {
         await tx.events.append(event, at);
         return { result: member, event };
       });
-      if (value.event) await bus.publish({ kind: 'conversation', event: value.event });
+      if (value.event) await bus.publish({ kind: 'conversation', origin: actor.deviceId, event: value.event });
       return value.result;
     },
   };

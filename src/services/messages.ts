@@ -100,7 +100,7 @@ export function messageService(deps: ServiceDeps & { locks: Pick<LockService, 'a
         if (await tx.messages.insertNew(message, messageNew(message))) return message;
         return new Unchanged((await twin())!);
       });
-      if (changed) await bus.publish({ kind: 'conversation', event: messageNew(message) });
+      if (changed) await bus.publish({ kind: 'conversation', origin: actor.deviceId, event: messageNew(message) });
       return { message, created: changed };
     },
 
@@ -139,7 +139,7 @@ export function messageService(deps: ServiceDeps & { locks: Pick<LockService, 'a
         await tx.events.append(event, at);
         return { result: edited, event };
       });
-      await bus.publish({ kind: 'conversation', event: value.event! });
+      await bus.publish({ kind: 'conversation', origin: actor.deviceId, event: value.event! });
       return value.result;
     },
 
@@ -159,7 +159,7 @@ export function messageService(deps: ServiceDeps & { locks: Pick<LockService, 'a
         await tx.events.append(event, at);
         return { result: tombstone, event };
       });
-      if (value.event) await bus.publish({ kind: 'conversation', event: value.event });
+      if (value.event) await bus.publish({ kind: 'conversation', origin: actor.deviceId, event: value.event });
       return value.result;
     },
 

@@ -34,7 +34,7 @@ export function reactionService(deps: ServiceDeps) {
       await tx.events.append(event, at);
       return { result: { ...message, reactions }, event };
     });
-    if (value.event) await bus.publish({ kind: 'conversation', event: value.event });
+    if (value.event) await bus.publish({ kind: 'conversation', origin: actor.deviceId, event: value.event });
     return value.result;
   }
 

@@ -27,7 +27,8 @@ const FLOOD_CLOSE_AFTER = 200;
  */
 export function openSession(deps: SessionDeps, actor: Actor, gateway: Connection['gateway'], emit: Connection['emit'], onFlood: () => void) {
   const connection: Connection = { id: randomUUID(), userId: actor.userId, gateway, emit };
-  const ctx = { actor, connectionId: connection.id };
+  // Changes made through this connection are answered by ack and not echoed back to it.
+  const ctx = { actor: { ...actor, deviceId: connection.id }, connectionId: connection.id };
   let tokens = BURST;
   let refilledAt = Date.now();
   let refusedInARow = 0;
