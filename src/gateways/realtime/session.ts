@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import type { FastifyBaseLogger as Logger } from 'fastify';
 import type { Ack } from '../../../protocol/events.ts';
 import type { Actor } from '../../domain/types.ts';
@@ -25,8 +24,7 @@ const FLOOD_CLOSE_AFTER = 200;
  * presence, run its commands through the dispatcher under a per-connection frame budget,
  * and on close release its typing, locks and presence. Gateways only translate frames.
  */
-export function openSession(deps: SessionDeps, actor: Actor, gateway: Connection['gateway'], emit: Connection['emit'], onFlood: () => void) {
-  const connection: Connection = { id: randomUUID(), userId: actor.userId, gateway, emit };
+export function openSession(deps: SessionDeps, actor: Actor, connection: Connection, onFlood: () => void) {
   // Changes made through this connection are answered by ack and not echoed back to it.
   const ctx = { actor: { ...actor, deviceId: connection.id }, connectionId: connection.id };
   let tokens = BURST;
@@ -36,7 +34,7 @@ export function openSession(deps: SessionDeps, actor: Actor, gateway: Connection
 
   deps.hub.add(connection);
   void deps.services.presence.connected(actor, connection.id).catch((err) => deps.log.error({ err }, 'presence connect failed'));
-  emit('ready', { userId: actor.userId, connectionId: connection.id });
+  deps.hub.emitTo([actor.userId], 'ready', { userId: actor.userId, connectionId: connection.id }, (c) => c !== connection);
 
   return {
     connection,

@@ -1,5 +1,5 @@
 import type { Server as HttpServer } from 'node:http';
-import { Server } from 'socket.io';
+import { Server, type Socket } from 'socket.io';
 import { LIMITS } from '../../../protocol/limits.ts';
 import type { Config } from '../../config.ts';
 import type { Actor } from '../../domain/types.ts';
@@ -48,42 +48,44 @@ export function attachSocketIo(server: HttpServer, config: Config, deps: Session
     }
   });
 
+  /** Bytes ws could not hand to the kernel, plus packets engine.io holds back meanwhile. */
+  const rawWs = (socket: Socket) => (socket.conn.transport as unknown as { socket?: { bufferedAmount?: number; terminate?: () => void } }).socket;
+  const slow = (socket: Socket) => {
+    // The queue is only non-empty while the transport is stalled, so the walk is rare and bounded.
+    const queue = (socket.conn as unknown as { writeBuffer: { data?: unknown }[] }).writeBuffer;
+    if (queue.length > MAX_QUEUED_PACKETS) return true;
+    let bytes = rawWs(socket)?.bufferedAmount ?? 0;
+    for (const packet of queue) {
+      bytes += typeof packet.data === 'string' ? packet.data.length : 0;
+      if (bytes > config.realtime.maxBufferedBytes) return true;
+    }
+    return bytes > config.realtime.maxBufferedBytes;
+  };
+  const drop = (socket: Socket) => {
+    // Discard what is queued and close the transport (not the socket), so the client
+    // reconnects and syncs; a peer too stalled to finish the close handshake is cut.
+    const ws = rawWs(socket);
+    socket.conn.close(true);
+    setTimeout(() => ws?.terminate?.(), 1000).unref();
+  };
+
+  // One encoding per event, written to every target socket (rooms named by socket id).
+  deps.hub.register('socketio', (connections, event, data) => {
+    const ids: string[] = [];
+    for (const c of connections) {
+      const socket = io.sockets.sockets.get(c.id);
+      if (!socket) continue;
+      if (slow(socket)) {
+        deps.log.warn({ userId: c.userId }, 'slow consumer disconnected');
+        drop(socket);
+      } else ids.push(c.id);
+    }
+    if (ids.length) io.to(ids).emit(event, data);
+  });
+
   io.on('connection', (socket) => {
     const actor = socket.data.actor as Actor;
-    const rawWs = () => (socket.conn.transport as unknown as { socket?: { bufferedAmount?: number; terminate?: () => void } }).socket;
-    const slow = () => {
-      // Bytes ws could not hand to the kernel, plus packets engine.io holds back meanwhile
-      // (only non-empty while the transport is stalled, so the walk is rare and bounded).
-      const queue = (socket.conn as unknown as { writeBuffer: { data?: unknown }[] }).writeBuffer;
-      if (queue.length > MAX_QUEUED_PACKETS) return true;
-      let bytes = rawWs()?.bufferedAmount ?? 0;
-      for (const packet of queue) {
-        bytes += typeof packet.data === 'string' ? packet.data.length : 0;
-        if (bytes > config.realtime.maxBufferedBytes) return true;
-      }
-      return bytes > config.realtime.maxBufferedBytes;
-    };
-    const drop = () => {
-      // Discard what is queued and close the transport (not the socket), so the client
-      // reconnects and syncs; a peer too stalled to finish the close handshake is cut.
-      const ws = rawWs();
-      socket.conn.close(true);
-      setTimeout(() => ws?.terminate?.(), 1000).unref();
-    };
-    const session = openSession(
-      deps,
-      actor,
-      'socketio',
-      (event, data) => {
-        if (slow()) {
-          deps.log.warn({ userId: actor.userId }, 'slow consumer disconnected');
-          drop();
-          return;
-        }
-        socket.emit(event, data);
-      },
-      drop,
-    );
+    const session = openSession(deps, actor, { id: socket.id, userId: actor.userId, gateway: 'socketio' }, () => drop(socket));
     socket.conn.on('heartbeat', () => void session.heartbeat());
     socket.onAny((event: unknown, ...args: unknown[]) => {
       const ack = typeof args[args.length - 1] === 'function' ? (args.pop() as (a: unknown) => void) : null;

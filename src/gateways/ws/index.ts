@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, Server as HttpServer } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocket, WebSocketServer } from 'ws';
@@ -64,25 +65,28 @@ export function attachWs(server: HttpServer, config: Config, deps: SessionDeps) 
   };
   server.on('upgrade', onUpgrade);
 
+  const sockets = new Map<string, WebSocket>();
+  // One JSON encoding per event, written to every target socket.
+  deps.hub.register('ws', (connections, event, data) => {
+    const frame = JSON.stringify({ type: event, data });
+    for (const c of connections) {
+      const ws = sockets.get(c.id);
+      if (!ws || ws.readyState !== WebSocket.OPEN) continue;
+      if (ws.bufferedAmount > config.realtime.maxBufferedBytes) {
+        deps.log.warn({ userId: c.userId }, 'slow consumer disconnected');
+        ws.close(CLOSE_CODES.slowConsumer, 'slow_consumer');
+        setTimeout(() => ws.terminate(), 1000).unref();
+      } else ws.send(frame);
+    }
+  });
+
   function onConnection(ws: WebSocket, actor: Actor) {
     const send = (frame: unknown) => {
       if (ws.readyState === WebSocket.OPEN) ws.send(JSON.stringify(frame));
     };
-    const session = openSession(
-      deps,
-      actor,
-      'ws',
-      (event, data) => {
-        if (ws.bufferedAmount > config.realtime.maxBufferedBytes) {
-          deps.log.warn({ userId: actor.userId }, 'slow consumer disconnected');
-          ws.close(CLOSE_CODES.slowConsumer, 'slow_consumer');
-          setTimeout(() => ws.terminate(), 1000).unref();
-          return;
-        }
-        send({ type: event, data });
-      },
-      () => ws.close(CLOSE_CODES.flood, 'flood'),
-    );
+    const id = randomUUID();
+    sockets.set(id, ws);
+    const session = openSession(deps, actor, { id, userId: actor.userId, gateway: 'ws' }, () => ws.close(CLOSE_CODES.flood, 'flood'));
     (ws as WebSocket & { alive?: boolean }).alive = true;
     ws.on('pong', () => {
       (ws as WebSocket & { alive?: boolean }).alive = true;
@@ -103,7 +107,10 @@ export function attachWs(server: HttpServer, config: Config, deps: SessionDeps) 
       const replyId = typeof id === 'string' || typeof id === 'number' ? id : null;
       void session.command(type, data).then((ack) => send({ type: 'ack', id: replyId, ...ack }));
     });
-    ws.on('close', () => void session.close());
+    ws.on('close', () => {
+      sockets.delete(id);
+      void session.close();
+    });
     // ws closes the connection itself on protocol errors (1002, 1009 for an oversized frame).
     ws.on('error', () => {});
   }
