@@ -62,46 +62,40 @@ export function messageService(deps: ServiceDeps & { locks: Pick<LockService, 'a
   return {
     /** Returns the stored message and whether this call created it (false for a retry). */
     async send(actor: Actor, conversationId: string, input: SendMessage): Promise<{ message: Message; created: boolean }> {
-      const mentions = input.mentions ?? [];
-      const at = now();
-      // Four statements on the hot path: lock + seq, insert (message, log, sender markers),
-      // and BEGIN/COMMIT. A retry is detected by the insert's unique key, under the lock,
-      // and rolled back so it leaves no seq behind.
-      const { value: message, changed } = await transact(store, async (tx) => {
-        const slot = await tx.conversations.takeSeqAsMember(conversationId, actor.userId, { message: true, at });
-        if (!slot) throw notFound('Conversation not found');
-        const twin = () => tx.messages.byClientMsgId(conversationId, actor.userId, input.clientMsgId);
-        if (input.replyTo || mentions.length) {
-          // A retry answers with the original even when its content changed into something
-          // these checks would refuse, so look for it before checking or counting the reply.
-          const original = await twin();
-          if (original) return new Unchanged(original);
-          if (input.replyTo && !(await tx.messages.bumpReplyCount(input.replyTo, conversationId, 1))) throw new AppError('invalid_reply');
-          if (mentions.length && (await tx.members.filterMembers(conversationId, mentions)).length !== mentions.length) {
-            throw new AppError('invalid_mention');
-          }
+      const draft: Message = {
+        id: randomUUID(),
+        conversationId,
+        seq: 0,
+        senderId: actor.userId,
+        clientMsgId: input.clientMsgId,
+        body: input.body,
+        attachments: input.attachments ?? [],
+        replyTo: input.replyTo ?? null,
+        replyCount: 0,
+        mentions: input.mentions ?? [],
+        reactions: [],
+        createdAt: now().toISOString(),
+        editedAt: null,
+        deletedAt: null,
+      };
+      // The store checks membership and the idempotency key first (a retry answers with the
+      // original even when its content changed into something invalid), then mentions and
+      // the reply target, all under the conversation's lock, in one round trip.
+      const result = await store.messages.send(draft);
+      switch (result.outcome) {
+        case 'not_member':
+          throw notFound('Conversation not found');
+        case 'invalid_mention':
+        case 'invalid_reply':
+          throw new AppError(result.outcome);
+        case 'duplicate':
+          return { message: (await store.messages.get(result.messageId))!, created: false };
+        case 'created': {
+          const message = { ...draft, seq: result.seq };
+          await bus.publish({ kind: 'conversation', origin: actor.deviceId, event: messageNew(message) });
+          return { message, created: true };
         }
-        const message: Message = {
-          id: randomUUID(),
-          conversationId,
-          seq: slot.seq,
-          senderId: actor.userId,
-          clientMsgId: input.clientMsgId,
-          body: input.body,
-          attachments: input.attachments ?? [],
-          replyTo: input.replyTo ?? null,
-          replyCount: 0,
-          mentions,
-          reactions: [],
-          createdAt: at.toISOString(),
-          editedAt: null,
-          deletedAt: null,
-        };
-        if (await tx.messages.insertNew(message, messageNew(message))) return message;
-        return new Unchanged((await twin())!);
-      });
-      if (changed) await bus.publish({ kind: 'conversation', origin: actor.deviceId, event: messageNew(message) });
-      return { message, created: changed };
+      }
     },
 
     /** A page of history by seq: the newest by default, `before` to go back, `after` to go forward. */

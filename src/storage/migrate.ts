@@ -53,11 +53,24 @@ export async function isMigrated(db: Db): Promise<boolean> {
   return rows[0]?.n === listMigrations().length;
 }
 
-// Migrations hold plain DDL separated by `;` at line ends; no function bodies with `;` inside.
-function splitStatements(sql: string): string[] {
-  return sql
-    .replace(/^\s*--.*$/gm, '')
-    .split(/;\s*$/m)
-    .map((s) => s.trim())
-    .filter(Boolean);
+/**
+ * Statements end with `;` at a line end. Inside a `$$ ... $$` body (plpgsql) they do not:
+ * every line holding an odd number of `$$` opens or closes one.
+ */
+export function splitStatements(sql: string): string[] {
+  const statements: string[] = [];
+  let current: string[] = [];
+  let inBody = false;
+  for (const line of sql.split('\n')) {
+    if (!inBody && /^\s*--/.test(line)) continue;
+    current.push(line);
+    if ((line.match(/\$\$/g)?.length ?? 0) % 2 === 1) inBody = !inBody;
+    if (!inBody && /;\s*$/.test(line)) {
+      statements.push(current.join('\n').trim().replace(/;$/, ''));
+      current = [];
+    }
+  }
+  const rest = current.join('\n').trim();
+  if (rest) statements.push(rest);
+  return statements.filter(Boolean);
 }

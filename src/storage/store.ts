@@ -103,6 +103,11 @@ export interface MemberRepo {
   contactsOf(userId: string, among?: string[]): Promise<string[]>;
 }
 
+export type SendOutcome =
+  | { outcome: 'created'; seq: number }
+  | { outcome: 'duplicate'; messageId: string }
+  | { outcome: 'not_member' | 'invalid_mention' | 'invalid_reply' };
+
 export interface HistoryQuery {
   before?: number;
   after?: number;
@@ -113,8 +118,12 @@ export interface HistoryQuery {
 export interface MessageRepo {
   byClientMsgId(conversationId: string, senderId: string, clientMsgId: string): Promise<Message | null>;
   get(id: string): Promise<Message | null>;
-  /** Inserts the message, its log event and advances the sender's markers; false on a duplicate. */
-  insertNew(message: Message, event: ConversationEvent): Promise<boolean>;
+  /**
+   * Sends atomically: under the conversation's lock, checks membership, the idempotency
+   * key, mentions and the reply target, then takes the next seq, inserts the message and
+   * its log entry, and moves the sender's markers. `message.seq` is ignored (assigned here).
+   */
+  send(message: Message): Promise<SendOutcome>;
   history(conversationId: string, q: HistoryQuery): Promise<{ messages: Message[]; hasMore: boolean }>;
   edit(id: string, body: string, at: Date): Promise<Message>;
   softDelete(id: string, at: Date): Promise<Message>;

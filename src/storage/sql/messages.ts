@@ -16,36 +16,27 @@ export function messageRepo(q: Queryable): MessageRepo {
         [conversationId, senderId, clientMsgId],
       ),
     get: (id) => one(`SELECT ${MESSAGE_COLUMNS} FROM messages m WHERE m.id = $1`, [id]),
-    async insertNew(m, event) {
-      // One statement for the message, its log entry and the sender's own markers: the
-      // send path is the hottest write, and PGlite pays per statement on the main thread.
-      const rows = await q.query<{ n: number }>(
-        `WITH msg AS (
-           INSERT INTO messages (id, conversation_id, seq, sender_id, client_msg_id, body, attachments, reply_to, mentions, created_at)
-           VALUES ($1, $2, $3, $4, $5, $6, $7::text::jsonb, $8, $9::text[], $10)
-           ON CONFLICT DO NOTHING RETURNING id),
-         ev AS (
-           INSERT INTO conversation_events (conversation_id, seq, type, data, created_at)
-           SELECT $2, $3, 'message:new', $11::text::jsonb, $10 FROM msg),
-         rd AS (
-           UPDATE conversation_members SET read_seq = GREATEST(read_seq, $3), delivered_seq = GREATEST(delivered_seq, $3)
-           WHERE conversation_id = $2 AND user_id = $4 AND EXISTS (SELECT 1 FROM msg))
-         SELECT count(*)::int AS n FROM msg`,
+    async send(m) {
+      // One round trip: see migrations/002_send_message.sql.
+      const rows = await q.query<{ outcome: string; out_seq: number | null; out_id: string | null }>(
+        'SELECT outcome, out_seq, out_id FROM parley_send_message($1, $2, $3, $4, $5, $6::text::jsonb, $7, $8::text[], $9, $10::text::jsonb)',
         [
-          m.id,
           m.conversationId,
-          m.seq,
           m.senderId,
           m.clientMsgId,
+          m.id,
           m.body,
           JSON.stringify(m.attachments),
           m.replyTo,
           m.mentions,
           m.createdAt,
-          JSON.stringify(event.data),
+          JSON.stringify(m),
         ],
       );
-      return rows[0]?.n === 1;
+      const r = rows[0]!;
+      if (r.outcome === 'created') return { outcome: 'created', seq: Number(r.out_seq) };
+      if (r.outcome === 'duplicate') return { outcome: 'duplicate', messageId: r.out_id! };
+      return { outcome: r.outcome as 'not_member' | 'invalid_mention' | 'invalid_reply' };
     },
     async history(conversationId, { before, after, limit, replyTo }) {
       const ascending = after !== undefined;
