@@ -22,6 +22,8 @@ interface Lane {
 }
 
 const MAX_LANES = 50_000;
+/** How long a lane's first event (seq > 1) waits for an earlier one still in flight. */
+const FIRST_EVENT_WAIT_MS = 30;
 
 /**
  * Hands bus messages to the local connections of their audience. Two sends of one
@@ -80,7 +82,10 @@ export function startFanout(deps: FanoutDeps): () => void {
   function onConversationEvent(pending: Pending) {
     const { event } = pending;
     const l = lane(event.conversationId);
-    if (l.next === null || event.seq <= l.next) {
+    // A lane that has seen nothing yet cannot tell whether an earlier seq is still on its
+    // way (two sends finishing together): unless it is seq 1, it waits a moment first.
+    const releasable = l.next === null ? event.seq === 1 : event.seq <= l.next;
+    if (releasable) {
       release(l, pending);
       while (l.held.has(l.next!)) {
         const p = l.held.get(l.next!)!;
@@ -94,7 +99,7 @@ export function startFanout(deps: FanoutDeps): () => void {
       return;
     }
     l.held.set(event.seq, pending);
-    l.timer ??= setTimeout(() => flush(l), windowMs);
+    l.timer ??= setTimeout(() => flush(l), l.next === null ? FIRST_EVENT_WAIT_MS : windowMs);
   }
 
   function onMessage(m: BusMessage) {
