@@ -1,7 +1,8 @@
 // npm run bench: Parley under C clients in groups of K, sending R messages/s for D seconds,
 // against a bare Socket.IO relay (the ceiling) with the same clients and load.
 // Environment: BENCH_CLIENTS (1000), BENCH_GROUP (10), BENCH_RATE (messages/s, 500),
-// BENCH_SECONDS (10), BENCH_GATEWAY (socketio | ws), DATABASE_URL (adds a PostgreSQL run).
+// BENCH_SECONDS (10), BENCH_GATEWAY (socketio | ws), DATABASE_URL (adds a PostgreSQL run),
+// BENCH_RUNS (ceiling,embedded,postgres: which to run), BENCH_PROFILE_DIR (CPU profiles of Parley).
 import { type ChildProcess, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -21,6 +22,8 @@ const GATEWAY = process.env.BENCH_GATEWAY === 'ws' ? 'ws' : 'socketio';
 const SECRET = 'bench-secret-bench-secret-bench-secret-0';
 const API_KEY = 'bench-admin-key-0123456789';
 const ROOT = path.resolve(import.meta.dirname, '..');
+const RUNS = new Set((process.env.BENCH_RUNS ?? 'ceiling,embedded,postgres').split(','));
+const PROFILE = process.env.BENCH_PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE_DIR}`] : [];
 
 async function start(args: string[], env: Record<string, string>, pattern: RegExp): Promise<{ child: ChildProcess; url: string }> {
   const child = spawn(process.execPath, ['--import', 'tsx', ...args], { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
@@ -66,7 +69,7 @@ async function ceiling(): Promise<RunResult> {
 
 async function parley(label: string, env: Record<string, string>): Promise<RunResult> {
   const { child, url } = await start(
-    ['src/main.ts'],
+    [...PROFILE, 'src/main.ts'],
     { PORT: '0', LOG_LEVEL: 'warn', PARLEY_JWT_SECRET: SECRET, PARLEY_API_KEYS: API_KEY, PARLEY_RATE_LIMIT: 'off', ...env },
     /Parley listening on (\S+)/,
   );
@@ -90,24 +93,28 @@ async function parley(label: string, env: Record<string, string>): Promise<RunRe
     for (const c of clients) c.close();
     return result;
   } finally {
-    child.kill('SIGKILL');
+    // SIGTERM: a graceful stop, so a CPU profile gets written.
+    child.kill(PROFILE.length ? 'SIGTERM' : 'SIGKILL');
+    await new Promise((resolve) => (child.exitCode === null ? child.once('exit', resolve) : resolve(null)));
   }
 }
 
 console.log(`Parley benchmark: ${C} clients (${GATEWAY}), groups of ${K}, ${RATE} messages/s for ${SECONDS} s, ${os.cpus().length} cores\n`);
-const top = await ceiling();
-console.log(formatResult(top));
-const ratio = (r: RunResult) => `  ratio to ceiling (delivered/s): ${(r.delivered / r.seconds / (top.delivered / top.seconds)).toFixed(2)}`;
+const top = RUNS.has('ceiling') ? await ceiling() : null;
+if (top) console.log(formatResult(top));
+const ratio = (r: RunResult) => (top ? `  ratio to ceiling (delivered/s): ${(r.delivered / r.seconds / (top.delivered / top.seconds)).toFixed(2)}` : '');
 
-const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'parley-bench-'));
-try {
-  const embedded = await parley(`Parley embedded (PGlite), ${GATEWAY}`, { PARLEY_DATA_DIR: dataDir });
-  console.log(`\n${formatResult(embedded)}\n${ratio(embedded)}`);
-} finally {
-  fs.rmSync(dataDir, { recursive: true, force: true });
+if (RUNS.has('embedded')) {
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'parley-bench-'));
+  try {
+    const embedded = await parley(`Parley embedded (PGlite), ${GATEWAY}`, { PARLEY_DATA_DIR: dataDir });
+    console.log(`\n${formatResult(embedded)}\n${ratio(embedded)}`);
+  } finally {
+    fs.rmSync(dataDir, { recursive: true, force: true });
+  }
 }
 
-if (process.env.DATABASE_URL) {
+if (process.env.DATABASE_URL && RUNS.has('postgres')) {
   const name = `parley_bench_${Date.now()}`;
   const admin = new pg.Client({ connectionString: process.env.DATABASE_URL });
   await admin.connect();

@@ -1,6 +1,6 @@
 import { type Static, Type } from '@sinclair/typebox';
 import type { ErrorBody } from './errors.ts';
-import { Emoji, Seq, SendMessage, Uuid } from './schemas.ts';
+import { Emoji, Seq, SendMessage, UUID_PATTERN, Uuid } from './schemas.ts';
 
 /**
  * The realtime contract: the same command and event names on Socket.IO, the plain
@@ -30,7 +30,7 @@ export type SetPresence = Static<typeof SetPresence>;
 
 export const SyncCmd = Type.Object(
   {
-    cursors: Type.Record(Type.String({ format: 'uuid' }), Seq, { maxProperties: 10_000 }),
+    cursors: Type.Record(Type.String(), Seq, { maxProperties: 10_000, propertyNames: { pattern: UUID_PATTERN } }),
     limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000 })),
   },
   closed,

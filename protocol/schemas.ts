@@ -10,9 +10,12 @@ import { CLIENT_MSG_ID_PATTERN, EMOJI_PATTERN, LIMITS, USER_ID_PATTERN } from '.
 const closed = { additionalProperties: false } as const;
 
 export const UserId = Type.String({ pattern: USER_ID_PATTERN });
-export const Uuid = Type.String({ format: 'uuid' });
+/** Canonical UUID text only (ajv's `uuid` format also takes `urn:uuid:`, which Postgres refuses). */
+export const UUID_PATTERN = '^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$';
+export const Uuid = Type.String({ pattern: UUID_PATTERN });
 export const Seq = Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER });
-export const Metadata = Type.Record(Type.String({ maxLength: 64 }), Type.Unknown(), { maxProperties: 50 });
+// TypeBox drops a key schema's keywords from Record, so key rules go in propertyNames.
+export const Metadata = Type.Record(Type.String(), Type.Unknown(), { maxProperties: 50, propertyNames: { maxLength: 64 } });
 
 export const Attachment = Type.Object(
   {

@@ -5,8 +5,8 @@ import path from 'node:path';
 import { after, describe, test } from 'node:test';
 import pg from 'pg';
 import { PG_URL, skippedPostgres } from './helpers/backends.ts';
-import { SECRET, tokenFor, uid } from './helpers/harness.ts';
-import { http, type ServerProcess, startServer, tokenFromScript } from './helpers/server-process.ts';
+import { SECRET, tokenFor, uid, waitFor } from './helpers/harness.ts';
+import { http, killAllServers, type ServerProcess, startServer, tokenFromScript } from './helpers/server-process.ts';
 
 /**
  * Invariant 1: a send is acknowledged only after COMMIT, so whatever a client saw
@@ -33,7 +33,8 @@ async function killRightAfterAcks(server: ServerProcess, token: string, owner: s
 
 describe('durability', () => {
   const dirs: string[] = [];
-  after(() => {
+  after(async () => {
+    await killAllServers();
     for (const d of dirs) fs.rmSync(d, { recursive: true, force: true });
   });
 
@@ -42,7 +43,7 @@ describe('durability', () => {
     dirs.push(dataDir);
     const env = { PARLEY_DATA_DIR: dataDir };
     const first = await startServer(env);
-    assert.match(first.output(), /npm run token/);
+    await waitFor(() => /npm run token/.test(first.output()), 5000, 'the token hint');
     assert.ok(fs.existsSync(path.join(dataDir, 'jwt-secret')));
     const owner = uid('owner');
     const token = tokenFromScript(env, owner);

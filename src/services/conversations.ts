@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { LIMITS } from '../../protocol/limits.ts';
-import type { ConversationListQuery, CreateConversation, PatchConversation } from '../../protocol/schemas.ts';
+import { type ConversationListQuery, type CreateConversation, type PatchConversation, UUID_PATTERN } from '../../protocol/schemas.ts';
 import { canManage } from '../domain/roles.ts';
 import { directKey } from '../domain/ids.ts';
 import type { Actor, Conversation, ConversationEvent } from '../domain/types.ts';
@@ -15,10 +15,14 @@ export function checkMetadata(metadata: Record<string, unknown> | undefined): vo
 
 const encodeCursor = (c: Conversation): string => Buffer.from(JSON.stringify([c.lastActivityAt, c.id])).toString('base64url');
 
+const ISO_RE = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
+const UUID_RE = new RegExp(UUID_PATTERN);
+
+/** Only what encodeCursor produces: a toISOString() time that round-trips, and a UUID. */
 function decodeCursor(raw: string): { at: string; id: string } {
   try {
     const [at, id] = JSON.parse(Buffer.from(raw, 'base64url').toString('utf8'));
-    if (typeof at === 'string' && !Number.isNaN(Date.parse(at)) && typeof id === 'string' && /^[0-9a-f-]{36}$/.test(id)) {
+    if (typeof at === 'string' && ISO_RE.test(at) && new Date(at).toISOString() === at && typeof id === 'string' && UUID_RE.test(id)) {
       return { at, id };
     }
   } catch {}
@@ -134,7 +138,10 @@ export function conversationService(deps: ServiceDeps) {
 
     /** Muted until `until` (null: unmute; omitted: indefinitely). Muted unread is left out of the total. */
     async setMuted(actor: Actor, id: string, until: Date | null): Promise<Conversation> {
-      if (until && until.getTime() <= now().getTime()) throw new AppError('validation_failed', 'until must be in the future');
+      // A date-time the schema accepts may still be no date here (second 60) or past year 9999.
+      if (until && !(until.getTime() > now().getTime() && until.getUTCFullYear() <= 9999)) {
+        throw new AppError('validation_failed', 'until must be a time in the future, before year 10000');
+      }
       if (!(await store.members.setSettings(id, actor.userId, { mutedUntil: until }))) throw notFound('Conversation not found');
       return get(actor, id);
     },

@@ -42,7 +42,7 @@ export function presenceService(deps: ServiceDeps & { presence: PresenceStore })
     /** Sets the chosen status and/or the custom status (null clears it). */
     async set(actor: Actor, patch: SetPresence): Promise<Presence> {
       const expiresAt = patch.customStatus?.expiresAt;
-      if (expiresAt && Date.parse(expiresAt) <= now()) throw new AppError('validation_failed', 'customStatus.expiresAt must be in the future');
+      if (expiresAt && !(Date.parse(expiresAt) > now() && new Date(expiresAt).getUTCFullYear() <= 9999)) throw new AppError('validation_failed', 'customStatus.expiresAt must be in the future');
       await presence.setStatus(actor.userId, {
         ...(patch.status ? { status: patch.status } : {}),
         ...(patch.customStatus !== undefined ? { customStatus: patch.customStatus } : {}),

@@ -1,6 +1,6 @@
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
-import Fastify, { type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
 import type { Config } from '../../config.ts';
 import { AppError } from '../../errors.ts';
 import type { RateLimiter } from '../../realtime/rate-limiter.ts';
@@ -30,6 +30,12 @@ export async function buildHttp({ config, services, limiter, isReady }: HttpDeps
     bodyLimit: config.bodyLimitBytes,
     routerOptions: { maxParamLength: 300 },
     return503OnClosing: true,
+    // Errors Fastify raises before routing (bad percent-encoding, an over-long parameter)
+    // get the catalogue's shape too, without echoing the URL.
+    frameworkErrors: (err, _req, reply) => {
+      const message = err.code === 'FST_ERR_MAX_PARAM_LENGTH' ? 'A path parameter is too long' : 'The URL is not valid';
+      return (reply as FastifyReply).status(400).send({ error: new AppError('validation_failed', message).toBody() });
+    },
   });
   app.setValidatorCompiler(validatorCompiler);
   app.setErrorHandler(errorHandler);
@@ -38,7 +44,10 @@ export async function buildHttp({ config, services, limiter, isReady }: HttpDeps
   app.addContentTypeParser('application/json', { parseAs: 'string' }, (_req, body, done) => {
     if (body === '') return done(null, undefined);
     try {
-      done(null, parseClientJson(body as string));
+      const value = parseClientJson(body as string);
+      // Every body is an object; `null` must not pass for "no body".
+      if (value === null || typeof value !== 'object' || Array.isArray(value)) throw new AppError('validation_failed', 'The body must be a JSON object');
+      done(null, value);
     } catch (err) {
       done(err as Error, undefined);
     }

@@ -10,7 +10,7 @@ import {
 } from '../../../../protocol/schemas.ts';
 import type { Services } from '../../../services/index.ts';
 import { actorOf } from '../auth.ts';
-import { bearerAuth, IdParams } from './params.ts';
+import { bearerAuth, IdParams, NoBody } from './params.ts';
 
 type Id = { Params: { id: string } };
 const tags = ['conversations'];
@@ -49,13 +49,13 @@ export function conversationRoutes(app: FastifyInstance, s: Services): void {
 
   app.post<Id>('/v1/conversations/:id/archive', {
     config,
-    schema: { tags, security: bearerAuth, summary: 'Hide the conversation for the caller until a new message', params: IdParams },
+    schema: { tags, security: bearerAuth, summary: 'Hide the conversation for the caller until a new message', params: IdParams, body: NoBody },
     handler: async (req) => ({ conversation: await s.conversations.setArchived(actorOf(req), req.params.id, true) }),
   });
 
   app.delete<Id>('/v1/conversations/:id/archive', {
     config,
-    schema: { tags, security: bearerAuth, summary: 'Unarchive', params: IdParams },
+    schema: { tags, security: bearerAuth, summary: 'Unarchive', params: IdParams, body: NoBody },
     handler: async (req) => ({ conversation: await s.conversations.setArchived(actorOf(req), req.params.id, false) }),
   });
 
@@ -70,7 +70,7 @@ export function conversationRoutes(app: FastifyInstance, s: Services): void {
 
   app.delete<Id>('/v1/conversations/:id/mute', {
     config,
-    schema: { tags, security: bearerAuth, summary: 'Unmute', params: IdParams },
+    schema: { tags, security: bearerAuth, summary: 'Unmute', params: IdParams, body: NoBody },
     handler: async (req) => ({ conversation: await s.conversations.setMuted(actorOf(req), req.params.id, null) }),
   });
 }

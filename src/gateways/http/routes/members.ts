@@ -3,7 +3,7 @@ import { type AddMembers as AddBody, AddMembers, SetRole } from '../../../../pro
 import type { Role } from '../../../domain/types.ts';
 import type { Services } from '../../../services/index.ts';
 import { actorOf } from '../auth.ts';
-import { bearerAuth, IdParams, MemberParams } from './params.ts';
+import { bearerAuth, IdParams, MemberParams, NoBody } from './params.ts';
 
 type MemberP = { Params: { id: string; userId: string } };
 const tags = ['members'];
@@ -19,7 +19,7 @@ export function memberRoutes(app: FastifyInstance, s: Services): void {
 
   app.delete<MemberP>('/v1/conversations/:id/members/:userId', {
     config,
-    schema: { tags, security: bearerAuth, summary: 'Remove a member, or leave when userId is the caller', params: MemberParams },
+    schema: { tags, security: bearerAuth, summary: 'Remove a member, or leave when userId is the caller', params: MemberParams, body: NoBody },
     handler: async (req, reply) => {
       await s.members.remove(actorOf(req), req.params.id, req.params.userId);
       return reply.status(204).send();

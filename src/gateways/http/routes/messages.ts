@@ -9,7 +9,7 @@ import {
 } from '../../../../protocol/schemas.ts';
 import type { Services } from '../../../services/index.ts';
 import { actorOf } from '../auth.ts';
-import { bearerAuth, IdParams, ReactionParams } from './params.ts';
+import { bearerAuth, IdParams, NoBody, ReactionParams } from './params.ts';
 
 type Id = { Params: { id: string } };
 const tags = ['messages'];
@@ -46,7 +46,7 @@ export function messageRoutes(app: FastifyInstance, s: Services): void {
 
   app.delete<Id>('/v1/messages/:id', {
     config,
-    schema: { tags, security: bearerAuth, summary: 'Soft delete (sender or group admin); answers the tombstone', params: IdParams },
+    schema: { tags, security: bearerAuth, summary: 'Soft delete (sender or group admin); answers the tombstone', params: IdParams, body: NoBody },
     handler: async (req) => ({ message: await s.messages.delete(actorOf(req), req.params.id) }),
   });
 
@@ -64,7 +64,7 @@ export function messageRoutes(app: FastifyInstance, s: Services): void {
 
   app.delete<{ Params: { id: string; emoji: string } }>('/v1/messages/:id/reactions/:emoji', {
     config,
-    schema: { tags, security: bearerAuth, summary: 'Remove your reaction', params: ReactionParams },
+    schema: { tags, security: bearerAuth, summary: 'Remove your reaction', params: ReactionParams, body: NoBody },
     handler: async (req) => ({ message: await s.reactions.remove(actorOf(req), req.params.id, req.params.emoji) }),
   });
 }

@@ -7,4 +7,7 @@ export const MemberParams = Type.Object({ id: Uuid, userId: UserId }, { addition
 export const UserParams = Type.Object({ id: UserId }, { additionalProperties: false });
 export const ReactionParams = Type.Object({ id: Uuid, emoji: Emoji }, { additionalProperties: false });
 
+/** Routes that take no body refuse one with keys in it, like every other closed object. */
+export const NoBody = Type.Object({}, { additionalProperties: false });
+
 export const bearerAuth = [{ bearerAuth: [] }];

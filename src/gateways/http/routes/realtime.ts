@@ -2,21 +2,22 @@ import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import { SetPresence, SyncCmd } from '../../../../protocol/events.ts';
 import { USER_ID_PATTERN } from '../../../../protocol/limits.ts';
+import { UUID_PATTERN } from '../../../../protocol/schemas.ts';
 import { AppError } from '../../../errors.ts';
 import type { Services } from '../../../services/index.ts';
 import { actorOf } from '../auth.ts';
 import { bearerAuth } from './params.ts';
 
 const USER_ID_RE = new RegExp(USER_ID_PATTERN);
-const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const UUID_RE = new RegExp(UUID_PATTERN);
 
 /** `cursors=<conversationId>:<seq>,...` into the sync command's cursor map. */
 function parseCursors(raw: string | undefined): Record<string, number> {
   const cursors: Record<string, number> = {};
   for (const part of (raw ?? '').split(',').filter(Boolean)) {
-    const [id, seq] = part.split(':');
-    const n = Number(seq);
-    if (!id || !UUID_RE.test(id) || !Number.isSafeInteger(n) || n < 0) {
+    const [id, seq, ...rest] = part.split(':');
+    const n = /^\d{1,16}$/.test(seq ?? '') ? Number(seq) : Number.NaN;
+    if (rest.length || !id || !UUID_RE.test(id) || !Number.isSafeInteger(n)) {
       throw new AppError('validation_failed', 'cursors is a list of <conversationId>:<seq> pairs, comma separated');
     }
     cursors[id] = n;

@@ -1,0 +1,468 @@
+import { randomUUID } from 'node:crypto';
+import type { ErrorCode } from '../../protocol/errors.ts';
+
+/**
+ * A corpus of malformed requests for every REST route. Each route has a valid baseline
+ * request; every case changes one thing in it, so a rejection is caused by that thing.
+ */
+
+export type Method = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
+type ParamKind = 'uuid' | 'userId' | 'emoji';
+type FieldKind = 'string' | 'nullableString' | 'enum' | 'uuid' | 'dateTime' | 'int' | 'array' | 'object' | 'nullableObject';
+
+interface Field {
+  kind: FieldKind;
+  required?: boolean;
+  /** Longer than the schema allows, yet well under the body limit. */
+  tooLong?: unknown;
+  /** Right type, wrong value (pattern, range, semantics). */
+  bad?: unknown[];
+}
+
+/** What exists before the corpus runs: a group of owner and member, a message with a reaction, a user. */
+export interface Fixture {
+  owner: string;
+  member: string;
+  conversationId: string;
+  messageId: string;
+  emoji: string;
+  target: string;
+}
+
+export interface Baseline {
+  params?: Record<string, string>;
+  query?: Record<string, string>;
+  body?: Record<string, unknown>;
+}
+
+export interface RouteSpec {
+  method: Method;
+  /** Exactly as registered in src/gateways/http/routes/*.ts. */
+  path: string;
+  caller: 'user' | 'admin';
+  params?: Record<string, ParamKind>;
+  fields?: Record<string, Field>;
+  /** `{}` is refused (required fields, or minProperties). */
+  bodyRequired?: boolean;
+  /** Bad values per query parameter. */
+  query?: Record<string, string[]>;
+  baseline(f: Fixture): Baseline;
+}
+
+export interface Case {
+  group: string;
+  name: string;
+  caller: 'user' | 'admin';
+  method: Method;
+  url: string;
+  /** Raw text, sent as is (application/json unless headers say otherwise). */
+  body?: string;
+  headers?: Record<string, string>;
+  /** The codes this input must get, when the input decides it. */
+  codes?: ErrorCode[];
+}
+
+const U = '6f1c1d9e-5b8a-4c36-9d43-1c2b3a4d5e6f';
+const cursorOf = (v: unknown): string => Buffer.from(JSON.stringify(v)).toString('base64url');
+const ids = (n: number): string[] => Array.from({ length: n }, (_, i) => `user-${i}`);
+const VALIDATION: ErrorCode[] = ['validation_failed'];
+
+const id = { id: 'uuid' } as const;
+const conv = (f: Fixture) => ({ id: f.conversationId });
+const msg = (f: Fixture) => ({ id: f.messageId });
+const title: Field = { kind: 'nullableString', tooLong: 't'.repeat(201) };
+const metadata: Field = {
+  kind: 'object',
+  bad: [{ ['k'.repeat(65)]: 1 }, Object.fromEntries(ids(51).map((k) => [k, 1])), { big: 'x'.repeat(9000) }],
+};
+const seq: Field = { kind: 'int' };
+const bodyText: Field = { kind: 'string', required: true, tooLong: 'x'.repeat(10_001) };
+const until = ['tomorrow', '2000-01-01T00:00:00Z', '2999-02-30T00:00:00Z', '2999-12-31T23:59:60Z', '9999-12-31T23:59:59-01:00', '2999-01-01T00:00:00'];
+
+export const ROUTES: RouteSpec[] = [
+  {
+    method: 'POST',
+    path: '/v1/conversations',
+    caller: 'user',
+    bodyRequired: true,
+    fields: {
+      kind: { kind: 'enum', required: true, bad: ['direct'] },
+      members: { kind: 'array', required: true, bad: [['bad id'], ['x', 'x'], ["1' OR '1'='1"], ids(1001)] },
+      title,
+      metadata,
+    },
+    baseline: (f) => ({ body: { kind: 'group', members: [f.member], title: 't', metadata: { a: 1 } } }),
+  },
+  {
+    method: 'GET',
+    path: '/v1/conversations',
+    caller: 'user',
+    query: {
+      limit: ['-1', '0', '1.5', '101', '9007199254740993', '1e400', 'abc', ''],
+      cursor: [
+        '',
+        '!!!',
+        'x'.repeat(201),
+        cursorOf('not an array'),
+        cursorOf(['0', U]),
+        cursorOf(['2020-01-01T00:00:00Z', '-'.repeat(36)]),
+        cursorOf(['-271821-04-20T00:00:00Z', U]),
+        cursorOf(['+275760-09-13T00:00:00Z', U]),
+        cursorOf(["1' OR '1'='1", U]),
+      ],
+      archived: ['maybe', '2'],
+    },
+    baseline: () => ({ query: { limit: '10', archived: 'false' } }),
+  },
+  { method: 'GET', path: '/v1/conversations/:id', caller: 'user', params: id, baseline: (f) => ({ params: conv(f) }) },
+  {
+    method: 'PATCH',
+    path: '/v1/conversations/:id',
+    caller: 'user',
+    params: id,
+    bodyRequired: true,
+    fields: { title, metadata },
+    baseline: (f) => ({ params: conv(f), body: { title: 'renamed', metadata: { b: 2 } } }),
+  },
+  { method: 'POST', path: '/v1/conversations/:id/archive', caller: 'user', params: id, baseline: (f) => ({ params: conv(f) }) },
+  { method: 'DELETE', path: '/v1/conversations/:id/archive', caller: 'user', params: id, baseline: (f) => ({ params: conv(f) }) },
+  {
+    method: 'POST',
+    path: '/v1/conversations/:id/mute',
+    caller: 'user',
+    params: id,
+    fields: { until: { kind: 'dateTime', tooLong: `2999-01-01T00:00:00Z${'x'.repeat(5000)}`, bad: until } },
+    baseline: (f) => ({ params: conv(f), body: { until: '2999-01-01T00:00:00Z' } }),
+  },
+  { method: 'DELETE', path: '/v1/conversations/:id/mute', caller: 'user', params: id, baseline: (f) => ({ params: conv(f) }) },
+  {
+    method: 'POST',
+    path: '/v1/conversations/:id/members',
+    caller: 'user',
+    params: id,
+    bodyRequired: true,
+    fields: {
+      userIds: { kind: 'array', required: true, bad: [[], ['bad id'], ['x', 'x'], ['a'.repeat(129)], ids(101)] },
+      role: { kind: 'enum' },
+    },
+    baseline: (f) => ({ params: conv(f), body: { userIds: [`new-${f.target}`], role: 'member' } }),
+  },
+  {
+    method: 'DELETE',
+    path: '/v1/conversations/:id/members/:userId',
+    caller: 'user',
+    params: { id: 'uuid', userId: 'userId' },
+    baseline: (f) => ({ params: { id: f.conversationId, userId: f.member } }),
+  },
+  {
+    method: 'PATCH',
+    path: '/v1/conversations/:id/members/:userId',
+    caller: 'user',
+    params: { id: 'uuid', userId: 'userId' },
+    bodyRequired: true,
+    fields: { role: { kind: 'enum', required: true } },
+    baseline: (f) => ({ params: { id: f.conversationId, userId: f.member }, body: { role: 'admin' } }),
+  },
+  {
+    method: 'GET',
+    path: '/v1/conversations/:id/messages',
+    caller: 'user',
+    params: id,
+    query: {
+      before: ['0', '-1', '1.5', '9007199254740993', 'abc'],
+      after: ['-1', '1.5', '99999999999999999999', 'x'],
+      limit: ['0', '-5', '201', '1.5', '9007199254740993', 'x'],
+      replyTo: ['x', "1' OR '1'='1", `urn:uuid:${U}`, '../'],
+    },
+    baseline: (f) => ({ params: conv(f), query: { after: '0', limit: '10' } }),
+  },
+  {
+    method: 'POST',
+    path: '/v1/conversations/:id/messages',
+    caller: 'user',
+    params: id,
+    bodyRequired: true,
+    fields: {
+      clientMsgId: { kind: 'string', required: true, tooLong: 'c'.repeat(65), bad: ['has space', "1' OR '1'='1", 'ü'] },
+      body: bodyText,
+      attachments: {
+        kind: 'array',
+        bad: [
+          [{ url: 'javascript:alert(1)' }],
+          [{ url: 'https://x.example/a', size: -1 }],
+          [{ url: 'https://x.example/a', size: 1.5 }],
+          [{ url: 'https://x.example/a', size: 2 ** 41 }],
+          [{ url: 'https://x.example/a', mimeType: 'text' }],
+          [{ url: 'https://x.example/a', extra: 1 }],
+          Array.from({ length: 11 }, () => ({ url: 'https://x.example/a' })),
+        ],
+      },
+      replyTo: { kind: 'uuid', bad: [`urn:uuid:${U}`, `{${U}}`, U] },
+      mentions: { kind: 'array', bad: [['bad id'], ['x', 'x'], ['stranger-1'], ids(51)] },
+    },
+    baseline: (f) => ({
+      params: conv(f),
+      body: {
+        clientMsgId: randomUUID(),
+        body: 'hello',
+        attachments: [{ url: 'https://cdn.example/a.png', name: 'a.png', size: 10, mimeType: 'image/png' }],
+        replyTo: f.messageId,
+        mentions: [f.member],
+      },
+    }),
+  },
+  { method: 'GET', path: '/v1/messages/:id', caller: 'user', params: id, baseline: (f) => ({ params: msg(f) }) },
+  {
+    method: 'PATCH',
+    path: '/v1/messages/:id',
+    caller: 'user',
+    params: id,
+    bodyRequired: true,
+    fields: { body: bodyText },
+    baseline: (f) => ({ params: msg(f), body: { body: 'edited' } }),
+  },
+  { method: 'DELETE', path: '/v1/messages/:id', caller: 'user', params: id, baseline: (f) => ({ params: msg(f) }) },
+  { method: 'GET', path: '/v1/messages/:id/receipts', caller: 'user', params: id, baseline: (f) => ({ params: msg(f) }) },
+  {
+    method: 'POST',
+    path: '/v1/messages/:id/reactions',
+    caller: 'user',
+    params: id,
+    bodyRequired: true,
+    fields: { emoji: { kind: 'string', required: true, tooLong: 'x'.repeat(33), bad: [' ', 'a b', '\n', '\t', '\u0007'] } },
+    baseline: (f) => ({ params: msg(f), body: { emoji: '🎉' } }),
+  },
+  {
+    method: 'DELETE',
+    path: '/v1/messages/:id/reactions/:emoji',
+    caller: 'user',
+    params: { id: 'uuid', emoji: 'emoji' },
+    baseline: (f) => ({ params: { id: f.messageId, emoji: f.emoji } }),
+  },
+  { method: 'POST', path: '/v1/conversations/:id/read', caller: 'user', params: id, fields: { seq }, baseline: (f) => ({ params: conv(f), body: { seq: 1 } }) },
+  { method: 'POST', path: '/v1/conversations/:id/delivered', caller: 'user', params: id, fields: { seq }, baseline: (f) => ({ params: conv(f), body: { seq: 1 } }) },
+  { method: 'GET', path: '/v1/me/unread', caller: 'user', baseline: () => ({}) },
+  {
+    method: 'GET',
+    path: '/v1/sync',
+    caller: 'user',
+    query: {
+      cursors: ['x', U, `${U}:`, `${U}:-1`, `${U}:1.5`, `${U}:9007199254740993`, `${U}:1:2`, 'not-a-uuid:1', `urn:uuid:${U}:1`, 'x'.repeat(8001)],
+      limit: ['0', '-1', '1001', '1.5', 'x'],
+    },
+    baseline: (f) => ({ query: { cursors: `${f.conversationId}:0`, limit: '10' } }),
+  },
+  {
+    method: 'POST',
+    path: '/v1/sync',
+    caller: 'user',
+    bodyRequired: true,
+    fields: {
+      cursors: { kind: 'object', required: true, bad: [{ 'not-a-uuid': 0 }, { [`urn:uuid:${U}`]: 0 }, { [U]: -1 }, { [U]: 1.5 }, { [U]: '1' }, { [U]: 2 ** 60 }] },
+      limit: { kind: 'int' },
+    },
+    baseline: (f) => ({ body: { cursors: { [f.conversationId]: 0 }, limit: 10 } }),
+  },
+  {
+    method: 'GET',
+    path: '/v1/presence',
+    caller: 'user',
+    query: { userIds: ['', ',', 'a,,b', 'bad id', 'a'.repeat(129), ids(201).join(','), "1' OR '1'='1", '\u0000', 'x'.repeat(26_001)] },
+    baseline: (f) => ({ query: { userIds: `${f.member},${f.owner}` } }),
+  },
+  {
+    method: 'PUT',
+    path: '/v1/me/status',
+    caller: 'user',
+    bodyRequired: true,
+    fields: {
+      status: { kind: 'enum', bad: ['offline'] },
+      customStatus: {
+        kind: 'nullableObject',
+        bad: [{ text: '' }, { text: 't'.repeat(101) }, { emoji: 'a b' }, { extra: 1 }, { expiresAt: '2000-01-01T00:00:00Z' }, { expiresAt: '2999-12-31T23:59:60Z' }],
+      },
+    },
+    baseline: () => ({ body: { status: 'away', customStatus: { text: 'lunch', emoji: '🍔', expiresAt: '2999-01-01T00:00:00Z' } } }),
+  },
+  { method: 'GET', path: '/v1/me', caller: 'user', baseline: () => ({}) },
+  {
+    method: 'PUT',
+    path: '/v1/users/:id',
+    caller: 'admin',
+    params: { id: 'userId' },
+    fields: {
+      name: { kind: 'nullableString', tooLong: 'n'.repeat(201) },
+      picture: { kind: 'nullableString', tooLong: `https://${'a'.repeat(2041)}`, bad: ['ftp://x.example/a.png', 'javascript:alert(1)', '/relative.png'] },
+      metadata,
+    },
+    baseline: (f) => ({ params: { id: f.target }, body: { name: 'Carol', picture: 'https://img.example/c.png', metadata: { team: 'x' } } }),
+  },
+];
+
+const NOT_STRING: unknown[] = [12345, 1.5, true, false, null, [], ['x'], {}, { a: 'x' }];
+const WRONG_TYPES: Record<FieldKind, unknown[]> = {
+  string: NOT_STRING,
+  nullableString: NOT_STRING.filter((v) => v !== null),
+  enum: [...NOT_STRING, 'owner', 'GROUP', 'nonsense'],
+  uuid: [...NOT_STRING, 'not-a-uuid', '5'],
+  dateTime: [...NOT_STRING, '5', 1735689600000],
+  int: ['5', '1', 1.5, -1, -0.5, 2 ** 53, 2 ** 60, 1e300, null, true, false, [], [1], {}, { n: 1 }],
+  array: ['x', 5, true, null, {}, { 0: 'x' }, [5], [null], [true], [[]], [{}]],
+  object: ['x', '5', 5, 1.5, true, null, [], ['x'], [{ a: 1 }]],
+  nullableObject: ['x', '5', 5, 1.5, true, [], ['x'], [{ a: 1 }]],
+};
+const STRINGY: FieldKind[] = ['string', 'nullableString', 'enum', 'uuid', 'dateTime'];
+
+const BAD_PARAMS: Record<ParamKind, string[]> = {
+  uuid: [
+    'not-a-uuid',
+    encodeURIComponent("1' OR '1'='1"),
+    "1'%20OR%20'1'='1",
+    '..%2F..%2Fetc%2Fpasswd',
+    '%2E%2E',
+    'a'.repeat(301),
+    'a'.repeat(10_000),
+    '%ZZ',
+    '%ED%A0%80',
+    '%00',
+    `urn:uuid:${U}`,
+    `%7B${U}%7D`,
+    `${U}%00`,
+    `${U}%20`,
+    '00000000-0000-0000-0000-000000000000',
+    '-1',
+  ],
+  userId: ['bad%20id', encodeURIComponent("1' OR '1'='1"), '..%2Fx', 'a'.repeat(129), 'a'.repeat(10_000), '%ZZ', '%00', '%C3%BC', '%ED%A0%80'],
+  emoji: ['%20', '%00', '%0A', '%09', 'x'.repeat(33), 'x'.repeat(10_000), '%ZZ', '%ED%A0%80', "%27%20OR%20'1'%3D'1"],
+};
+
+const BAD_ACTING = ['bad id', 'a'.repeat(129), "1' OR '1'='1", '../etc', 'x/y', ''];
+const BAD_AUTH = [
+  'Bearer',
+  'Basic YWxhZGRpbjpvcGVu',
+  'Bearer a b',
+  'Bearer not.a.jwt',
+  `Bearer ${'x'.repeat(20_000)}`,
+  'Bearer eyJhbGciOiJub25lIn0.eyJzdWIiOiJ4IiwiZXhwIjo0MTAyNDQ0ODAwfQ.',
+];
+
+const fillPath = (path: string, params: Record<string, string>): string =>
+  path.replace(/:(\w+)/g, (_, name: string) => encodeURIComponent(params[name] ?? ''));
+const queryString = (q: Record<string, string> | undefined): string =>
+  q && Object.keys(q).length ? `?${new URLSearchParams(q).toString()}` : '';
+/** JSON text of `body` with `key` set to the raw JSON text `raw` (for what JSON.stringify cannot write). */
+const withRaw = (body: Record<string, unknown>, key: string, raw: string): string =>
+  JSON.stringify({ ...body, [key]: '\u0001RAW' }).replace('"\\u0001RAW"', raw);
+const show = (v: unknown): string => {
+  const s = JSON.stringify(v) ?? String(v);
+  return s.length > 40 ? `${s.slice(0, 37)}...(${s.length})` : s;
+};
+
+/** Every malformed case for every route, in named groups. */
+export function buildCorpus(f: Fixture): Case[] {
+  const cases: Case[] = [];
+  // Bodies sent to routes that take none, run in reverse route order: should one be obeyed,
+  // DELETE /v1/messages/:id comes after the reaction route, which still sees its message.
+  const bodiless: Case[] = [];
+  for (const r of ROUTES) {
+    const b = r.baseline(f);
+    const params = b.params ?? {};
+    const url = fillPath(r.path, params) + queryString(b.query);
+    const label = `${r.method} ${r.path}`;
+    const add = (group: string, what: string, c: Partial<Case>) =>
+      cases.push({ group, name: `${label} ${what}`, caller: r.caller, method: r.method, url, ...c });
+    const body = b.body;
+
+    for (const [name, field] of Object.entries(r.fields ?? {})) {
+      if (!body) break;
+      const set = (v: unknown) => JSON.stringify({ ...body, [name]: v });
+      for (const v of WRONG_TYPES[field.kind]) add('wrong types', `${name}=${show(v)}`, { body: set(v), codes: VALIDATION });
+      if (field.required) {
+        const { [name]: _, ...rest } = body;
+        add('missing fields', `without ${name}`, { body: JSON.stringify(rest), codes: VALIDATION });
+      }
+      if (STRINGY.includes(field.kind)) {
+        add('empty strings', `${name}=""`, { body: set(''), codes: VALIDATION });
+        const base = typeof body[name] === 'string' ? (body[name] as string) : 'x';
+        add('NUL and lone surrogates', `${name} with NUL`, { body: set(`${base}\u0000`), codes: ['invalid_text'] });
+        add('NUL and lone surrogates', `${name} with \\ud800`, { body: set(`${base}\ud800`), codes: ['invalid_text'] });
+        add('NUL and lone surrogates', `${name}=\\udfff`, { body: set('\udfff'), codes: ['invalid_text'] });
+        add('huge strings', `${name} of 1 MB`, { body: set('x'.repeat(1 << 20)), codes: ['payload_too_large'] });
+      }
+      if (field.kind === 'array') {
+        add('empty strings', `${name}=[""]`, { body: set(['']), codes: VALIDATION });
+        add('NUL and lone surrogates', `${name} item with NUL`, { body: set(['x\u0000']), codes: ['invalid_text'] });
+      }
+      if (field.kind === 'object' || field.kind === 'nullableObject') {
+        add('NUL and lone surrogates', `${name} key with NUL`, { body: set({ 'k\u0000': 1 }), codes: ['invalid_text'] });
+        add('NUL and lone surrogates', `${name} value with \\ud800`, { body: set({ k: 'v\ud800' }), codes: ['invalid_text'] });
+        add('prototype keys', `${name}.__proto__`, { body: withRaw(body, name, '{"__proto__":{"polluted":true}}'), codes: ['forbidden_key'] });
+        add('prototype keys', `${name}.constructor.prototype`, {
+          body: withRaw(body, name, '{"constructor":{"prototype":{"polluted":true}}}'),
+          codes: ['forbidden_key'],
+        });
+        add('JSON syntax and shape', `${name} nested 40 deep`, { body: withRaw(body, name, `{"a":${'['.repeat(40)}${']'.repeat(40)}}`), codes: ['json_too_deep'] });
+      }
+      if (field.kind === 'int') {
+        for (const raw of ['9007199254740993', '1e400', '-1e400', '1E2000', '-0.0000001'])
+          add('numbers', `${name}=${raw} (raw)`, { body: withRaw(body, name, raw), codes: VALIDATION });
+      }
+      if (field.tooLong !== undefined) add('too long', `${name} too long`, { body: set(field.tooLong), codes: VALIDATION });
+      for (const v of field.bad ?? []) add('field rules', `${name}=${show(v)}`, { body: set(v) });
+    }
+
+    if (body) {
+      const text = JSON.stringify(body);
+      add('unknown keys', 'extra top-level key', { body: JSON.stringify({ ...body, extra: 1 }), codes: VALIDATION });
+      add('unknown keys', 'extra key named like a SQL fragment', { body: JSON.stringify({ ...body, "1' OR '1'='1": 1 }), codes: VALIDATION });
+      add('huge strings', '1 MB body', { body: JSON.stringify({ ...body, pad: 'x'.repeat(1 << 20) }), codes: ['payload_too_large'] });
+      for (const bad of ['{', '{"a":}', "{'a':1}", '{"a":1,}', 'NaN', '{"a":1}{"b":2}', `${text.slice(0, -1)}`, 'undefined', '\u0000'])
+        add('JSON syntax and shape', `invalid JSON ${show(bad)}`, { body: bad, codes: ['invalid_json'] });
+      for (const top of ['null', '[]', '[{}]', '5', '"x"', 'true'])
+        add('JSON syntax and shape', `top-level ${top}`, { body: top, codes: VALIDATION });
+      add('JSON syntax and shape', 'objects nested 1000 deep', { body: `${'{"a":'.repeat(1000)}1${'}'.repeat(1000)}`, codes: ['json_too_deep'] });
+      add('JSON syntax and shape', 'arrays nested 1000 deep', { body: `${'['.repeat(1000)}${']'.repeat(1000)}`, codes: ['json_too_deep'] });
+      add('JSON syntax and shape', 'unclosed nesting 100000 deep', { body: '['.repeat(100_000), codes: ['json_too_deep'] });
+      add('prototype keys', 'top-level __proto__', { body: `{"__proto__":{"polluted":true},${text.slice(1)}`, codes: ['forbidden_key'] });
+      add('prototype keys', 'top-level constructor.prototype', {
+        body: `{"constructor":{"prototype":{"polluted":true}},${text.slice(1)}`,
+        codes: ['forbidden_key'],
+      });
+      for (const type of ['text/plain', 'application/x-www-form-urlencoded', 'application/xml', 'multipart/form-data; boundary=x', ''])
+        add('content types', `as ${show(type)}`, { body: text, headers: { 'content-type': type }, codes: ['unsupported_media_type'] });
+      if (r.bodyRequired) {
+        add('missing fields', 'body {}', { body: '{}', codes: VALIDATION });
+        add('missing fields', 'empty JSON body', { body: '', codes: VALIDATION });
+        add('missing fields', 'no body at all', { codes: VALIDATION });
+      }
+    } else if (r.method !== 'GET') {
+      bodiless.unshift({ group: 'unknown keys', name: `${label} body on a route that takes none`, caller: r.caller, method: r.method, url, body: '{"extra":1}', codes: VALIDATION });
+    }
+
+    for (const [name, kind] of Object.entries(r.params ?? {})) {
+      for (const raw of BAD_PARAMS[kind]) {
+        const bad = r.path.replace(/:(\w+)/g, (_, p: string) => (p === name ? raw : encodeURIComponent(params[p] ?? '')));
+        add('path ids', `:${name}=${show(raw)}`, { url: bad + queryString(b.query), ...(body ? { body: JSON.stringify(body) } : {}) });
+      }
+    }
+
+    for (const [name, values] of Object.entries(r.query ?? {})) {
+      for (const v of values) add('query strings', `${name}=${show(v)}`, { url: fillPath(r.path, params) + queryString({ ...b.query, [name]: v }), codes: VALIDATION });
+    }
+    if (r.query) {
+      const base = fillPath(r.path, params) + (queryString(b.query) || '?');
+      for (const raw of ['limit=1&limit=2', 'foo=1', '__proto__=1', 'constructor%5Bprototype%5D%5Bx%5D=1', 'limit%5B%5D=1'])
+        add('query strings', `baseline & ${raw}`, { url: `${base}&${raw}`, codes: VALIDATION });
+    }
+
+    const payload = body ? { body: JSON.stringify(body) } : {};
+    if (r.caller === 'user') {
+      for (const acting of BAD_ACTING)
+        add('acting user and credentials', `X-Parley-User=${show(acting)}`, { caller: 'admin', headers: { 'x-parley-user': acting }, codes: VALIDATION, ...payload });
+      add('acting user and credentials', 'admin key without X-Parley-User', { caller: 'admin', codes: ['acting_user_required'], ...payload });
+    }
+    for (const auth of BAD_AUTH)
+      add('acting user and credentials', `Authorization=${show(auth)}`, { headers: { authorization: auth }, codes: ['token_invalid', 'auth_required'], ...payload });
+  }
+  return [...cases, ...bodiless];
+}
