@@ -76,6 +76,8 @@ export const SERVER_EVENTS = [
   'member:left',
   'unread:update',
   'notification:new',
+  /** Socket.IO only: the token expired; the server disconnects, reconnect with a new token. */
+  'session:expired',
 ] as const;
 export type ServerEventName = (typeof SERVER_EVENTS)[number];
 

@@ -13,7 +13,7 @@ describe('gateway edges', () => {
   let h: Harness;
   let url: string;
   before(async () => {
-    h = await harness(pgliteBackend, { PARLEY_CORS_ORIGINS: 'https://app.example', PARLEY_PING_INTERVAL_MS: '300' });
+    h = await harness(pgliteBackend, { PARLEY_CORS_ORIGINS: 'https://app.example', PARLEY_PING_INTERVAL_MS: '300', PARLEY_JWT_CLOCK_TOLERANCE: '0' });
     url = await listen(h);
   });
   after(() => h.close());
@@ -85,5 +85,17 @@ describe('gateway edges', () => {
     const me = h.as(userId);
     assert.equal((await me.get(`/v1/presence?userIds=${userId}`)).body.presence[0].status, 'offline');
     ws.terminate();
+  });
+
+  test('a connection ends when its token expires: ws closes 4503, socket.io says session:expired', async () => {
+    const exp = Math.floor(Date.now() / 1000) + 2;
+    const ws = new WebSocket(`${url.replace('http', 'ws')}/v1/ws?token=${await tokenFor(uid(), {}, { expiresIn: exp })}`);
+    const closed = closeOf(ws);
+    const socket = io(url, { auth: { token: await tokenFor(uid(), {}, { expiresIn: exp }) }, transports: ['websocket'], reconnection: false, forceNew: true });
+    const expired = new Promise((resolve) => socket.once('session:expired', resolve));
+    const disconnected = new Promise<string>((resolve) => socket.once('disconnect', resolve));
+    assert.deepEqual(await expired, { code: 'token_expired' });
+    assert.equal(await disconnected, 'io server disconnect');
+    assert.deepEqual(await closed, { code: 4503, reason: 'token_expired' });
   });
 });

@@ -7,8 +7,11 @@ import type { Actor } from '../domain/types.ts';
 import { AppError } from '../errors.ts';
 import type { UserService } from './users.ts';
 
-/** Who is calling: an end user (JWT), or a server with an admin API key, maybe acting for a user. */
-export type Principal = { kind: 'user'; actor: Actor } | { kind: 'admin'; actor: Actor | null };
+/**
+ * Who is calling: an end user (JWT, valid until `expiresAt`, ms since epoch), or a server
+ * with an admin API key, maybe acting for a user.
+ */
+export type Principal = { kind: 'user'; actor: Actor; expiresAt: number } | { kind: 'admin'; actor: Actor | null };
 
 const digest = (s: string): Buffer => createHash('sha256').update(s).digest();
 
@@ -42,7 +45,7 @@ export function authService(config: Config, users: UserService) {
     return apiKeyDigests.some((k) => timingSafeEqual(k, d));
   };
 
-  async function verifyJwt(token: string): Promise<Actor> {
+  async function verifyJwt(token: string): Promise<{ actor: Actor; expiresAt: number }> {
     let payload: JWTPayload;
     try {
       ({ payload } = await jwtVerify(token, getKey, {
@@ -62,7 +65,7 @@ export function authService(config: Config, users: UserService) {
     const pictureClaim = claimString(payload, 'picture', 2048);
     const picture = pictureClaim && /^https?:\/\//i.test(pictureClaim) ? pictureClaim : undefined;
     await users.syncFromClaims({ id: payload.sub, ...(name ? { name } : {}), ...(picture ? { picture } : {}) });
-    return { userId: payload.sub };
+    return { actor: { userId: payload.sub }, expiresAt: (payload.exp! + jwt.clockToleranceSec) * 1000 };
   }
 
   return {
@@ -78,7 +81,7 @@ export function authService(config: Config, users: UserService) {
         await users.syncFromClaims({ id: actingAs });
         return { kind: 'admin', actor: { userId: actingAs, admin: true } };
       }
-      return { kind: 'user', actor: await verifyJwt(token) };
+      return { kind: 'user', ...(await verifyJwt(token)) };
     },
   };
 }

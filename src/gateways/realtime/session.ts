@@ -24,7 +24,16 @@ const FLOOD_CLOSE_AFTER = 200;
  * presence, run its commands through the dispatcher under a per-connection frame budget,
  * and on close release its typing, locks and presence. Gateways only translate frames.
  */
-export function openSession(deps: SessionDeps, actor: Actor, connection: Connection, onFlood: () => void) {
+export interface SessionHooks {
+  /** The connection sent far more frames than its budget: close it. */
+  onFlood(): void;
+  /** The token it authenticated with expired: close it so the client comes back with a new one. */
+  onExpire(): void;
+  /** When the token expires (ms since epoch). */
+  expiresAt: number;
+}
+
+export function openSession(deps: SessionDeps, actor: Actor, connection: Connection, hooks: SessionHooks) {
   // Changes made through this connection are answered by ack and not echoed back to it.
   const ctx = { actor: { ...actor, deviceId: connection.id }, connectionId: connection.id };
   let tokens = BURST;
@@ -32,6 +41,9 @@ export function openSession(deps: SessionDeps, actor: Actor, connection: Connect
   let refusedInARow = 0;
   let closed = false;
 
+  // setTimeout holds at most ~24.8 days; a token living longer is re-checked then.
+  const expiry = setTimeout(hooks.onExpire, Math.min(Math.max(0, hooks.expiresAt - Date.now()), 2 ** 31 - 1));
+  expiry.unref();
   deps.hub.add(connection);
   void deps.services.presence.connected(actor, connection.id).catch((err) => deps.log.error({ err }, 'presence connect failed'));
   deps.hub.emitTo([actor.userId], 'ready', { userId: actor.userId, connectionId: connection.id }, (c) => c !== connection);
@@ -43,7 +55,7 @@ export function openSession(deps: SessionDeps, actor: Actor, connection: Connect
       tokens = Math.min(BURST, tokens + ((now - refilledAt) / 1000) * PER_SECOND);
       refilledAt = now;
       if (tokens < 1) {
-        if (++refusedInARow >= FLOOD_CLOSE_AFTER) onFlood();
+        if (++refusedInARow >= FLOOD_CLOSE_AFTER) hooks.onFlood();
         return { ok: false, error: new AppError('rate_limited', 'Too many frames', { retryAfter: 1 }).toBody() };
       }
       tokens--;
@@ -54,6 +66,7 @@ export function openSession(deps: SessionDeps, actor: Actor, connection: Connect
     async close() {
       if (closed) return;
       closed = true;
+      clearTimeout(expiry);
       deps.hub.remove(connection);
       deps.services.typing.dropConnection(connection.id);
       try {

@@ -41,6 +41,7 @@ export function attachSocketIo(server: HttpServer, config: Config, deps: Session
       const principal = await deps.services.auth.authenticate(typeof token === 'string' ? token : undefined);
       if (principal.kind !== 'user') throw new AppError('token_invalid', 'Realtime connections take a user token');
       socket.data.actor = principal.actor;
+      socket.data.expiresAt = principal.expiresAt;
       next();
     } catch (err) {
       const appErr = toAppError(err);
@@ -85,7 +86,15 @@ export function attachSocketIo(server: HttpServer, config: Config, deps: Session
 
   io.on('connection', (socket) => {
     const actor = socket.data.actor as Actor;
-    const session = openSession(deps, actor, { id: socket.id, userId: actor.userId, gateway: 'socketio' }, () => drop(socket));
+    const session = openSession(deps, actor, { id: socket.id, userId: actor.userId, gateway: 'socketio' }, {
+      onFlood: () => drop(socket),
+      // A server-side disconnect: the client does not reconnect by itself, it needs a new token.
+      onExpire: () => {
+        socket.emit('session:expired', { code: 'token_expired' });
+        socket.disconnect(true);
+      },
+      expiresAt: socket.data.expiresAt as number,
+    });
     socket.conn.on('heartbeat', () => void session.heartbeat());
     socket.onAny((event: unknown, ...args: unknown[]) => {
       const ack = typeof args[args.length - 1] === 'function' ? (args.pop() as (a: unknown) => void) : null;

@@ -49,13 +49,12 @@ export function attachWs(server: HttpServer, config: Config, deps: SessionDeps) 
       return;
     }
     // Browsers cannot read a failed handshake's status, so auth failures are told by close code.
-    const auth = deps.services.auth.authenticate(tokenOf(req, url)).then(
-      (p) => (p.kind === 'user' ? p.actor : Promise.reject(new AppError('token_invalid', 'Realtime connections take a user token'))),
-      (err) => Promise.reject(err),
+    const auth = deps.services.auth.authenticate(tokenOf(req, url)).then((p) =>
+      p.kind === 'user' ? p : Promise.reject(new AppError('token_invalid', 'Realtime connections take a user token')),
     );
     wss.handleUpgrade(req, socket, head, (ws) => {
       auth.then(
-        (actor) => onConnection(ws, actor),
+        (principal) => onConnection(ws, principal.actor, principal.expiresAt),
         (err) => {
           const e = toAppError(err);
           ws.close(CLOSE_CODES.unauthorized, e.code === 'token_expired' ? 'token_expired' : e.code);
@@ -80,13 +79,17 @@ export function attachWs(server: HttpServer, config: Config, deps: SessionDeps) 
     }
   });
 
-  function onConnection(ws: WebSocket, actor: Actor) {
+  function onConnection(ws: WebSocket, actor: Actor, expiresAt: number) {
     const send = (frame: unknown) => {
       if (ws.readyState === WebSocket.OPEN) ws.send(JSON.stringify(frame));
     };
     const id = randomUUID();
     sockets.set(id, ws);
-    const session = openSession(deps, actor, { id, userId: actor.userId, gateway: 'ws' }, () => ws.close(CLOSE_CODES.flood, 'flood'));
+    const session = openSession(deps, actor, { id, userId: actor.userId, gateway: 'ws' }, {
+      onFlood: () => ws.close(CLOSE_CODES.flood, 'flood'),
+      onExpire: () => ws.close(CLOSE_CODES.tokenExpired, 'token_expired'),
+      expiresAt,
+    });
     (ws as WebSocket & { alive?: boolean }).alive = true;
     ws.on('pong', () => {
       (ws as WebSocket & { alive?: boolean }).alive = true;
