@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import type { Config } from './config.ts';
+import { createMetrics } from './metrics.ts';
 import { buildHttp } from './gateways/http/server.ts';
 import { createDispatcher } from './gateways/realtime/commands.ts';
 import { attachSocketIo } from './gateways/socketio/index.ts';
@@ -36,10 +37,11 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
   const bus = createMemoryBus();
   const limiter: RateLimiter = config.rateLimit ? createMemoryRateLimiter(config.rateLimit) : unlimited;
   const services = createServices(config, { store, bus, now: () => new Date() }, { presence: createMemoryPresence(), locks: createMemoryLocks() });
-  const http = await buildHttp({ config, services, limiter, isReady: () => store.isReady() });
+  const hub = createHub();
+  const metrics = createMetrics(bus, hub);
+  const http = await buildHttp({ config, services, limiter, isReady: () => store.isReady(), metrics });
   const log = http.log;
 
-  const hub = createHub();
   const stopFanout = startFanout({
     bus,
     hub,
@@ -67,6 +69,7 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
       await ws.close();
       await socketio.close();
       stopFanout();
+      metrics.close();
       services.close();
       await http.close();
       await bus.close();

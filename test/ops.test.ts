@@ -26,6 +26,7 @@ const ROOT = path.resolve(import.meta.dirname, '..');
 const ROUTES = [
   'GET /health',
   'GET /ready',
+  'GET /metrics',
   // conversations.ts
   'POST /v1/conversations',
   'GET /v1/conversations',
@@ -95,7 +96,6 @@ const DESIGN_ROUTES = [
   'PUT /v1/users/{id}',
   'GET /health',
   'GET /ready',
-  'GET /metrics',
   'GET /v1/admin/status',
 ];
 
@@ -112,7 +112,6 @@ const NOT_YET_BUILT = [
   'POST /v1/me/devices',
   'DELETE /v1/me/devices/{id}',
   'GET /v1/push/vapid-public-key',
-  'GET /metrics',
   'GET /v1/admin/status',
 ];
 
@@ -288,5 +287,16 @@ describe('docs/errors.md', () => {
     }
     const unknown = [...rows.keys()].filter((code) => !(code in ERRORS));
     assert.deepEqual(unknown, [], `docs/errors.md lists codes the catalogue lacks`);
+  });
+});
+
+describe('metrics', () => {
+  test('GET /metrics is Prometheus text with process and realtime figures', async () => {
+    const res = await h.app.http.inject({ method: 'GET', url: '/metrics' });
+    assert.equal(res.statusCode, 200);
+    assert.match(String(res.headers['content-type']), /^text\/plain/);
+    for (const name of ['parley_process_resident_memory_bytes', 'parley_connections', 'parley_events_total', 'parley_deliveries_total']) {
+      assert.match(res.body, new RegExp(`^# TYPE ${name} `, 'm'), name);
+    }
   });
 });

@@ -20,8 +20,14 @@ export type Multicast = (connections: Connection[], event: EventName, data: unkn
 export function createHub() {
   const byUser = new Map<string, Set<Connection>>();
   const multicast = new Map<GatewayName, Multicast>();
+  const observers = new Set<(deliveries: number) => void>();
   let count = 0;
   return {
+    /** Called with the number of connections each event went to (metrics). */
+    observe(observer: (deliveries: number) => void) {
+      observers.add(observer);
+      return () => observers.delete(observer);
+    },
     /** Each gateway registers how it sends; the hub only decides who receives. */
     register(gateway: GatewayName, send: Multicast) {
       multicast.set(gateway, send);
@@ -56,6 +62,8 @@ export function createHub() {
       for (const gateway of ['socketio', 'ws'] as const) {
         if (targets[gateway].length) multicast.get(gateway)?.(targets[gateway], event, data);
       }
+      const total = targets.socketio.length + targets.ws.length;
+      if (total) for (const o of observers) o(total);
     },
   };
 }

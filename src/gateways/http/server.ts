@@ -21,10 +21,11 @@ export interface HttpDeps {
   services: Services;
   limiter: RateLimiter;
   isReady: () => Promise<boolean>;
+  metrics: { contentType: string; render(): Promise<string> };
 }
 
 /** The REST gateway: parse, authenticate, validate, call one service, present, map errors. */
-export async function buildHttp({ config, services, limiter, isReady }: HttpDeps): Promise<FastifyInstance> {
+export async function buildHttp({ config, services, limiter, isReady, metrics }: HttpDeps): Promise<FastifyInstance> {
   const app = Fastify({
     logger: { level: config.logLevel },
     bodyLimit: config.bodyLimitBytes,
@@ -69,6 +70,10 @@ export async function buildHttp({ config, services, limiter, isReady }: HttpDeps
     if (await isReady()) return { status: 'ready' };
     return reply.status(503).send({ error: new AppError('not_ready').toBody() });
   });
+
+  app.get('/metrics', { schema: { tags: ['operations'], summary: 'Prometheus metrics' } }, async (_req, reply) =>
+    reply.type(metrics.contentType).send(await metrics.render()),
+  );
 
   conversationRoutes(app, services);
   memberRoutes(app, services);

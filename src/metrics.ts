@@ -1,0 +1,32 @@
+import { Counter, collectDefaultMetrics, Gauge, Registry } from 'prom-client';
+import type { Bus } from './realtime/bus.ts';
+import type { Hub } from './realtime/hub.ts';
+
+/**
+ * Prometheus metrics for GET /metrics: process defaults (memory, event-loop lag, GC) and
+ * what this instance carries: live connections, log events seen on the bus, deliveries.
+ */
+export function createMetrics(bus: Bus, hub: Hub) {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry, prefix: 'parley_' });
+  new Gauge({
+    name: 'parley_connections',
+    help: 'Live realtime connections on this instance',
+    registers: [registry],
+    collect() {
+      this.set(hub.size);
+    },
+  });
+  const events = new Counter({ name: 'parley_events_total', help: 'Bus messages seen by this instance, by kind', labelNames: ['kind'], registers: [registry] });
+  const deliveries = new Counter({ name: 'parley_deliveries_total', help: 'Events written to connections of this instance', registers: [registry] });
+  const unsubscribe = bus.subscribe((m) => events.inc({ kind: m.kind === 'conversation' ? m.event.type : m.kind }));
+  const unobserve = hub.observe((count) => deliveries.inc(count));
+  return {
+    contentType: registry.contentType,
+    render: () => registry.metrics(),
+    close() {
+      unsubscribe();
+      unobserve();
+    },
+  };
+}
