@@ -4,6 +4,7 @@ import { conversationRepo } from './sql/conversations.ts';
 import { eventRepo } from './sql/events.ts';
 import { memberRepo } from './sql/members.ts';
 import { messageRepo } from './sql/messages.ts';
+import { createSendBatcher } from './sql/send-batch.ts';
 import { userRepo } from './sql/users.ts';
 import type { Repos, Store } from './store.ts';
 
@@ -17,9 +18,14 @@ const repos = (q: Queryable): Repos => ({
 
 /** The Postgres implementation of the store port, over either engine. */
 export function createSqlStore(db: Db): Store {
+  const top = repos(db);
+  // Outside transactions, sends are group-committed (see send-batch.ts). PGlite runs one
+  // statement at a time anyway; PostgreSQL gets a few batches in flight on the pool.
+  const send = createSendBatcher(db, { concurrency: db.engine === 'postgres' ? 4 : 1, maxBatch: 100 });
   return {
     engine: db.engine,
-    ...repos(db),
+    ...top,
+    messages: { ...top.messages, send },
     transaction: (fn) => db.transaction((tx) => fn(repos(tx))),
     async isReady() {
       try {

@@ -2,6 +2,7 @@ import type { ReactionSummary } from '../../domain/types.ts';
 import type { Queryable } from '../db.ts';
 import type { MessageRepo } from '../store.ts';
 import { MESSAGE_COLUMNS, REACTIONS_EXPR, toMessage } from './rows.ts';
+import { sendMany } from './send-batch.ts';
 
 export function messageRepo(q: Queryable): MessageRepo {
   const one = async (sql: string, params: unknown[]) => {
@@ -18,25 +19,7 @@ export function messageRepo(q: Queryable): MessageRepo {
     get: (id) => one(`SELECT ${MESSAGE_COLUMNS} FROM messages m WHERE m.id = $1`, [id]),
     async send(m) {
       // One round trip: see migrations/002_send_message.sql.
-      const rows = await q.query<{ outcome: string; out_seq: number | null; out_id: string | null }>(
-        'SELECT outcome, out_seq, out_id FROM parley_send_message($1, $2, $3, $4, $5, $6::text::jsonb, $7, $8::text[], $9, $10::text::jsonb)',
-        [
-          m.conversationId,
-          m.senderId,
-          m.clientMsgId,
-          m.id,
-          m.body,
-          JSON.stringify(m.attachments),
-          m.replyTo,
-          m.mentions,
-          m.createdAt,
-          JSON.stringify(m),
-        ],
-      );
-      const r = rows[0]!;
-      if (r.outcome === 'created') return { outcome: 'created', seq: Number(r.out_seq) };
-      if (r.outcome === 'duplicate') return { outcome: 'duplicate', messageId: r.out_id! };
-      return { outcome: r.outcome as 'not_member' | 'invalid_mention' | 'invalid_reply' };
+      return (await sendMany(q, [m]))[0]!;
     },
     async history(conversationId, { before, after, limit, replyTo }) {
       const ascending = after !== undefined;
