@@ -89,8 +89,6 @@ export type Ack<T = unknown> = { ok: true; data: T } | { ok: false; error: Error
  * 4500-4999: it should not reconnect without a change (a new token, a fixed client).
  */
 export const CLOSE_CODES = {
-  /** Sent nothing for too long (missed pongs). */
-  idle: 4000,
   /** The server is shutting down or restarting. */
   restart: 4001,
   /** It stopped reading: its send buffer passed the bound. Reconnect and sync. */
@@ -99,8 +97,6 @@ export const CLOSE_CODES = {
   flood: 4029,
   /** No or bad credentials. */
   unauthorized: 4501,
-  /** A frame that is not JSON, or larger than allowed, or not an object with a type. */
-  protocolError: 4502,
   /** The token expired during the connection; reconnect with a new token. */
   tokenExpired: 4503,
 } as const;

@@ -6,12 +6,10 @@ import { directKey } from '../domain/ids.ts';
 import type { Actor, Conversation, ConversationEvent } from '../domain/types.ts';
 import { AppError, notFound } from '../errors.ts';
 import { type ServiceDeps, transact, Unchanged } from './deps.ts';
+import { checkMetadata } from './metadata.ts';
 
-export function checkMetadata(metadata: Record<string, unknown> | undefined): void {
-  if (metadata && Buffer.byteLength(JSON.stringify(metadata)) > LIMITS.metadataMaxBytes) {
-    throw new AppError('payload_too_large', `metadata must serialise to at most ${LIMITS.metadataMaxBytes} bytes`);
-  }
-}
+/** "Muted" with no end: a date that never passes. */
+const MUTED_FOREVER = new Date('9999-12-31T00:00:00Z');
 
 const encodeCursor = (c: Conversation): string => Buffer.from(JSON.stringify([c.lastActivityAt, c.id])).toString('base64url');
 
@@ -136,13 +134,18 @@ export function conversationService(deps: ServiceDeps) {
       return get(actor, id);
     },
 
-    /** Muted until `until` (null: unmute; omitted: indefinitely). Muted unread is left out of the total. */
-    async setMuted(actor: Actor, id: string, until: Date | null): Promise<Conversation> {
+    /** Muted until `until`, or indefinitely without one. Muted unread is left out of the total. */
+    async mute(actor: Actor, id: string, until?: Date): Promise<Conversation> {
       // A date-time the schema accepts may still be no date here (second 60) or past year 9999.
       if (until && !(until.getTime() > now().getTime() && until.getUTCFullYear() <= 9999)) {
         throw new AppError('validation_failed', 'until must be a time in the future, before year 10000');
       }
-      if (!(await store.members.setSettings(id, actor.userId, { mutedUntil: until }))) throw notFound('Conversation not found');
+      if (!(await store.members.setSettings(id, actor.userId, { mutedUntil: until ?? MUTED_FOREVER }))) throw notFound('Conversation not found');
+      return get(actor, id);
+    },
+
+    async unmute(actor: Actor, id: string): Promise<Conversation> {
+      if (!(await store.members.setSettings(id, actor.userId, { mutedUntil: null }))) throw notFound('Conversation not found');
       return get(actor, id);
     },
   };

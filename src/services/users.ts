@@ -1,6 +1,6 @@
 import type { UpsertUser } from '../../protocol/schemas.ts';
 import type { Actor, User } from '../domain/types.ts';
-import { checkMetadata } from './conversations.ts';
+import { checkMetadata } from './metadata.ts';
 import type { ServiceDeps } from './deps.ts';
 import { notFound } from '../errors.ts';
 

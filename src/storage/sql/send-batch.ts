@@ -62,7 +62,7 @@ export function createSendBatcher(q: Queryable, opts: { concurrency: number; max
         const batch = queue.splice(0, opts.maxBatch);
         try {
           const outcomes = await sendMany(q, batch.map((b) => b.message));
-          batch.forEach((b, k) => b.resolve(outcomes[k]!));
+          for (const [k, b] of batch.entries()) b.resolve(outcomes[k]!);
         } catch (err) {
           if (batch.length === 1) batch[0]!.reject(err);
           else for (const b of batch) await sendMany(q, [b.message]).then(([o]) => b.resolve(o!), b.reject);

@@ -14,8 +14,6 @@ import { bearerAuth, IdParams, NoBody } from './params.ts';
 
 type Id = { Params: { id: string } };
 const tags = ['conversations'];
-/** "Muted" with no end: a date far enough to never pass. */
-const FOREVER = new Date('9999-12-31T00:00:00Z');
 
 export function conversationRoutes(app: FastifyInstance, s: Services): void {
   const config = { auth: 'user' as const };
@@ -63,14 +61,14 @@ export function conversationRoutes(app: FastifyInstance, s: Services): void {
     config,
     schema: { tags, security: bearerAuth, summary: 'Mute until a time (or indefinitely)', params: IdParams, body: Mute },
     handler: async (req) => {
-      const until = req.body?.until ? new Date(req.body.until) : FOREVER;
-      return { conversation: await s.conversations.setMuted(actorOf(req), req.params.id, until) };
+      const until = req.body?.until ? new Date(req.body.until) : undefined;
+      return { conversation: await s.conversations.mute(actorOf(req), req.params.id, until) };
     },
   });
 
   app.delete<Id>('/v1/conversations/:id/mute', {
     config,
     schema: { tags, security: bearerAuth, summary: 'Unmute', params: IdParams, body: NoBody },
-    handler: async (req) => ({ conversation: await s.conversations.setMuted(actorOf(req), req.params.id, null) }),
+    handler: async (req) => ({ conversation: await s.conversations.unmute(actorOf(req), req.params.id) }),
   });
 }
