@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import { pgliteBackend } from './helpers/backends.ts';
-import { type Harness, harness, send, uid } from './helpers/harness.ts';
+import { type Harness, harness, send, uid, waitFor } from './helpers/harness.ts';
 import { gateways, listen } from './helpers/realtime.ts';
 
 describe('realtime delivery', () => {
@@ -140,4 +140,23 @@ describe('realtime delivery', () => {
       });
     });
   }
+
+  test('an edit lock expires by itself after PARLEY_LOCK_TTL_SECONDS', async () => {
+    const short = await harness({ store: h.store }, { PARLEY_LOCK_TTL_SECONDS: '1' });
+    const shortUrl = await listen(short);
+    const ana = short.as(uid('ana'));
+    const bob = short.as(uid('bob'));
+    const id = await short.group(ana, [bob.userId]);
+    const m = await send(bob, id, 'note');
+    const anaRt = await gateways[1].connect(shortUrl, ana.userId);
+    try {
+      const lock = await anaRt.send('message:lock', { messageId: m.id });
+      assert.ok(Date.parse(lock.data.expiresAt) - Date.now() <= 1000);
+      assert.equal((await bob.patch(`/v1/messages/${m.id}`, { body: 'mine' })).body.error?.code, 'message_locked');
+      await waitFor(async () => (await bob.patch(`/v1/messages/${m.id}`, { body: 'mine' })).status === 200, 5000, 'the lock to expire');
+    } finally {
+      await anaRt.close();
+      await short.close();
+    }
+  });
 });
