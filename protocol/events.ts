@@ -54,6 +54,7 @@ export const COMMANDS = {
   heartbeat: Type.Object({}, closed),
   'message:lock': MessageRef,
   'message:unlock': MessageRef,
+  'notification:read': Type.Object({ notificationId: Uuid }, closed),
 } as const;
 
 export type CommandName = keyof typeof COMMANDS;
@@ -76,6 +77,8 @@ export const SERVER_EVENTS = [
   'member:left',
   'unread:update',
   'notification:new',
+  /** The user's notification read state changed on another device: the new unread count. */
+  'notification:updated',
   /** Socket.IO only: the token expired; the server disconnects, reconnect with a new token. */
   'session:expired',
 ] as const;

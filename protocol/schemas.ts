@@ -112,3 +112,100 @@ export const UpsertUser = Type.Object(
   closed,
 );
 export type UpsertUser = Static<typeof UpsertUser>;
+
+export const NOTIFICATION_TYPES = [
+  'message',
+  'mention',
+  'reaction',
+  'group_invite',
+  'group_update',
+  'contact_request',
+  'contact_accept',
+  'call',
+  'forward',
+  'system',
+] as const;
+export const NotificationTypeSchema = Type.Union(NOTIFICATION_TYPES.map((t) => Type.Literal(t)));
+export const Priority = Type.Union([Type.Literal('low'), Type.Literal('normal'), Type.Literal('high'), Type.Literal('urgent')]);
+
+/** Admin send: to one or many users, retryable with an idempotency key. */
+export const SendNotification = Type.Object(
+  {
+    userIds: Type.Array(UserId, { minItems: 1, maxItems: 1000, uniqueItems: true }),
+    type: NotificationTypeSchema,
+    title: Type.String({ minLength: 1, maxLength: 200 }),
+    body: Type.String({ minLength: 1, maxLength: 2000 }),
+    data: Type.Optional(Metadata),
+    actionUrl: Type.Optional(Type.String({ minLength: 1, maxLength: 2048, pattern: '^(https?://|/)' })),
+    priority: Type.Optional(Priority),
+    idempotencyKey: Type.Optional(Type.String({ pattern: CLIENT_MSG_ID_PATTERN })),
+  },
+  closed,
+);
+export type SendNotification = Static<typeof SendNotification>;
+
+export const NotificationListQuery = Type.Object(
+  {
+    limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 100 })),
+    cursor: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
+    unread: Type.Optional(Type.Boolean()),
+    type: Type.Optional(NotificationTypeSchema),
+  },
+  closed,
+);
+export type NotificationListQuery = Static<typeof NotificationListQuery>;
+
+const Hhmm = Type.String({ pattern: '^([01][0-9]|2[0-3]):[0-5][0-9]$' });
+const ChannelSwitches = Type.Object(
+  { inApp: Type.Optional(Type.Boolean()), email: Type.Optional(Type.Boolean()), push: Type.Optional(Type.Boolean()) },
+  closed,
+);
+
+/** The whole preferences document (PUT replaces it); omitted parts take their defaults. */
+export const NotificationPreferencesBody = Type.Object(
+  {
+    types: Type.Optional(Type.Record(Type.String(), ChannelSwitches, { propertyNames: NotificationTypeSchema, maxProperties: 20 })),
+    quietHours: Type.Optional(
+      Type.Object(
+        {
+          enabled: Type.Boolean(),
+          timeZone: Type.String({ minLength: 1, maxLength: 64 }),
+          windows: Type.Array(
+            Type.Object(
+              { days: Type.Array(Type.Integer({ minimum: 0, maximum: 6 }), { minItems: 1, maxItems: 7, uniqueItems: true }), start: Hhmm, end: Hhmm },
+              closed,
+            ),
+            { maxItems: 14 },
+          ),
+        },
+        closed,
+      ),
+    ),
+    doNotDisturb: Type.Optional(Type.Boolean()),
+    mentionsInMuted: Type.Optional(Type.Boolean()),
+  },
+  closed,
+);
+export type NotificationPreferencesBody = Static<typeof NotificationPreferencesBody>;
+
+export const RegisterDevice = Type.Union([
+  Type.Object(
+    { platform: Type.Union([Type.Literal('apns'), Type.Literal('fcm'), Type.Literal('expo')]), token: Type.String({ minLength: 8, maxLength: 4096, pattern: '^[\\x21-\\x7e]+$' }) },
+    closed,
+  ),
+  Type.Object(
+    {
+      platform: Type.Literal('webpush'),
+      subscription: Type.Object(
+        {
+          endpoint: Type.String({ minLength: 8, maxLength: 2048, pattern: '^https?://' }),
+          keys: Type.Object({ p256dh: Type.String({ minLength: 16, maxLength: 200, pattern: '^[A-Za-z0-9_-]+=*$' }), auth: Type.String({ minLength: 8, maxLength: 100, pattern: '^[A-Za-z0-9_-]+=*$' }) }, closed),
+          expirationTime: Type.Optional(Type.Union([Type.Number(), Type.Null()])),
+        },
+        closed,
+      ),
+    },
+    closed,
+  ),
+]);
+export type RegisterDevice = Static<typeof RegisterDevice>;

@@ -31,6 +31,10 @@ export interface Config {
     presenceStaleMs: number;
   };
   bodyLimitBytes: number;
+  push: {
+    /** Accept Web Push endpoints on http or private addresses (local development and tests only). */
+    allowInsecure: boolean;
+  };
   logLevel: string;
 }
 
@@ -141,6 +145,7 @@ export function loadConfig(env: Env = process.env): Config {
       presenceStaleMs: int('PARLEY_PRESENCE_STALE_MS', 90_000, 1000, 3_600_000),
     },
     bodyLimitBytes: int('PARLEY_BODY_LIMIT', 256 * 1024, 1024, 16 * 1024 * 1024),
+    push: { allowInsecure: env.PARLEY_PUSH_ALLOW_INSECURE === '1' || env.PARLEY_PUSH_ALLOW_INSECURE === 'true' },
     logLevel,
   };
   if (problems.length) throw new ConfigError(problems);

@@ -88,7 +88,23 @@ async function makeFixture(h: Harness): Promise<{ owner: Client; fixture: Fixtur
   assert.equal((await h.admin().put(`/v1/users/${target}`, { name: 'Carol' })).status, 200);
   // The admin key acting for the owner: the profile sync it triggers is done here, not mid-corpus.
   assert.equal((await h.admin(owner.userId).get('/v1/me')).status, 200);
-  return { owner, fixture: { owner: owner.userId, member: member.userId, conversationId, messageId: message.id, emoji, target } };
+  const sent = await h.admin().post('/v1/notifications', { userIds: [owner.userId], type: 'system', title: 'Hello', body: 'Welcome' });
+  assert.equal(sent.status, 201);
+  const device = await owner.post('/v1/me/devices', { platform: 'fcm', token: `fcm-token-${uid()}` });
+  assert.equal(device.status, 201);
+  return {
+    owner,
+    fixture: {
+      owner: owner.userId,
+      member: member.userId,
+      conversationId,
+      messageId: message.id,
+      emoji,
+      target,
+      notificationId: sent.body.notifications[0].id,
+      deviceId: device.body.device.id,
+    },
+  };
 }
 
 /** Sends each case; returns one line per case that got a wrong answer or wrote anything. */

@@ -8,6 +8,7 @@ import { conversationRoutes } from '../src/gateways/http/routes/conversations.ts
 import { memberRoutes } from '../src/gateways/http/routes/members.ts';
 import { messageRoutes } from '../src/gateways/http/routes/messages.ts';
 import { readStateRoutes } from '../src/gateways/http/routes/read-state.ts';
+import { notificationRoutes } from '../src/gateways/http/routes/notifications.ts';
 import { realtimeRoutes } from '../src/gateways/http/routes/realtime.ts';
 import { userRoutes } from '../src/gateways/http/routes/users.ts';
 import type { Services } from '../src/services/index.ts';
@@ -27,6 +28,19 @@ const ROUTES = [
   'GET /health',
   'GET /ready',
   'GET /metrics',
+  // notifications.ts
+  'GET /v1/notifications',
+  'GET /v1/notifications/unread-count',
+  'POST /v1/notifications/{id}/read',
+  'POST /v1/notifications/read-all',
+  'DELETE /v1/notifications/{id}',
+  'DELETE /v1/notifications',
+  'POST /v1/notifications',
+  'GET /v1/me/notification-preferences',
+  'PUT /v1/me/notification-preferences',
+  'GET /v1/me/devices',
+  'POST /v1/me/devices',
+  'DELETE /v1/me/devices/{id}',
   // conversations.ts
   'POST /v1/conversations',
   'GET /v1/conversations',
@@ -101,16 +115,6 @@ const DESIGN_ROUTES = [
 
 /** DESIGN.md routes that belong to the notifications milestone (issue 4) and are not served yet. */
 const NOT_YET_BUILT = [
-  'GET /v1/notifications',
-  'GET /v1/notifications/unread-count',
-  'POST /v1/notifications/{id}/read',
-  'POST /v1/notifications/read-all',
-  'DELETE /v1/notifications/{id}',
-  'POST /v1/notifications',
-  'GET /v1/me/notification-preferences',
-  'PUT /v1/me/notification-preferences',
-  'POST /v1/me/devices',
-  'DELETE /v1/me/devices/{id}',
   'GET /v1/push/vapid-public-key',
   'GET /v1/admin/status',
 ];
@@ -133,7 +137,7 @@ function recordRouteModules(): string[] {
     route: (opts: { method: string | string[]; url: string }) => add(opts.method, opts.url),
   } as unknown as FastifyInstance;
   const services = {} as Services;
-  for (const register of [conversationRoutes, memberRoutes, messageRoutes, readStateRoutes, realtimeRoutes, userRoutes]) register(stub, services);
+  for (const register of [conversationRoutes, memberRoutes, messageRoutes, readStateRoutes, realtimeRoutes, userRoutes, notificationRoutes]) register(stub, services);
   return routes.sort();
 }
 

@@ -1,3 +1,5 @@
+import { NOTIFICATION_TYPES } from '../../protocol/schemas.ts';
+
 /**
  * The shapes that leave the server. Fields may be added, never renamed: the SDK, the
  * realtime events and the sync log all carry these exact objects.
@@ -155,4 +157,56 @@ export interface LockUpdate {
   userId: string;
   locked: boolean;
   expiresAt: string | null;
+}
+
+export { NOTIFICATION_TYPES };
+export type NotificationType = (typeof NOTIFICATION_TYPES)[number];
+export type NotificationPriority = 'low' | 'normal' | 'high' | 'urgent';
+
+export interface Notification {
+  id: string;
+  userId: string;
+  type: NotificationType;
+  priority: NotificationPriority;
+  title: string;
+  body: string;
+  data: Record<string, unknown>;
+  actionUrl: string | null;
+  createdAt: string;
+  readAt: string | null;
+  expiresAt: string | null;
+}
+
+export type DevicePlatform = 'apns' | 'fcm' | 'expo' | 'webpush';
+
+export interface Device {
+  id: string;
+  platform: DevicePlatform;
+  /** APNs, FCM or Expo token; for Web Push, the subscription endpoint. */
+  token: string;
+  keys: { p256dh: string; auth: string } | null;
+  createdAt: string;
+}
+
+export interface QuietWindow {
+  /** 0 = Sunday ... 6 = Saturday, in the user's time zone; the window starts on these days. */
+  days: number[];
+  /** "HH:MM"; a window whose end is before its start runs past midnight. */
+  start: string;
+  end: string;
+}
+
+export interface ChannelPrefs {
+  inApp: boolean;
+  email: boolean;
+  push: boolean;
+}
+
+export interface NotificationPreferences {
+  /** Per notification type; types left out use all channels. */
+  types: Partial<Record<NotificationType, Partial<ChannelPrefs>>>;
+  quietHours: { enabled: boolean; timeZone: string; windows: QuietWindow[] };
+  doNotDisturb: boolean;
+  /** Mentions still notify in muted conversations. */
+  mentionsInMuted: boolean;
 }

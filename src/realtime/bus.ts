@@ -1,4 +1,4 @@
-import type { ConversationEvent, LockUpdate, Presence, ReadStateChange, TypingUpdate } from '../domain/types.ts';
+import type { ConversationEvent, LockUpdate, Notification, Presence, ReadStateChange, TypingUpdate } from '../domain/types.ts';
 
 /** What services publish after COMMIT (or, for realtime signals, at once); gateways consume it. */
 export type BusMessage =
@@ -7,7 +7,9 @@ export type BusMessage =
   | { kind: 'read-state'; change: ReadStateChange }
   | { kind: 'presence'; presence: Presence; audience: string[] }
   | { kind: 'typing'; update: TypingUpdate }
-  | { kind: 'lock'; update: LockUpdate };
+  | { kind: 'lock'; update: LockUpdate }
+  /** To one user's connections: a new notification, or read state changed (`notification` null). */
+  | { kind: 'notification'; userId: string; notification: Notification | null; unreadCount: number };
 
 /**
  * The fan-out port. The memory implementation serves one process; a Redis one spans a

@@ -130,6 +130,10 @@ export function startFanout(deps: FanoutDeps): () => void {
         });
       case 'presence':
         return hub.emitTo(new Set(m.audience), 'presence:update', m.presence);
+      case 'notification':
+        return m.notification
+          ? hub.emitTo([m.userId], 'notification:new', { notification: m.notification, unreadCount: m.unreadCount })
+          : hub.emitTo([m.userId], 'notification:updated', { unreadCount: m.unreadCount });
     }
   }
 

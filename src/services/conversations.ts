@@ -1,31 +1,16 @@
 import { randomUUID } from 'node:crypto';
 import { LIMITS } from '../../protocol/limits.ts';
-import { type ConversationListQuery, type CreateConversation, type PatchConversation, UUID_PATTERN } from '../../protocol/schemas.ts';
+import type { ConversationListQuery, CreateConversation, PatchConversation } from '../../protocol/schemas.ts';
 import { canManage } from '../domain/roles.ts';
 import { directKey } from '../domain/ids.ts';
 import type { Actor, Conversation, ConversationEvent } from '../domain/types.ts';
 import { AppError, notFound } from '../errors.ts';
+import { decodeCursor, encodeCursor } from './cursor.ts';
 import { type ServiceDeps, transact, Unchanged } from './deps.ts';
 import { checkMetadata } from './metadata.ts';
 
 /** "Muted" with no end: a date that never passes. */
 const MUTED_FOREVER = new Date('9999-12-31T00:00:00Z');
-
-const encodeCursor = (c: Conversation): string => Buffer.from(JSON.stringify([c.lastActivityAt, c.id])).toString('base64url');
-
-const ISO_RE = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
-const UUID_RE = new RegExp(UUID_PATTERN);
-
-/** Only what encodeCursor produces: a toISOString() time that round-trips, and a UUID. */
-function decodeCursor(raw: string): { at: string; id: string } {
-  try {
-    const [at, id] = JSON.parse(Buffer.from(raw, 'base64url').toString('utf8'));
-    if (typeof at === 'string' && ISO_RE.test(at) && new Date(at).toISOString() === at && typeof id === 'string' && UUID_RE.test(id)) {
-      return { at, id };
-    }
-  } catch {}
-  throw new AppError('validation_failed', 'cursor is not one this server issued');
-}
 
 /**
  * Conversations: direct (one per pair of users, created idempotently) and groups (owner,
@@ -101,7 +86,7 @@ export function conversationService(deps: ServiceDeps) {
         before: q.cursor ? decodeCursor(q.cursor) : null,
       });
       const last = conversations.length === limit ? conversations[limit - 1] : undefined;
-      return { conversations, nextCursor: last ? encodeCursor(last) : null };
+      return { conversations, nextCursor: last ? encodeCursor(last.lastActivityAt, last.id) : null };
     },
 
     /** Title and metadata of a group; admins and the owner only. Takes a seq (conversation:updated). */

@@ -8,6 +8,8 @@ import { lockService } from './locks.ts';
 import { memberService } from './members.ts';
 import { membershipCache } from './membership.ts';
 import { messageService } from './messages.ts';
+import { notificationService } from './notifications.ts';
+import { deviceService } from './devices.ts';
 import { presenceService } from './presence.ts';
 import { reactionService } from './reactions.ts';
 import { readStateService } from './read-state.ts';
@@ -45,6 +47,8 @@ export function createServices(config: Config, deps: ServiceDeps, ports: Realtim
     presence: presenceService({ ...deps, presence: ports.presence }),
     typing,
     locks,
+    notifications: notificationService(deps),
+    devices: deviceService(deps, { allowInsecurePush: config.push.allowInsecure }),
     close() {
       typing.close();
       membership.close();

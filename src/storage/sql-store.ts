@@ -1,6 +1,8 @@
 import type { Db, Queryable } from './db.ts';
 import { isMigrated } from './migrate.ts';
 import { conversationRepo } from './sql/conversations.ts';
+import { deviceRepo } from './sql/devices.ts';
+import { notificationRepo } from './sql/notifications.ts';
 import { eventRepo } from './sql/events.ts';
 import { memberRepo } from './sql/members.ts';
 import { messageRepo } from './sql/messages.ts';
@@ -14,6 +16,8 @@ const repos = (q: Queryable): Repos => ({
   members: memberRepo(q),
   messages: messageRepo(q),
   events: eventRepo(q),
+  notifications: notificationRepo(q),
+  devices: deviceRepo(q),
 });
 
 /** The Postgres implementation of the store port, over either engine. */

@@ -1,4 +1,9 @@
 import type {
+  Device,
+  DevicePlatform,
+  Notification,
+  NotificationPreferences,
+  NotificationType,
   Conversation,
   ConversationEvent,
   ConversationInfo,
@@ -24,6 +29,8 @@ export interface Repos {
   members: MemberRepo;
   messages: MessageRepo;
   events: EventRepo;
+  notifications: NotificationRepo;
+  devices: DeviceRepo;
 }
 
 export interface Store extends Repos {
@@ -138,4 +145,35 @@ export interface EventRepo {
   append(event: ConversationEvent, at: Date): Promise<void>;
   /** The log after `afterSeq`, in seq order. */
   since(conversationId: string, afterSeq: number, limit: number): Promise<ConversationEvent[]>;
+}
+
+export interface NotificationPage {
+  limit: number;
+  before: { at: string; id: string } | null;
+  unread?: boolean;
+  type?: NotificationType;
+}
+
+export interface NotificationRepo {
+  /** Inserts for each user; with an idempotency key, a user who has it already gets nothing new. */
+  insertMany(rows: Omit<Notification, 'readAt' | 'expiresAt'>[], idempotencyKey: string | null): Promise<Notification[]>;
+  /** The existing notifications of an idempotency key, per user. */
+  byIdempotencyKey(userIds: string[], key: string): Promise<Notification[]>;
+  list(userId: string, page: NotificationPage, now: Date): Promise<Notification[]>;
+  unreadCount(userId: string, now: Date): Promise<number>;
+  /** Marks read (read ones expire `keepReadMs` later); null when not the user's or already gone. */
+  markRead(userId: string, id: string, now: Date, keepReadMs: number): Promise<Notification | null>;
+  markAllRead(userId: string, now: Date, keepReadMs: number): Promise<number>;
+  delete(userId: string, id: string): Promise<boolean>;
+  deleteAll(userId: string): Promise<number>;
+  /** Stored preferences of each user who has any. */
+  preferences(userIds: string[]): Promise<Map<string, NotificationPreferences>>;
+  putPreferences(userId: string, prefs: NotificationPreferences, at: Date): Promise<void>;
+}
+
+export interface DeviceRepo {
+  /** Registers (or moves to this user) a device; the same token gives the same device. */
+  upsert(userId: string, d: { id: string; platform: DevicePlatform; token: string; keys: Device['keys'] }, at: Date): Promise<Device>;
+  delete(userId: string, id: string): Promise<boolean>;
+  list(userId: string): Promise<Device[]>;
 }

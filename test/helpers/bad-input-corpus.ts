@@ -17,6 +17,7 @@ const WRONG_TYPES: Record<FieldKind, unknown[]> = {
   uuid: [...NOT_STRING, 'not-a-uuid', '5'],
   dateTime: [...NOT_STRING, '5', 1735689600000],
   int: ['5', '1', 1.5, -1, -0.5, 2 ** 53, 2 ** 60, 1e300, null, true, false, [], [1], {}, { n: 1 }],
+  boolean: ['true', 'false', 0, 1, null, [], {}, 'x'],
   array: ['x', 5, true, null, {}, { 0: 'x' }, [5], [null], [true], [[]], [{}]],
   object: ['x', '5', 5, 1.5, true, null, [], ['x'], [{ a: 1 }]],
   nullableObject: ['x', '5', 5, 1.5, true, [], ['x'], [{ a: 1 }]],

@@ -4,7 +4,7 @@ import type { ErrorCode } from '../../protocol/errors.ts';
 /** Every REST route with a valid baseline request, which the corpus mutates one thing at a time. */
 export type Method = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
 export type ParamKind = 'uuid' | 'userId' | 'emoji';
-export type FieldKind = 'string' | 'nullableString' | 'enum' | 'uuid' | 'dateTime' | 'int' | 'array' | 'object' | 'nullableObject';
+export type FieldKind = 'string' | 'nullableString' | 'enum' | 'uuid' | 'dateTime' | 'int' | 'boolean' | 'array' | 'object' | 'nullableObject';
 
 export interface Field {
   kind: FieldKind;
@@ -23,6 +23,8 @@ export interface Fixture {
   messageId: string;
   emoji: string;
   target: string;
+  notificationId: string;
+  deviceId: string;
 }
 
 export interface Baseline {
@@ -293,4 +295,58 @@ export const ROUTES: RouteSpec[] = [
     },
     baseline: (f) => ({ params: { id: f.target }, body: { name: 'Carol', picture: 'https://img.example/c.png', metadata: { team: 'x' } } }),
   },
+  { method: 'GET', path: '/v1/notifications', caller: 'user', query: { limit: ['0', '101', 'x', '-1'], unread: ['maybe', '2'], type: ['nope', ''], cursor: ['x', ''] }, baseline: () => ({ query: { limit: '10', unread: 'true', type: 'system' } }) },
+  { method: 'GET', path: '/v1/notifications/unread-count', caller: 'user', baseline: () => ({}) },
+  { method: 'POST', path: '/v1/notifications/:id/read', caller: 'user', params: id, baseline: (f) => ({ params: { id: f.notificationId } }) },
+  { method: 'POST', path: '/v1/notifications/read-all', caller: 'user', baseline: () => ({}) },
+  { method: 'DELETE', path: '/v1/notifications/:id', caller: 'user', params: id, baseline: (f) => ({ params: { id: f.notificationId } }) },
+  { method: 'DELETE', path: '/v1/notifications', caller: 'user', baseline: () => ({}) },
+  {
+    method: 'POST',
+    path: '/v1/notifications',
+    caller: 'admin',
+    bodyRequired: true,
+    fields: {
+      userIds: { kind: 'array', required: true, bad: [[], ['bad id'], ['a', 'a'], ids(1001)] },
+      type: { kind: 'enum', required: true, bad: ['nope'] },
+      title: { kind: 'string', required: true, tooLong: 't'.repeat(201) },
+      body: { kind: 'string', required: true, tooLong: 'b'.repeat(2001) },
+      data: metadata,
+      actionUrl: { kind: 'string', bad: ['javascript:alert(1)', 'ftp://x'] },
+      priority: { kind: 'enum', bad: ['extreme'] },
+      idempotencyKey: { kind: 'string', bad: ['has space', 'k'.repeat(65)] },
+    },
+    baseline: (f) => ({ body: { userIds: [f.owner, f.member], type: 'system', title: 'T', body: 'B', data: { a: 1 }, actionUrl: '/x', priority: 'high', idempotencyKey: 'k1' } }),
+  },
+  { method: 'GET', path: '/v1/me/notification-preferences', caller: 'user', baseline: () => ({}) },
+  {
+    method: 'PUT',
+    path: '/v1/me/notification-preferences',
+    caller: 'user',
+    fields: {
+      types: { kind: 'object', bad: [{ nope: { push: false } }, { message: { push: 'no' } }, { message: { sms: true } }] },
+      quietHours: {
+        kind: 'object',
+        bad: [
+          { enabled: true, timeZone: 'Mars/Olympus', windows: [] },
+          { enabled: true, timeZone: 'UTC', windows: [{ days: [7], start: '22:00', end: '07:00' }] },
+          { enabled: true, timeZone: 'UTC', windows: [{ days: [1], start: '24:00', end: '07:00' }] },
+          { enabled: true, timeZone: 'UTC' },
+        ],
+      },
+      doNotDisturb: { kind: 'boolean' },
+      mentionsInMuted: { kind: 'boolean' },
+    },
+    baseline: () => ({ body: { types: { message: { push: false } }, quietHours: { enabled: true, timeZone: 'Europe/Paris', windows: [{ days: [1, 2], start: '22:00', end: '07:00' }] }, doNotDisturb: false } }),
+  },
+  { method: 'GET', path: '/v1/me/devices', caller: 'user', baseline: () => ({}) },
+  {
+    method: 'POST',
+    path: '/v1/me/devices',
+    caller: 'user',
+    bodyRequired: true,
+    fields: { platform: { kind: 'enum', required: true, bad: ['sms'] }, token: { kind: 'string', bad: ['short', 'has space here'] } },
+    baseline: () => ({ body: { platform: 'apns', token: `apns-${randomUUID()}` } }),
+  },
+  { method: 'DELETE', path: '/v1/me/devices/:id', caller: 'user', params: id, baseline: (f) => ({ params: { id: f.deviceId } }) },
 ];

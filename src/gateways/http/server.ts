@@ -11,6 +11,7 @@ import { errorHandler } from './errors.ts';
 import { conversationRoutes } from './routes/conversations.ts';
 import { memberRoutes } from './routes/members.ts';
 import { messageRoutes } from './routes/messages.ts';
+import { notificationRoutes } from './routes/notifications.ts';
 import { readStateRoutes } from './routes/read-state.ts';
 import { realtimeRoutes } from './routes/realtime.ts';
 import { userRoutes } from './routes/users.ts';
@@ -81,5 +82,6 @@ export async function buildHttp({ config, services, limiter, isReady, metrics }:
   readStateRoutes(app, services);
   realtimeRoutes(app, services);
   userRoutes(app, services);
+  notificationRoutes(app, services);
   return app;
 }

@@ -1,0 +1,19 @@
+import { UUID_PATTERN } from '../../protocol/schemas.ts';
+import { AppError } from '../errors.ts';
+
+const ISO_RE = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
+const UUID_RE = new RegExp(UUID_PATTERN);
+
+/** An opaque keyset cursor: the (time, id) of the last row of a page, newest first. */
+export const encodeCursor = (at: string, id: string): string => Buffer.from(JSON.stringify([at, id])).toString('base64url');
+
+/** Only what encodeCursor produces: a toISOString() time that round-trips, and a UUID. */
+export function decodeCursor(raw: string): { at: string; id: string } {
+  try {
+    const [at, id] = JSON.parse(Buffer.from(raw, 'base64url').toString('utf8'));
+    if (typeof at === 'string' && ISO_RE.test(at) && new Date(at).toISOString() === at && typeof id === 'string' && UUID_RE.test(id)) {
+      return { at, id };
+    }
+  } catch {}
+  throw new AppError('validation_failed', 'cursor is not one this server issued');
+}

@@ -1,0 +1,111 @@
+import { randomUUID } from 'node:crypto';
+import type { NotificationListQuery, NotificationPreferencesBody, SendNotification } from '../../protocol/schemas.ts';
+import { channelOn, DEFAULT_PREFERENCES, isTimeZone } from '../domain/notifications.ts';
+import type { Actor, Notification, NotificationPreferences } from '../domain/types.ts';
+import { AppError, notFound } from '../errors.ts';
+import type { ServiceDeps } from './deps.ts';
+import { checkMetadata } from './metadata.ts';
+import { decodeCursor, encodeCursor } from './cursor.ts';
+
+/** Read notifications stay in the inbox this long. */
+const KEEP_READ_MS = 7 * 24 * 3600 * 1000;
+const PAGE_DEFAULT = 30;
+
+/**
+ * The in-app inbox and notification preferences. Every change to a user's inbox reaches
+ * all of their connections (`notification:new`, `notification:updated`) with the unread count.
+ */
+export function notificationService(deps: ServiceDeps) {
+  const { store, bus, now } = deps;
+
+  const announce = async (userId: string, notification: Notification | null) =>
+    bus.publish({ kind: 'notification', userId, notification, unreadCount: await store.notifications.unreadCount(userId, now()) });
+
+  async function preferencesOf(userId: string): Promise<NotificationPreferences> {
+    return { ...DEFAULT_PREFERENCES, ...(await store.notifications.preferences([userId])).get(userId) };
+  }
+
+  return {
+    async list(actor: Actor, q: NotificationListQuery): Promise<{ notifications: Notification[]; nextCursor: string | null }> {
+      const limit = q.limit ?? PAGE_DEFAULT;
+      const notifications = await store.notifications.list(
+        actor.userId,
+        { limit, before: q.cursor ? decodeCursor(q.cursor) : null, ...(q.unread !== undefined ? { unread: q.unread } : {}), ...(q.type ? { type: q.type } : {}) },
+        now(),
+      );
+      const last = notifications.length === limit ? notifications[limit - 1] : undefined;
+      return { notifications, nextCursor: last ? encodeCursor(last.createdAt, last.id) : null };
+    },
+
+    unreadCount: async (actor: Actor) => ({ unreadCount: await store.notifications.unreadCount(actor.userId, now()) }),
+
+    async markRead(actor: Actor, id: string): Promise<{ notification: Notification; unreadCount: number }> {
+      const notification = await store.notifications.markRead(actor.userId, id, now(), KEEP_READ_MS);
+      if (!notification) throw notFound('Notification not found');
+      await announce(actor.userId, null);
+      return { notification, unreadCount: await store.notifications.unreadCount(actor.userId, now()) };
+    },
+
+    async markAllRead(actor: Actor): Promise<{ updated: number; unreadCount: number }> {
+      const updated = await store.notifications.markAllRead(actor.userId, now(), KEEP_READ_MS);
+      if (updated) await announce(actor.userId, null);
+      return { updated, unreadCount: await store.notifications.unreadCount(actor.userId, now()) };
+    },
+
+    async delete(actor: Actor, id: string): Promise<void> {
+      if (!(await store.notifications.delete(actor.userId, id))) throw notFound('Notification not found');
+      await announce(actor.userId, null);
+    },
+
+    async deleteAll(actor: Actor): Promise<{ deleted: number }> {
+      const deleted = await store.notifications.deleteAll(actor.userId);
+      if (deleted) await announce(actor.userId, null);
+      return { deleted };
+    },
+
+    /**
+     * Admin send to one or many users. A repeated idempotency key creates nothing new and
+     * answers what the first call created. Users who switched the type's in-app channel off
+     * get nothing, unless it is urgent.
+     */
+    async send(input: SendNotification): Promise<{ notifications: Notification[]; created: number }> {
+      checkMetadata(input.data);
+      const at = now();
+      const priority = input.priority ?? 'normal';
+      await store.users.ensure(input.userIds, at);
+      const prefs = await store.notifications.preferences(input.userIds);
+      const recipients = input.userIds.filter((u) => priority === 'urgent' || channelOn({ ...DEFAULT_PREFERENCES, ...prefs.get(u) }, input.type, 'inApp'));
+      const created = await store.notifications.insertMany(
+        recipients.map((userId) => ({
+          id: randomUUID(),
+          userId,
+          type: input.type,
+          priority,
+          title: input.title,
+          body: input.body,
+          data: input.data ?? {},
+          actionUrl: input.actionUrl ?? null,
+          createdAt: at.toISOString(),
+        })),
+        input.idempotencyKey ?? null,
+      );
+      for (const n of created) await announce(n.userId, n);
+      const notifications = input.idempotencyKey ? await store.notifications.byIdempotencyKey(input.userIds, input.idempotencyKey) : created;
+      return { notifications, created: created.length };
+    },
+
+    getPreferences: (actor: Actor) => preferencesOf(actor.userId),
+
+    /** Replaces the preferences; parts left out take their defaults. */
+    async putPreferences(actor: Actor, body: NotificationPreferencesBody): Promise<NotificationPreferences> {
+      if (body.quietHours && !isTimeZone(body.quietHours.timeZone)) {
+        throw new AppError('validation_failed', `quietHours.timeZone: unknown time zone ${body.quietHours.timeZone}`);
+      }
+      const prefs: NotificationPreferences = { ...DEFAULT_PREFERENCES, ...(body as Partial<NotificationPreferences>) };
+      await store.notifications.putPreferences(actor.userId, prefs, now());
+      return prefs;
+    },
+  };
+}
+
+export type NotificationService = ReturnType<typeof notificationService>;

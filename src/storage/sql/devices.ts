@@ -1,0 +1,35 @@
+import type { Device, DevicePlatform } from '../../domain/types.ts';
+import type { Queryable } from '../db.ts';
+import type { DeviceRepo } from '../store.ts';
+import { iso } from './rows.ts';
+
+type Row = Record<string, unknown>;
+
+const toDevice = (r: Row): Device => ({
+  id: String(r.id),
+  platform: r.platform as DevicePlatform,
+  token: String(r.token),
+  keys: (r.keys as Device['keys']) ?? null,
+  createdAt: iso(r.created_at),
+});
+
+export function deviceRepo(q: Queryable): DeviceRepo {
+  return {
+    async upsert(userId, d, at) {
+      const rows = await q.query(
+        `INSERT INTO devices (id, user_id, platform, token, keys, created_at, updated_at)
+         VALUES ($1, $2, $3, $4, $5::text::jsonb, $6, $6)
+         ON CONFLICT (platform, token) DO UPDATE SET user_id = EXCLUDED.user_id, keys = EXCLUDED.keys, updated_at = EXCLUDED.updated_at
+         RETURNING id, platform, token, keys, created_at`,
+        [d.id, userId, d.platform, d.token, d.keys ? JSON.stringify(d.keys) : null, at],
+      );
+      return toDevice(rows[0]!);
+    },
+    async delete(userId, id) {
+      return (await q.query('DELETE FROM devices WHERE user_id = $1 AND id = $2 RETURNING id', [userId, id])).length === 1;
+    },
+    async list(userId) {
+      return (await q.query('SELECT id, platform, token, keys, created_at FROM devices WHERE user_id = $1 ORDER BY created_at', [userId])).map(toDevice);
+    },
+  };
+}
