@@ -16,7 +16,8 @@ const prep = spawnSync(process.execPath, ['--import', 'tsx', 'scripts/pglite-tem
 if (prep.status !== 0) process.exit(prep.status ?? 1);
 const run = spawnSync(
   process.execPath,
-  ['--import', 'tsx', '--test', '--test-concurrency=2', '--test-reporter=spec', ...files],
+  // A per-test deadline: a hung test fails with its name instead of stalling the run.
+  ['--import', 'tsx', '--test', '--test-concurrency=2', '--test-timeout=120000', '--test-reporter=spec', ...files],
   { stdio: 'inherit' },
 );
 process.exit(run.status ?? 1);

@@ -140,8 +140,14 @@ describe('liveness under hostile input', () => {
     assert.ok(limited.every((a) => (a.error as { retryAfter?: number }).retryAfter! > 0));
     await controlStillWorks();
     // Frames far beyond the per-connection budget end in a close the client may retry later.
-    const closed = new Promise<number>((resolve) => flooder.ws.once('close', resolve));
-    for (let i = 0; i < 400; i++) flooder.ws.send('{"type":"heartbeat","id":0,"data":{}}');
+    const closed = new Promise<number>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error('the flooder was not closed within 10 s')), 10_000);
+      flooder.ws.once('close', (code) => {
+        clearTimeout(timer);
+        resolve(code);
+      });
+    });
+    for (let i = 0; i < 1000; i++) flooder.ws.send('{"type":"heartbeat","id":0,"data":{}}');
     assert.equal(await closed, 4029);
     await controlStillWorks();
   });

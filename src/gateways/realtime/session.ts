@@ -16,8 +16,9 @@ export interface SessionDeps {
 /** Frames a connection may send in a burst, and per second after it, before being refused. */
 const BURST = 100;
 const PER_SECOND = 50;
-/** Refused frames in a row after which the connection is closed as a flood. */
+/** Refused frames, with no 10-second pause between them, after which the connection is closed as a flood. */
 const FLOOD_CLOSE_AFTER = 200;
+const FLOOD_FORGET_MS = 10_000;
 
 /**
  * What both realtime gateways do around a connection: register it with the hub and
@@ -38,7 +39,10 @@ export function openSession(deps: SessionDeps, actor: Actor, connection: Connect
   const ctx = { actor: { ...actor, deviceId: connection.id }, connectionId: connection.id };
   let tokens = BURST;
   let refilledAt = Date.now();
-  let refusedInARow = 0;
+  // Accepted frames in between do not reset it: a flooder whose budget trickles back
+  // (50 a second) would otherwise never be closed.
+  let refused = 0;
+  let lastRefusalAt = 0;
   let closed = false;
 
   // setTimeout holds at most ~24.8 days; a token living longer is re-checked then.
@@ -55,11 +59,12 @@ export function openSession(deps: SessionDeps, actor: Actor, connection: Connect
       tokens = Math.min(BURST, tokens + ((now - refilledAt) / 1000) * PER_SECOND);
       refilledAt = now;
       if (tokens < 1) {
-        if (++refusedInARow >= FLOOD_CLOSE_AFTER) hooks.onFlood();
+        if (now - lastRefusalAt > FLOOD_FORGET_MS) refused = 0;
+        lastRefusalAt = now;
+        if (++refused >= FLOOD_CLOSE_AFTER) hooks.onFlood();
         return { ok: false, error: new AppError('rate_limited', 'Too many frames', { retryAfter: 1 }).toBody() };
       }
       tokens--;
-      refusedInARow = 0;
       return deps.dispatch(ctx, name, data);
     },
     heartbeat: () => deps.services.presence.heartbeat(actor, connection.id).catch(() => {}),

@@ -48,18 +48,18 @@ export function attachWs(server: HttpServer, config: Config, deps: SessionDeps) 
       socket.end('HTTP/1.1 403 Forbidden\r\nContent-Type: application/json\r\nConnection: close\r\n\r\n{"error":{"code":"origin_not_allowed"}}');
       return;
     }
-    // Browsers cannot read a failed handshake's status, so auth failures are told by close code.
-    const auth = deps.services.auth.authenticate(tokenOf(req, url)).then((p) =>
-      p.kind === 'user' ? p : Promise.reject(new AppError('token_invalid', 'Realtime connections take a user token')),
-    );
-    wss.handleUpgrade(req, socket, head, (ws) => {
-      auth.then(
-        (principal) => onConnection(ws, principal.actor, principal.expiresAt),
-        (err) => {
-          const e = toAppError(err);
-          ws.close(CLOSE_CODES.unauthorized, e.code === 'token_expired' ? 'token_expired' : e.code);
-        },
-      );
+    // The handshake completes only once the token is checked, so the session is ready for
+    // the first frame. Browsers cannot read a failed handshake's status, so a bad token is
+    // told by close code after the upgrade.
+    deps.services.auth.authenticate(tokenOf(req, url)).then(
+      (principal) => {
+        if (principal.kind !== 'user') throw new AppError('token_invalid', 'Realtime connections take a user token');
+        wss.handleUpgrade(req, socket, head, (ws) => onConnection(ws, principal.actor, principal.expiresAt));
+      },
+    ).catch((err) => {
+      const e = toAppError(err);
+      if (socket.destroyed) return;
+      wss.handleUpgrade(req, socket, head, (ws) => ws.close(CLOSE_CODES.unauthorized, e.code));
     });
   };
   server.on('upgrade', onUpgrade);
