@@ -34,6 +34,8 @@ export interface Config {
   push: {
     /** Accept Web Push endpoints on http or private addresses (local development and tests only). */
     allowInsecure: boolean;
+    /** Web Push VAPID keys (base64url); embedded mode generates them when unset. */
+    vapid: { publicKey: string; privateKey: string; subject: string } | null;
   };
   logLevel: string;
 }
@@ -115,6 +117,16 @@ export function loadConfig(env: Env = process.env): Config {
   const rateLimit = parseRateLimit(rateRaw);
   if (rateLimit === undefined) problems.push(`PARLEY_RATE_LIMIT must look like 30/10s, 100/1m or off (got "${rateRaw}")`);
 
+  const vapidSubject = env.PARLEY_VAPID_SUBJECT || 'mailto:parley@localhost';
+  if (!/^(mailto:|https:\/\/)/.test(vapidSubject)) problems.push('PARLEY_VAPID_SUBJECT must be a mailto: or https: URL');
+  const vapidPublic = env.PARLEY_VAPID_PUBLIC_KEY || null;
+  const vapidPrivate = env.PARLEY_VAPID_PRIVATE_KEY || null;
+  if (Boolean(vapidPublic) !== Boolean(vapidPrivate)) problems.push('PARLEY_VAPID_PUBLIC_KEY and PARLEY_VAPID_PRIVATE_KEY go together');
+  for (const [name, key, bytes] of [['PARLEY_VAPID_PUBLIC_KEY', vapidPublic, 65], ['PARLEY_VAPID_PRIVATE_KEY', vapidPrivate, 32]] as const) {
+    if (key && (!/^[A-Za-z0-9_-]+$/.test(key) || Buffer.from(key, 'base64url').length !== bytes)) problems.push(`${name} must be ${bytes} bytes, base64url`);
+  }
+  const vapid = vapidPublic && vapidPrivate ? { publicKey: vapidPublic, privateKey: vapidPrivate, subject: vapidSubject } : null;
+
   const logLevel = env.LOG_LEVEL ?? 'info';
   if (!LOG_LEVELS.includes(logLevel)) problems.push(`LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}`);
 
@@ -145,7 +157,7 @@ export function loadConfig(env: Env = process.env): Config {
       presenceStaleMs: int('PARLEY_PRESENCE_STALE_MS', 90_000, 1000, 3_600_000),
     },
     bodyLimitBytes: int('PARLEY_BODY_LIMIT', 256 * 1024, 1024, 16 * 1024 * 1024),
-    push: { allowInsecure: env.PARLEY_PUSH_ALLOW_INSECURE === '1' || env.PARLEY_PUSH_ALLOW_INSECURE === 'true' },
+    push: { allowInsecure: env.PARLEY_PUSH_ALLOW_INSECURE === '1' || env.PARLEY_PUSH_ALLOW_INSECURE === 'true', vapid },
     logLevel,
   };
   if (problems.length) throw new ConfigError(problems);

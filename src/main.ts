@@ -1,11 +1,11 @@
 import { buildApp } from './app.ts';
 import { type Config, ConfigError, loadConfig } from './config.ts';
-import { withEmbeddedSecret } from './secrets.ts';
+import { withEmbeddedSecret, withEmbeddedVapid } from './secrets.ts';
 
 async function main() {
   let config: Config;
   try {
-    config = withEmbeddedSecret(loadConfig());
+    config = withEmbeddedVapid(withEmbeddedSecret(loadConfig()));
   } catch (err) {
     if (err instanceof ConfigError) {
       console.error(err.message);

@@ -4,7 +4,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { type Config, ConfigError, loadConfig, parseRateLimit } from '../src/config.ts';
-import { withEmbeddedSecret } from '../src/secrets.ts';
+import { withEmbeddedSecret, withEmbeddedVapid } from '../src/secrets.ts';
+import { VAPID } from './helpers/harness.ts';
 
 const SECRET = 'a-secret-of-at-least-32-characters-long';
 
@@ -302,5 +303,27 @@ describe('withEmbeddedSecret', () => {
     const config = configIn(dir, { PARLEY_JWKS_URL: 'https://a.example/jwks' });
     assert.equal(withEmbeddedSecret(config), config);
     assert.equal(fs.existsSync(dir), false);
+  });
+});
+
+describe('withEmbeddedVapid', () => {
+  test('generates a VAPID key pair into the data dir once, then reuses it; configured keys win', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'parley-vapid-'));
+    try {
+      const first = withEmbeddedVapid(loadConfig({ PARLEY_DATA_DIR: dir }));
+      assert.equal(Buffer.from(first.push.vapid!.publicKey, 'base64url').length, 65);
+      assert.equal(fs.statSync(path.join(dir, 'vapid.json')).mode & 0o777, 0o600);
+      assert.deepEqual(withEmbeddedVapid(loadConfig({ PARLEY_DATA_DIR: dir })).push.vapid, first.push.vapid);
+      const configured = loadConfig({ PARLEY_DATA_DIR: dir, PARLEY_VAPID_PUBLIC_KEY: VAPID.publicKey, PARLEY_VAPID_PRIVATE_KEY: VAPID.privateKey });
+      assert.equal(withEmbeddedVapid(configured), configured);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test('VAPID variables are checked: both or neither, right sizes, a mailto: or https: subject', () => {
+    assert.throws(() => loadConfig({ PARLEY_VAPID_PUBLIC_KEY: VAPID.publicKey }), /go together/);
+    assert.throws(() => loadConfig({ PARLEY_VAPID_PUBLIC_KEY: 'abc', PARLEY_VAPID_PRIVATE_KEY: VAPID.privateKey }), /65 bytes/);
+    assert.throws(() => loadConfig({ PARLEY_VAPID_SUBJECT: 'me@example.com' }), /mailto/);
   });
 });

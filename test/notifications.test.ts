@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { backends, skippedPostgres } from './helpers/backends.ts';
-import { type Harness, harness, uid } from './helpers/harness.ts';
+import { type Harness, harness, uid, VAPID } from './helpers/harness.ts';
 import { listen, wsClient } from './helpers/realtime.ts';
 
 if (skippedPostgres) test('notifications on postgres', { skip: skippedPostgres }, () => {});
@@ -129,6 +129,14 @@ for (const backend of backends) {
       assert.equal((await bob.delete(`/v1/me/devices/${wp.body.device.id}`)).status, 404);
       assert.equal((await ana.delete(`/v1/me/devices/${wp.body.device.id}`)).status, 204);
       assert.equal((await ana.delete(`/v1/me/devices/${wp.body.device.id}`)).status, 404);
+    });
+
+    test('browsers get the VAPID public key to subscribe with; without keys it is 404', async () => {
+      const ana = h.as(uid('ana'));
+      assert.deepEqual((await ana.get('/v1/push/vapid-public-key')).body, { publicKey: VAPID.publicKey });
+      const bare = await harness({ store: h.store }, { PARLEY_VAPID_PUBLIC_KEY: '', PARLEY_VAPID_PRIVATE_KEY: '' });
+      assert.equal((await bare.as(uid('bob')).get('/v1/push/vapid-public-key')).body.error.code, 'not_found');
+      await bare.close();
     });
   });
 }

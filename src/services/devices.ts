@@ -6,7 +6,7 @@ import { AppError, notFound } from '../errors.ts';
 import type { ServiceDeps } from './deps.ts';
 
 /** Push devices: several per user; the same token registered again is the same device. */
-export function deviceService(deps: ServiceDeps, opts: { allowInsecurePush: boolean }) {
+export function deviceService(deps: ServiceDeps, opts: { allowInsecurePush: boolean; vapidPublicKey: string | null }) {
   const { store, now } = deps;
   return {
     async register(actor: Actor, input: RegisterDevice): Promise<Device> {
@@ -21,6 +21,11 @@ export function deviceService(deps: ServiceDeps, opts: { allowInsecurePush: bool
       if (!(await store.devices.delete(actor.userId, id))) throw notFound('Device not found');
     },
     list: (actor: Actor) => store.devices.list(actor.userId),
+    /** What a browser passes to pushManager.subscribe as applicationServerKey. */
+    vapidPublicKey(): { publicKey: string } {
+      if (!opts.vapidPublicKey) throw notFound('Web Push is not configured (PARLEY_VAPID_PUBLIC_KEY)');
+      return { publicKey: opts.vapidPublicKey };
+    },
   };
 }
 

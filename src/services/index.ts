@@ -48,7 +48,7 @@ export function createServices(config: Config, deps: ServiceDeps, ports: Realtim
     typing,
     locks,
     notifications: notificationService(deps),
-    devices: deviceService(deps, { allowInsecurePush: config.push.allowInsecure }),
+    devices: deviceService(deps, { allowInsecurePush: config.push.allowInsecure, vapidPublicKey: config.push.vapid?.publicKey ?? null }),
     close() {
       typing.close();
       membership.close();

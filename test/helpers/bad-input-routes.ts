@@ -348,5 +348,6 @@ export const ROUTES: RouteSpec[] = [
     fields: { platform: { kind: 'enum', required: true, bad: ['sms'] }, token: { kind: 'string', bad: ['short', 'has space here'] } },
     baseline: () => ({ body: { platform: 'apns', token: `apns-${randomUUID()}` } }),
   },
+  { method: 'GET', path: '/v1/push/vapid-public-key', caller: 'user', baseline: () => ({}) },
   { method: 'DELETE', path: '/v1/me/devices/:id', caller: 'user', params: id, baseline: (f) => ({ params: { id: f.deviceId } }) },
 ];

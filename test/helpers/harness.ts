@@ -1,5 +1,6 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { SignJWT } from 'jose';
+import webpush from 'web-push';
 import { type App, buildApp } from '../../src/app.ts';
 import { type Config, loadConfig } from '../../src/config.ts';
 import type { Store } from '../../src/storage/store.ts';
@@ -8,8 +9,18 @@ import type { Backend } from './backends.ts';
 export const SECRET = 'parley-test-secret-0123456789-abcdef';
 export const API_KEY = 'parley-test-admin-key-0123456789';
 
+export const VAPID = webpush.generateVAPIDKeys();
+
 export function testConfig(env: Record<string, string> = {}): Config {
-  return loadConfig({ PARLEY_JWT_SECRET: SECRET, PARLEY_API_KEYS: API_KEY, LOG_LEVEL: 'silent', PARLEY_RATE_LIMIT: 'off', ...env });
+  return loadConfig({
+    PARLEY_JWT_SECRET: SECRET,
+    PARLEY_API_KEYS: API_KEY,
+    LOG_LEVEL: 'silent',
+    PARLEY_RATE_LIMIT: 'off',
+    PARLEY_VAPID_PUBLIC_KEY: VAPID.publicKey,
+    PARLEY_VAPID_PRIVATE_KEY: VAPID.privateKey,
+    ...env,
+  });
 }
 
 /** A user id no other test uses, so tests share one store without seeing each other. */

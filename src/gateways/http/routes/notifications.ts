@@ -91,6 +91,15 @@ export function notificationRoutes(app: FastifyInstance, s: Services): void {
     handler: async (req, reply) => reply.status(201).send({ device: await s.devices.register(actorOf(req), req.body) }),
   });
 
+  app.get('/v1/push/vapid-public-key', {
+    config,
+    schema: { tags, security: bearerAuth, summary: 'The VAPID public key browsers subscribe with (applicationServerKey)' },
+    handler: (req) => {
+      actorOf(req); // a user's route like the device routes: an API key must name the user
+      return s.devices.vapidPublicKey();
+    },
+  });
+
   app.delete<Id>('/v1/me/devices/:id', {
     config,
     schema: { tags, security: bearerAuth, summary: 'Forget a device', params: IdParams, body: NoBody },
