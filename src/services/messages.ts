@@ -4,9 +4,9 @@ import type { HistoryQuery, SendMessage } from '../../protocol/schemas.ts';
 import { canManage, statusFor } from '../domain/roles.ts';
 import type { Actor, ConversationEvent, Member, Message, MessageStatus } from '../domain/types.ts';
 import { AppError, notFound } from '../errors.ts';
-import type { Repos } from '../storage/store.ts';
-import { type Outcome, type ServiceDeps, transact, Unchanged } from './deps.ts';
+import { type ServiceDeps, Unchanged } from './deps.ts';
 import type { LockService } from './locks.ts';
+import { changeMessage } from './message-change.ts';
 
 const NOT_FOUND = 'Message not found';
 
@@ -31,27 +31,6 @@ function withStatus(messages: Message[], actorId: string, members: Member[]): Me
  */
 export function messageService(deps: ServiceDeps & { locks: Pick<LockService, 'assertNotLockedByOther'> }) {
   const { store, bus, now } = deps;
-
-  /**
-   * Runs a change to an existing message under its conversation's lock, after checking
-   * the caller is a member; non-members and unknown ids are the same 404.
-   */
-  async function changeMessage<T>(
-    actor: Actor,
-    messageId: string,
-    fn: (tx: Repos, message: Message, ctx: { seq: number; role: Member['role']; at: Date }) => Promise<T | Unchanged<T>>,
-  ) {
-    const located = await store.messages.get(messageId);
-    if (!located) throw notFound(NOT_FOUND);
-    const at = now();
-    return transact(store, async (tx) => {
-      const slot = await tx.conversations.takeSeqAsMember(located.conversationId, actor.userId, { message: false, at });
-      if (!slot) throw notFound(NOT_FOUND);
-      // Re-read under the lock: it now reflects every committed change before ours.
-      const message = (await tx.messages.get(messageId))!;
-      return fn(tx, message, { seq: slot.seq, role: slot.role, at });
-    });
-  }
 
   async function membersOrNotFound(actor: Actor, conversationId: string, what: string): Promise<Member[]> {
     const members = await store.members.list(conversationId);
@@ -120,7 +99,7 @@ export function messageService(deps: ServiceDeps & { locks: Pick<LockService, 'a
     /** The sender edits the body; a deleted message, or one locked by someone else, cannot be edited. */
     async edit(actor: Actor, messageId: string, body: string): Promise<Message> {
       await deps.locks.assertNotLockedByOther(actor, messageId);
-      const { value } = await changeMessage<Outcome<Message>>(actor, messageId, async (tx, message, { seq, at }) => {
+      return changeMessage<Message>(deps, actor, messageId, async (tx, message, { seq, at }) => {
         if (message.senderId !== actor.userId) throw new AppError('forbidden', 'Only the sender edits a message');
         if (message.deletedAt) throw new AppError('message_deleted');
         const edited = await tx.messages.edit(messageId, body, at);
@@ -133,13 +112,11 @@ export function messageService(deps: ServiceDeps & { locks: Pick<LockService, 'a
         await tx.events.append(event, at);
         return { result: edited, event };
       });
-      await bus.publish({ kind: 'conversation', origin: actor.deviceId, event: value.event! });
-      return value.result;
     },
 
     /** Soft delete by the sender (or a group admin): a tombstone with deletedAt stays. Repeats are no-ops. */
     async delete(actor: Actor, messageId: string): Promise<Message> {
-      const { value } = await changeMessage<Outcome<Message>>(actor, messageId, async (tx, message, { seq, role, at }) => {
+      return changeMessage<Message>(deps, actor, messageId, async (tx, message, { seq, role, at }) => {
         if (message.senderId !== actor.userId && !canManage(role)) throw new AppError('forbidden', 'Only the sender or an admin deletes a message');
         if (message.deletedAt) return new Unchanged({ result: message, event: null });
         const tombstone = await tx.messages.softDelete(messageId, at);
@@ -153,8 +130,6 @@ export function messageService(deps: ServiceDeps & { locks: Pick<LockService, 'a
         await tx.events.append(event, at);
         return { result: tombstone, event };
       });
-      if (value.event) await bus.publish({ kind: 'conversation', origin: actor.deviceId, event: value.event });
-      return value.result;
     },
 
     /** How far each other member got with one message: sent, delivered or read. */

@@ -18,8 +18,12 @@ const PAGE_DEFAULT = 30;
 export function notificationService(deps: ServiceDeps) {
   const { store, bus, now } = deps;
 
-  const announce = async (userId: string, notification: Notification | null) =>
-    bus.publish({ kind: 'notification', userId, notification, unreadCount: await store.notifications.unreadCount(userId, now()) });
+  /** Tells all of the user's connections, and answers the unread count it told them. */
+  async function announce(userId: string, notification: Notification | null): Promise<number> {
+    const unreadCount = await store.notifications.unreadCount(userId, now());
+    await bus.publish({ kind: 'notification', userId, notification, unreadCount });
+    return unreadCount;
+  }
 
   async function preferencesOf(userId: string): Promise<NotificationPreferences> {
     return { ...DEFAULT_PREFERENCES, ...(await store.notifications.preferences([userId])).get(userId) };
@@ -42,14 +46,13 @@ export function notificationService(deps: ServiceDeps) {
     async markRead(actor: Actor, id: string): Promise<{ notification: Notification; unreadCount: number }> {
       const notification = await store.notifications.markRead(actor.userId, id, now(), KEEP_READ_MS);
       if (!notification) throw notFound('Notification not found');
-      await announce(actor.userId, null);
-      return { notification, unreadCount: await store.notifications.unreadCount(actor.userId, now()) };
+      return { notification, unreadCount: await announce(actor.userId, null) };
     },
 
     async markAllRead(actor: Actor): Promise<{ updated: number; unreadCount: number }> {
       const updated = await store.notifications.markAllRead(actor.userId, now(), KEEP_READ_MS);
-      if (updated) await announce(actor.userId, null);
-      return { updated, unreadCount: await store.notifications.unreadCount(actor.userId, now()) };
+      const unreadCount = updated ? await announce(actor.userId, null) : await store.notifications.unreadCount(actor.userId, now());
+      return { updated, unreadCount };
     },
 
     async delete(actor: Actor, id: string): Promise<void> {

@@ -1,22 +1,15 @@
 import type { Actor, ConversationEvent, Message } from '../domain/types.ts';
-import { AppError, notFound } from '../errors.ts';
-import { type Outcome, type ServiceDeps, transact, Unchanged } from './deps.ts';
+import { AppError } from '../errors.ts';
+import { type ServiceDeps, Unchanged } from './deps.ts';
+import { changeMessage } from './message-change.ts';
 
 /**
  * Reactions: one per user per emoji. Adding one already there, or removing one that is
  * not, changes nothing and takes no seq; every real change is a `reaction:updated` entry.
  */
 export function reactionService(deps: ServiceDeps) {
-  const { store, bus, now } = deps;
-
-  async function change(actor: Actor, messageId: string, emoji: string, action: 'add' | 'remove'): Promise<Message> {
-    const located = await store.messages.get(messageId);
-    if (!located) throw notFound('Message not found');
-    const at = now();
-    const { value } = await transact<Outcome<Message>>(store, async (tx) => {
-      const slot = await tx.conversations.takeSeqAsMember(located.conversationId, actor.userId, { message: false, at });
-      if (!slot) throw notFound('Message not found');
-      const message = (await tx.messages.get(messageId))!;
+  function change(actor: Actor, messageId: string, emoji: string, action: 'add' | 'remove'): Promise<Message> {
+    return changeMessage<Message>(deps, actor, messageId, async (tx, message, { seq, at }) => {
       if (message.deletedAt) throw new AppError('message_deleted');
       const done =
         action === 'add'
@@ -28,14 +21,12 @@ export function reactionService(deps: ServiceDeps) {
       const event: ConversationEvent = {
         type: 'reaction:updated',
         conversationId,
-        seq: slot.seq,
-        data: { conversationId, seq: slot.seq, messageId, userId: actor.userId, emoji, action, reactions },
+        seq,
+        data: { conversationId, seq, messageId, userId: actor.userId, emoji, action, reactions },
       };
       await tx.events.append(event, at);
       return { result: { ...message, reactions }, event };
     });
-    if (value.event) await bus.publish({ kind: 'conversation', origin: actor.deviceId, event: value.event });
-    return value.result;
   }
 
   return {
