@@ -59,7 +59,6 @@ export const COMMANDS = {
 
 export type CommandName = keyof typeof COMMANDS;
 export type CommandData<C extends CommandName> = Static<(typeof COMMANDS)[C]>;
-export const COMMAND_NAMES = Object.keys(COMMANDS) as CommandName[];
 
 /** Server-to-client events. */
 export const SERVER_EVENTS = [

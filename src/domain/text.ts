@@ -1,10 +1,3 @@
-/** Length in Unicode code points, the unit the body limit is stated in (not UTF-16 units). */
-export function codePointLength(s: string): number {
-  let n = 0;
-  for (const _ of s) n++;
-  return n;
-}
-
 /**
  * Postgres text cannot hold NUL, and a lone surrogate cannot be encoded as UTF-8 without
  * silently turning into U+FFFD: both are refused at the edge rather than mangled.

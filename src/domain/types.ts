@@ -114,8 +114,6 @@ export type ConversationEvent =
   | { type: 'member:left'; conversationId: string; seq: number; data: { conversationId: string; seq: number; userId: string; by: string } }
   | { type: 'conversation:updated'; conversationId: string; seq: number; data: { conversationId: string; seq: number; conversation: ConversationInfo; by: string } };
 
-export type ConversationEventType = ConversationEvent['type'];
-
 /** Per-user state changes that take no seq (they are not part of the conversation log). */
 export interface ReadStateChange {
   conversationId: string;

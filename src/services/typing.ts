@@ -21,7 +21,7 @@ export function typingService(deps: { bus: Bus; membership: MembershipCache }, o
   const send = (conversationId: string, userId: string, typing: boolean) =>
     deps.bus.publish({ kind: 'typing', update: { conversationId, userId, typing } });
 
-  function stop(key: string) {
+  function end(key: string) {
     const entry = active.get(key);
     if (!entry) return false;
     clearTimeout(entry.timer);
@@ -37,7 +37,7 @@ export function typingService(deps: { bus: Bus; membership: MembershipCache }, o
       const entry = active.get(key);
       const now = Date.now();
       if (entry) clearTimeout(entry.timer);
-      const timer = setTimeout(() => stop(key), opts.ttlMs);
+      const timer = setTimeout(() => end(key), opts.ttlMs);
       timer.unref();
       const resend = !entry || now - entry.sentAt >= opts.resendMs;
       active.set(key, { timer, connectionId, sentAt: resend ? now : entry!.sentAt, conversationId, userId: actor.userId });
@@ -45,11 +45,11 @@ export function typingService(deps: { bus: Bus; membership: MembershipCache }, o
     },
     async stop(actor: Actor, conversationId: string): Promise<void> {
       if (!(await deps.membership.isMember(conversationId, actor.userId))) throw notFound('Conversation not found');
-      stop(keyOf(conversationId, actor.userId));
+      end(keyOf(conversationId, actor.userId));
     },
     /** The connection went away: whatever it was typing stops showing now. */
     dropConnection(connectionId: string): void {
-      for (const [key, entry] of active) if (entry.connectionId === connectionId) stop(key);
+      for (const [key, entry] of active) if (entry.connectionId === connectionId) end(key);
     },
     close(): void {
       for (const entry of active.values()) clearTimeout(entry.timer);

@@ -100,7 +100,6 @@ export interface MemberRepo {
   ): Promise<{ archived: boolean; mutedUntil: string | null } | null>;
   /** Moves markers forward only, clamped to the conversation's last seq; null for non-members. */
   advanceMarkers(conversationId: string, userId: string, seq: number, which: 'read' | 'delivered'): Promise<{ readSeq: number; deliveredSeq: number } | null>;
-  unreadCount(conversationId: string, userId: string): Promise<number>;
   /** Unread per conversation (non-zero only) and the total over unmuted ones. */
   unreadSummary(userId: string, now: Date): Promise<{ total: number; conversations: Record<string, number> }>;
   filterMembers(conversationId: string, userIds: string[]): Promise<string[]>;

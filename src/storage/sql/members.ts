@@ -71,16 +71,6 @@ export function memberRepo(q: Queryable): MemberRepo {
       const r = rows[0];
       return r ? { readSeq: Number(r.read_seq), deliveredSeq: Number(r.delivered_seq) } : null;
     },
-    async unreadCount(conversationId, userId) {
-      const rows = await q.query<{ n: number }>(
-        `SELECT count(*)::int AS n FROM conversation_members cm
-         JOIN messages x ON x.conversation_id = cm.conversation_id AND x.seq > cm.read_seq
-           AND x.sender_id <> cm.user_id AND x.deleted_at IS NULL
-         WHERE cm.conversation_id = $1 AND cm.user_id = $2`,
-        [conversationId, userId],
-      );
-      return rows[0]?.n ?? 0;
-    },
     async unreadSummary(userId, now) {
       const rows = await q.query<{ conversation_id: string; n: number; muted: boolean }>(
         `SELECT cm.conversation_id, count(*)::int AS n,
