@@ -103,10 +103,15 @@ export const ConversationListQuery = Type.Object(
 );
 export type ConversationListQuery = Static<typeof ConversationListQuery>;
 
+/** One plain address: no display name, no spaces or control characters, a dotted domain. */
+export const EMAIL_PATTERN = '^[^\\s@<>()",;:]+@[^\\s@<>()",;:]+\\.[^\\s@<>()",;:]+$';
+
 export const UpsertUser = Type.Object(
   {
     name: Type.Optional(Type.Union([Type.String({ minLength: 1, maxLength: 200 }), Type.Null()])),
     picture: Type.Optional(Type.Union([Type.String({ minLength: 1, maxLength: 2048, pattern: '^https?://' }), Type.Null()])),
+    /** Where email digests go; never shown to other users. */
+    email: Type.Optional(Type.Union([Type.String({ maxLength: 254, pattern: EMAIL_PATTERN }), Type.Null()])),
     metadata: Type.Optional(Metadata),
   },
   closed,

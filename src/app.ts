@@ -15,10 +15,16 @@ import { type RateLimiter, unlimited } from './realtime/rate-limiter.ts';
 import { createMemoryRateLimiter } from './realtime/rate-limiter-memory.ts';
 import { createServices, type Services } from './services/index.ts';
 import { openStore } from './storage/open.ts';
+import type { Channel } from './delivery/channel.ts';
+import type { EmailChannel } from './delivery/channels/email.ts';
+import { channelsFromConfig, emailFromConfig } from './delivery/channels/from-config.ts';
+import { type Delivery, startDelivery } from './delivery/workers.ts';
+import type { DevicePlatform } from './domain/types.ts';
 import type { Store } from './storage/store.ts';
 
 export interface App {
   http: FastifyInstance;
+  delivery: Delivery;
   services: Services;
   store: Store;
   bus: Bus;
@@ -29,6 +35,9 @@ export interface App {
 export interface AppOverrides {
   /** A store opened by the caller (tests share one per process); the app will not close it. */
   store?: Store;
+  /** Push channels to use instead of the configured ones (tests point them at local servers). */
+  channels?: Partial<Record<DevicePlatform, Channel>>;
+  email?: EmailChannel | null;
 }
 
 /** Wires ports to services to gateways. Tests call it; only main.ts listens. */
@@ -36,7 +45,13 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
   const store = overrides.store ?? (await openStore(config));
   const bus = createMemoryBus();
   const limiter: RateLimiter = config.rateLimit ? createMemoryRateLimiter(config.rateLimit) : unlimited;
-  const services = createServices(config, { store, bus, now: () => new Date() }, { presence: createMemoryPresence(), locks: createMemoryLocks() });
+  const channels = overrides.channels ?? channelsFromConfig(config);
+  const email = overrides.email !== undefined ? overrides.email : emailFromConfig(config);
+  const services = createServices(
+    config,
+    { store, bus, now: () => new Date() },
+    { presence: createMemoryPresence(), locks: createMemoryLocks(), pushPlatforms: new Set(Object.keys(channels) as DevicePlatform[]) },
+  );
   const hub = createHub();
   const metrics = createMetrics(bus, hub);
   const http = await buildHttp({ config, services, limiter, isReady: () => store.isReady(), metrics });
@@ -57,15 +72,28 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
     Math.min(10_000, config.realtime.presenceStaleMs),
   );
   sweeper.unref();
+  await store.jobs.start();
+  const delivery = await startDelivery({
+    services,
+    jobs: store.jobs,
+    bus,
+    channels,
+    email,
+    digestIntervalMinutes: config.email.digestIntervalMinutes,
+    productName: 'Parley',
+    onError: (err, what) => log.error({ err }, `${what} failed`),
+  });
 
   return {
     http,
+    delivery,
     services,
     store,
     bus,
     hub,
     async close() {
       clearInterval(sweeper);
+      await delivery.stop();
       await ws.close();
       await socketio.close();
       stopFanout();
@@ -73,6 +101,8 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
       services.close();
       await http.close();
       await bus.close();
+      for (const channel of Object.values(channels)) await channel.close();
+      await email?.close();
       if (!overrides.store) await store.close();
     },
   };

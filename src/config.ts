@@ -36,6 +36,31 @@ export interface Config {
     allowInsecure: boolean;
     /** Web Push VAPID keys (base64url); embedded mode generates them when unset. */
     vapid: { publicKey: string; privateKey: string; subject: string } | null;
+    /** APNs token auth; null leaves iOS devices unserved. */
+    apns: { keyId: string; teamId: string; keyFile: string; bundleId: string; endpoint: string } | null;
+    /** FCM HTTP v1 with a service account; null leaves Android devices unserved. */
+    fcm: { serviceAccountFile: string; endpoint: string | null } | null;
+    expo: { endpoint: string; accessToken: string | null };
+    /** Push to users with no live connection only ('offline'), or on every message ('always'). */
+    when: 'offline' | 'always';
+    /** Messages of one conversation within this window go out as one push. */
+    coalesceMs: number;
+  };
+  email: {
+    /** smtp:// or smtps:// URL; null turns email digests off. */
+    smtpUrl: string | null;
+    from: string;
+    /** Minutes between digest runs; 0 turns them off. */
+    digestIntervalMinutes: number;
+    /** Links in digests point here (`<appUrl>/c/<conversationId>`) when set. */
+    appUrl: string | null;
+  };
+  jobs: {
+    retryLimit: number;
+    retryDelaySeconds: number;
+    expireSeconds: number;
+    maintenanceSeconds: number;
+    pollSeconds: number;
   };
   logLevel: string;
 }
@@ -127,6 +152,24 @@ export function loadConfig(env: Env = process.env): Config {
   }
   const vapid = vapidPublic && vapidPrivate ? { publicKey: vapidPublic, privateKey: vapidPrivate, subject: vapidSubject } : null;
 
+  const apnsVars = ['PARLEY_APNS_KEY_ID', 'PARLEY_APNS_TEAM_ID', 'PARLEY_APNS_KEY_FILE', 'PARLEY_APNS_BUNDLE_ID'] as const;
+  const apnsSet = apnsVars.filter((v) => env[v]);
+  if (apnsSet.length > 0 && apnsSet.length < apnsVars.length) problems.push(`APNs needs all of ${apnsVars.join(', ')}`);
+  const apnsEndpoint = url('PARLEY_APNS_ENDPOINT', ['https:']) ?? 'https://api.push.apple.com';
+  const apns =
+    apnsSet.length === apnsVars.length
+      ? { keyId: env.PARLEY_APNS_KEY_ID!, teamId: env.PARLEY_APNS_TEAM_ID!, keyFile: env.PARLEY_APNS_KEY_FILE!, bundleId: env.PARLEY_APNS_BUNDLE_ID!, endpoint: apnsEndpoint }
+      : null;
+  const fcmEndpoint = url('PARLEY_FCM_ENDPOINT', ['https:', 'http:']);
+  const fcm = env.PARLEY_FCM_SERVICE_ACCOUNT_FILE ? { serviceAccountFile: env.PARLEY_FCM_SERVICE_ACCOUNT_FILE, endpoint: fcmEndpoint } : null;
+  const expoEndpoint = url('PARLEY_EXPO_ENDPOINT', ['https:', 'http:']) ?? 'https://exp.host/--/api/v2/push/send';
+  const pushWhen = env.PARLEY_PUSH_WHEN || 'offline';
+  if (pushWhen !== 'offline' && pushWhen !== 'always') problems.push(`PARLEY_PUSH_WHEN must be offline or always (got "${pushWhen}")`);
+  const smtpUrl = url('PARLEY_SMTP_URL', ['smtp:', 'smtps:']);
+  const emailFrom = env.PARLEY_EMAIL_FROM || 'Parley <parley@localhost>';
+  if (/[\r\n]/.test(emailFrom)) problems.push('PARLEY_EMAIL_FROM must be one line');
+  const appUrl = url('PARLEY_APP_URL', ['https:', 'http:']);
+
   const logLevel = env.LOG_LEVEL ?? 'info';
   if (!LOG_LEVELS.includes(logLevel)) problems.push(`LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}`);
 
@@ -157,7 +200,28 @@ export function loadConfig(env: Env = process.env): Config {
       presenceStaleMs: int('PARLEY_PRESENCE_STALE_MS', 90_000, 1000, 3_600_000),
     },
     bodyLimitBytes: int('PARLEY_BODY_LIMIT', 256 * 1024, 1024, 16 * 1024 * 1024),
-    push: { allowInsecure: env.PARLEY_PUSH_ALLOW_INSECURE === '1' || env.PARLEY_PUSH_ALLOW_INSECURE === 'true', vapid },
+    push: {
+      allowInsecure: env.PARLEY_PUSH_ALLOW_INSECURE === '1' || env.PARLEY_PUSH_ALLOW_INSECURE === 'true',
+      vapid,
+      apns,
+      fcm,
+      expo: { endpoint: expoEndpoint, accessToken: env.PARLEY_EXPO_ACCESS_TOKEN || null },
+      when: pushWhen as 'offline' | 'always',
+      coalesceMs: int('PARLEY_PUSH_COALESCE_MS', 3000, 0, 600_000),
+    },
+    email: {
+      smtpUrl,
+      from: emailFrom,
+      digestIntervalMinutes: int('PARLEY_DIGEST_INTERVAL_MINUTES', 30, 0, 7 * 24 * 60),
+      appUrl: appUrl ? appUrl.replace(/\/+$/, '') : null,
+    },
+    jobs: {
+      retryLimit: int('PARLEY_JOB_RETRY_LIMIT', 5, 0, 50),
+      retryDelaySeconds: int('PARLEY_JOB_RETRY_DELAY_SECONDS', 5, 1, 3600),
+      expireSeconds: int('PARLEY_JOB_EXPIRE_SECONDS', 60, 1, 3600),
+      maintenanceSeconds: int('PARLEY_JOB_MAINTENANCE_SECONDS', 30, 1, 3600),
+      pollSeconds: int('PARLEY_JOB_POLL_SECONDS', 2, 1, 60),
+    },
     logLevel,
   };
   if (problems.length) throw new ConfigError(problems);

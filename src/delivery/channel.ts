@@ -1,6 +1,8 @@
-export type Platform = 'apns' | 'fcm' | 'expo' | 'webpush';
+import type { DevicePlatform, PushMessage } from '../domain/types.ts';
+
+export type { PushMessage };
+export type Platform = DevicePlatform;
 export interface PushDevice { id: string; platform: Platform; token?: string; subscription?: { endpoint: string; keys: { p256dh: string; auth: string } } }
-export interface PushMessage { title: string; body: string; data?: Record<string, unknown>; badge?: number; collapseKey?: string; priority: 'normal' | 'high'; ttlSeconds?: number }
 export type DeliveryResult =
   | { status: 'delivered' }
   | { status: 'invalid_token'; reason: string } // prune the device, never retry

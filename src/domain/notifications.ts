@@ -43,6 +43,29 @@ export function isHeld(prefs: NotificationPreferences, priority: NotificationPri
   return prefs.quietHours.windows.some((w) => inWindow(w, day, minute));
 }
 
+/**
+ * When a hold that applies at `at` ends: the first minute outside every quiet window,
+ * counted in the user's local time from `at`. Null when nothing ends it by itself
+ * (do-not-disturb, or windows covering the whole week): that work waits for the digest.
+ * Local minutes are added to `at` as real minutes, so across a DST change the answer can
+ * be an hour off; the held push then goes out an hour early or late, never not at all.
+ */
+export function holdEndsAt(prefs: NotificationPreferences, at: Date): Date | null {
+  if (prefs.doNotDisturb) return null;
+  if (!prefs.quietHours.enabled) return at;
+  const start = localTime(at, prefs.quietHours.timeZone);
+  for (let step = 0; step <= 7 * 1440; step++) {
+    const total = start.minute + step;
+    const day = (start.day + Math.floor(total / 1440)) % 7;
+    const minute = total % 1440;
+    if (!prefs.quietHours.windows.some((w) => inWindow(w, day, minute))) {
+      // Whole minutes: the window ends at the start of this local minute.
+      return new Date(at.getTime() + step * 60_000 - (step ? at.getUTCSeconds() * 1000 + at.getUTCMilliseconds() : 0));
+    }
+  }
+  return null;
+}
+
 /** An IANA time zone this runtime knows. */
 export function isTimeZone(tz: string): boolean {
   try {

@@ -177,6 +177,18 @@ export interface Notification {
 
 export type DevicePlatform = 'apns' | 'fcm' | 'expo' | 'webpush';
 
+/** What one push says, whatever the platform; each channel maps it to its provider's format. */
+export interface PushMessage {
+  title: string;
+  body: string;
+  data?: Record<string, unknown>;
+  badge?: number;
+  /** Pushes with one key replace each other on the device (one per conversation). */
+  collapseKey?: string;
+  priority: 'normal' | 'high';
+  ttlSeconds?: number;
+}
+
 export interface Device {
   id: string;
   platform: DevicePlatform;

@@ -1,5 +1,6 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { createRemoteJWKSet, errors as joseErrors, type JWTPayload, jwtVerify, type JWTVerifyGetKey } from 'jose';
+import { EMAIL_PATTERN } from '../../protocol/schemas.ts';
 import type { Config } from '../config.ts';
 import { isUserId } from '../domain/ids.ts';
 import { isStorableText } from '../domain/text.ts';
@@ -14,6 +15,8 @@ import type { UserService } from './users.ts';
 export type Principal = { kind: 'user'; actor: Actor; expiresAt: number } | { kind: 'admin'; actor: Actor | null };
 
 const digest = (s: string): Buffer => createHash('sha256').update(s).digest();
+
+const EMAIL_RE = new RegExp(EMAIL_PATTERN);
 
 function claimString(payload: JWTPayload, name: string, max: number): string | undefined {
   const v = payload[name];
@@ -64,7 +67,9 @@ export function authService(config: Config, users: UserService) {
     // Same rule as the admin API: a picture is an http(s) URL, never javascript: or data:.
     const pictureClaim = claimString(payload, 'picture', 2048);
     const picture = pictureClaim && /^https?:\/\//i.test(pictureClaim) ? pictureClaim : undefined;
-    await users.syncFromClaims({ id: payload.sub, ...(name ? { name } : {}), ...(picture ? { picture } : {}) });
+    const emailClaim = claimString(payload, 'email', 254);
+    const email = emailClaim && EMAIL_RE.test(emailClaim) && payload.email_verified !== false ? emailClaim : undefined;
+    await users.syncFromClaims({ id: payload.sub, ...(name ? { name } : {}), ...(picture ? { picture } : {}), ...(email ? { email } : {}) });
     return { actor: { userId: payload.sub }, expiresAt: (payload.exp! + jwt.clockToleranceSec) * 1000 };
   }
 

@@ -16,12 +16,21 @@ import { readStateService } from './read-state.ts';
 import { syncService } from './sync.ts';
 import { typingService } from './typing.ts';
 import { userService } from './users.ts';
+import { notifyDispatcher } from './notify-dispatch.ts';
+import { pushService } from './push.ts';
+import { digestService } from './digest.ts';
+import type { DevicePlatform } from '../domain/types.ts';
 
 /** Ports that hold realtime state: in process for one instance, Redis for a cluster. */
 export interface RealtimePorts {
   presence: PresenceStore;
   locks: LockStore;
+  /** Platforms with a configured push channel; devices of others are not pushed to. */
+  pushPlatforms: ReadonlySet<DevicePlatform>;
 }
+
+/** Outbox rows taken per dispatcher transaction. */
+const DISPATCH_BATCH = 200;
 
 /** Typing shows for 6 s after the last sign of it; `true` is re-sent at most every 2 s. */
 const TYPING = { ttlMs: 6000, resendMs: 2000 };
@@ -48,6 +57,12 @@ export function createServices(config: Config, deps: ServiceDeps, ports: Realtim
     typing,
     locks,
     notifications: notificationService(deps),
+    dispatcher: notifyDispatcher(
+      { ...deps, presence: ports.presence },
+      { pushWhen: config.push.when, coalesceMs: config.push.coalesceMs, batch: DISPATCH_BATCH },
+    ),
+    push: pushService({ ...deps, presence: ports.presence }, { pushWhen: config.push.when, platforms: ports.pushPlatforms }),
+    digest: digestService({ ...deps, presence: ports.presence }, { appUrl: config.email.appUrl }),
     devices: deviceService(deps, { allowInsecurePush: config.push.allowInsecure, vapidPublicKey: config.push.vapid?.publicKey ?? null }),
     close() {
       typing.close();

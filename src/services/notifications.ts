@@ -5,6 +5,9 @@ import type { Actor, Notification, NotificationPreferences } from '../domain/typ
 import { AppError, notFound } from '../errors.ts';
 import type { ServiceDeps } from './deps.ts';
 import { checkMetadata } from './metadata.ts';
+import { stableUuid } from '../domain/ids.ts';
+import { QUEUES } from '../storage/job-queue.ts';
+import type { PushJob } from './push.ts';
 import { decodeCursor, encodeCursor } from './cursor.ts';
 
 /** Read notifications stay in the inbox this long. */
@@ -15,15 +18,16 @@ const PAGE_DEFAULT = 30;
  * The in-app inbox and notification preferences. Every change to a user's inbox reaches
  * all of their connections (`notification:new`, `notification:updated`) with the unread count.
  */
-export function notificationService(deps: ServiceDeps) {
-  const { store, bus, now } = deps;
+/** Tells all of the user's connections, and answers the unread count it told them. */
+export async function announceTo(deps: ServiceDeps, userId: string, notification: Notification | null): Promise<number> {
+  const unreadCount = await deps.store.notifications.unreadCount(userId, deps.now());
+  await deps.bus.publish({ kind: 'notification', userId, notification, unreadCount });
+  return unreadCount;
+}
 
-  /** Tells all of the user's connections, and answers the unread count it told them. */
-  async function announce(userId: string, notification: Notification | null): Promise<number> {
-    const unreadCount = await store.notifications.unreadCount(userId, now());
-    await bus.publish({ kind: 'notification', userId, notification, unreadCount });
-    return unreadCount;
-  }
+export function notificationService(deps: ServiceDeps) {
+  const { store, now } = deps;
+  const announce = (userId: string, notification: Notification | null) => announceTo(deps, userId, notification);
 
   async function preferencesOf(userId: string): Promise<NotificationPreferences> {
     return { ...DEFAULT_PREFERENCES, ...(await store.notifications.preferences([userId])).get(userId) };
@@ -69,31 +73,46 @@ export function notificationService(deps: ServiceDeps) {
     /**
      * Admin send to one or many users. A repeated idempotency key creates nothing new and
      * answers what the first call created. Users who switched the type's in-app channel off
-     * get nothing, unless it is urgent.
+     * get no inbox entry, unless it is urgent. Push jobs are enqueued in the same
+     * transaction; whether to push is decided when they run (offline, preferences, quiet
+     * hours), and a read entry is not pushed.
      */
     async send(input: SendNotification): Promise<{ notifications: Notification[]; created: number }> {
       checkMetadata(input.data);
       const at = now();
       const priority = input.priority ?? 'normal';
+      const key = input.idempotencyKey ?? null;
       await store.users.ensure(input.userIds, at);
-      const prefs = await store.notifications.preferences(input.userIds);
-      const recipients = input.userIds.filter((u) => priority === 'urgent' || channelOn({ ...DEFAULT_PREFERENCES, ...prefs.get(u) }, input.type, 'inApp'));
-      const created = await store.notifications.insertMany(
-        recipients.map((userId) => ({
-          id: randomUUID(),
-          userId,
-          type: input.type,
-          priority,
-          title: input.title,
-          body: input.body,
-          data: input.data ?? {},
-          actionUrl: input.actionUrl ?? null,
-          createdAt: at.toISOString(),
-        })),
-        input.idempotencyKey ?? null,
-      );
+      const stored = await store.notifications.preferences(input.userIds);
+      const wants = (u: string, channel: 'inApp' | 'push') => priority === 'urgent' || channelOn({ ...DEFAULT_PREFERENCES, ...stored.get(u) }, input.type, channel);
+      const rows = input.userIds.filter((u) => wants(u, 'inApp')).map((userId) => ({
+        id: randomUUID(),
+        userId,
+        type: input.type,
+        priority,
+        title: input.title,
+        body: input.body,
+        data: input.data ?? {},
+        actionUrl: input.actionUrl ?? null,
+        createdAt: at.toISOString(),
+      }));
+      const created = await store.transaction(async (tx) => {
+        const created = await tx.notifications.insertMany(rows, key);
+        const entryOf = new Map(created.map((n) => [n.userId, n.id]));
+        const jobs = input.userIds
+          // With a key, an entry made by the first call means its push was queued then too.
+          .filter((u) => wants(u, 'push') && (!key || entryOf.has(u) || !wants(u, 'inApp')))
+          .map((userId) => {
+            const job: PushJob = { kind: 'notification', userId, notificationId: entryOf.get(userId) ?? null, type: input.type, priority, title: input.title, body: input.body, data: input.data ?? {} };
+            // With a key, a retried send makes the same job id, which the queue drops.
+            return { queue: QUEUES.push, ...(key ? { id: stableUuid(`notify:${key}:${userId}`) } : {}), data: job as unknown as Record<string, unknown> };
+          });
+        await tx.jobs.enqueue(jobs);
+        return created;
+      });
       for (const n of created) await announce(n.userId, n);
-      const notifications = input.idempotencyKey ? await store.notifications.byIdempotencyKey(input.userIds, input.idempotencyKey) : created;
+      store.jobs.wake(QUEUES.push);
+      const notifications = key ? await store.notifications.byIdempotencyKey(input.userIds, key) : created;
       return { notifications, created: created.length };
     },
 

@@ -25,6 +25,20 @@ export function reactionService(deps: ServiceDeps) {
         data: { conversationId, seq, messageId, userId: actor.userId, emoji, action, reactions },
       };
       await tx.events.append(event, at);
+      // A reaction to someone else's message may notify its author (decided by the dispatcher).
+      if (action === 'add' && message.senderId !== actor.userId) {
+        await tx.notifyWork.addOutbox({
+          kind: 'reaction',
+          conversationId,
+          seq,
+          actorId: actor.userId,
+          messageId,
+          recipients: [message.senderId],
+          mentions: [],
+          data: { emoji, body: [...message.body].slice(0, 400).join('') },
+          createdAt: at.toISOString(),
+        });
+      }
       return { result: { ...message, reactions }, event };
     });
   }

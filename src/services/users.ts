@@ -17,8 +17,8 @@ export function userService(deps: ServiceDeps) {
 
   return {
     /** Upserts the profile carried by a token's claims when it differs from the last one seen. */
-    async syncFromClaims(profile: { id: string; name?: string; picture?: string }): Promise<void> {
-      const fingerprint = `${profile.name ?? ''}\u0000${profile.picture ?? ''}`;
+    async syncFromClaims(profile: { id: string; name?: string; picture?: string; email?: string }): Promise<void> {
+      const fingerprint = `${profile.name ?? ''}\u0000${profile.picture ?? ''}\u0000${profile.email ?? ''}`;
       if (seen.get(profile.id) === fingerprint) return;
       await store.users.upsert(profile, now());
       if (seen.size >= SEEN_MAX) seen.delete(seen.keys().next().value!);

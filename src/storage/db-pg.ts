@@ -16,6 +16,11 @@ export async function openPostgres(connectionString: string, opts: { max?: numbe
     async query<R>(text: string, params?: unknown[]) {
       return (await q.query(text, params)).rows as R[];
     },
+    async exec(text: string) {
+      // Without parameters pg uses the simple protocol: one result per statement.
+      const results = (await q.query(text)) as unknown as pg.QueryResult | pg.QueryResult[];
+      return (Array.isArray(results) ? (results.at(-1)?.rows ?? []) : results.rows) as Record<string, unknown>[];
+    },
   });
   return {
     engine: 'postgres',

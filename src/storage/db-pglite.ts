@@ -16,9 +16,12 @@ export async function openPglite(opts: PgliteOptions = {}): Promise<Db & { dump(
     ...(opts.loadDataDir ? { loadDataDir: opts.loadDataDir } : {}),
     parsers: { [INT8_OID]: (v: string) => Number(v) },
   });
-  const wrap = (q: { query: PGlite['query'] }): Queryable => ({
+  const wrap = (q: { query: PGlite['query']; exec: PGlite['exec'] }): Queryable => ({
     async query<R>(text: string, params?: unknown[]) {
       return (await q.query<R>(text, params)).rows;
+    },
+    async exec(text: string) {
+      return ((await q.exec(text)).at(-1)?.rows ?? []) as Record<string, unknown>[];
     },
   });
   return {

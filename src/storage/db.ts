@@ -4,6 +4,8 @@
  */
 export interface Queryable {
   query<R = Record<string, unknown>>(text: string, params?: unknown[]): Promise<R[]>;
+  /** Runs a script of several statements (no parameters); answers the last one's rows. */
+  exec(text: string): Promise<Record<string, unknown>[]>;
 }
 
 export interface Db extends Queryable {

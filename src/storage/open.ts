@@ -7,8 +7,8 @@ import { createSqlStore } from './sql-store.ts';
 import type { Store } from './store.ts';
 
 /** PostgreSQL when DATABASE_URL is set, else PGlite in the data dir; migrated either way. */
-export async function openStore(config: Pick<Config, 'databaseUrl' | 'dataDir'>): Promise<Store> {
+export async function openStore(config: Pick<Config, 'databaseUrl' | 'dataDir' | 'jobs'>): Promise<Store> {
   const db: Db = config.databaseUrl ? await openPostgres(config.databaseUrl) : await openPglite({ dataDir: `${config.dataDir}/pglite` });
   await migrate(db);
-  return createSqlStore(db);
+  return createSqlStore(db, { jobs: config.jobs });
 }

@@ -8,9 +8,11 @@ import { memberRepo } from './sql/members.ts';
 import { messageRepo } from './sql/messages.ts';
 import { createSendBatcher } from './sql/send-batch.ts';
 import { userRepo } from './sql/users.ts';
+import { notifyWorkRepo } from './sql/notify-work.ts';
+import { createJobQueue, type JobQueueOptions, type PgJobQueue } from './pgboss.ts';
 import type { Repos, Store } from './store.ts';
 
-const repos = (q: Queryable): Repos => ({
+const repos = (q: Queryable, jobs: PgJobQueue): Repos => ({
   users: userRepo(q),
   conversations: conversationRepo(q),
   members: memberRepo(q),
@@ -18,11 +20,17 @@ const repos = (q: Queryable): Repos => ({
   events: eventRepo(q),
   notifications: notificationRepo(q),
   devices: deviceRepo(q),
+  notifyWork: notifyWorkRepo(q),
+  jobs: jobs.repoFor(q),
 });
 
+/** Job queue settings for tests and tools that do not read a Config. */
+export const DEFAULT_JOB_OPTIONS: JobQueueOptions = { retryLimit: 5, retryDelaySeconds: 5, expireSeconds: 60, maintenanceSeconds: 30, pollSeconds: 2 };
+
 /** The Postgres implementation of the store port, over either engine. */
-export function createSqlStore(db: Db): Store {
-  const top = repos(db);
+export function createSqlStore(db: Db, opts: { jobs?: JobQueueOptions } = {}): Store {
+  const jobs = createJobQueue(db, opts.jobs ?? DEFAULT_JOB_OPTIONS);
+  const top = repos(db, jobs);
   // Outside transactions, sends are group-committed (see send-batch.ts). PGlite runs one
   // statement at a time anyway; PostgreSQL gets a few batches in flight on the pool.
   const send = createSendBatcher(db, { concurrency: db.engine === 'postgres' ? 4 : 1, maxBatch: 100 });
@@ -30,7 +38,8 @@ export function createSqlStore(db: Db): Store {
     engine: db.engine,
     ...top,
     messages: { ...top.messages, send },
-    transaction: (fn) => db.transaction((tx) => fn(repos(tx))),
+    jobs,
+    transaction: (fn) => db.transaction((tx) => fn(repos(tx, jobs))),
     async isReady() {
       try {
         return await isMigrated(db);
@@ -38,6 +47,9 @@ export function createSqlStore(db: Db): Store {
         return false;
       }
     },
-    close: () => db.close(),
+    async close() {
+      await jobs.stop();
+      await db.close();
+    },
   };
 }

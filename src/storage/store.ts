@@ -1,3 +1,4 @@
+import type { JobQueue, JobRepo } from './job-queue.ts';
 import type {
   Device,
   DevicePlatform,
@@ -31,9 +32,14 @@ export interface Repos {
   events: EventRepo;
   notifications: NotificationRepo;
   devices: DeviceRepo;
+  notifyWork: NotifyWorkRepo;
+  /** Jobs enqueued here commit or roll back with the transaction. */
+  jobs: JobRepo;
 }
 
 export interface Store extends Repos {
+  /** The delivery job queue, on the same database. */
+  jobs: JobQueue;
   readonly engine: 'pglite' | 'postgres';
   transaction<T>(fn: (tx: Repos) => Promise<T>): Promise<T>;
   /** Storage reachable and every migration applied. */
@@ -43,10 +49,10 @@ export interface Store extends Repos {
 
 export interface UserRepo {
   /** Fields left undefined keep their stored value; null clears. */
-  upsert(u: { id: string; name?: string | null; picture?: string | null; metadata?: Record<string, unknown> }, at: Date): Promise<User>;
+  upsert(u: { id: string; name?: string | null; picture?: string | null; email?: string | null; metadata?: Record<string, unknown> }, at: Date): Promise<User>;
   /** Creates bare profiles for ids not seen yet (members added before their first login). */
   ensure(ids: string[], at: Date): Promise<void>;
-  get(id: string): Promise<(User & { metadata: Record<string, unknown> }) | null>;
+  get(id: string): Promise<(User & { email: string | null; metadata: Record<string, unknown> }) | null>;
 }
 
 export interface NewConversation {
@@ -159,6 +165,8 @@ export interface NotificationRepo {
   /** The existing notifications of an idempotency key, per user. */
   byIdempotencyKey(userIds: string[], key: string): Promise<Notification[]>;
   list(userId: string, page: NotificationPage, now: Date): Promise<Notification[]>;
+  /** Null when not the user's, deleted or expired. */
+  get(userId: string, id: string, now: Date): Promise<Notification | null>;
   unreadCount(userId: string, now: Date): Promise<number>;
   /** Marks read (read ones expire `keepReadMs` later); null when not the user's or already gone. */
   markRead(userId: string, id: string, now: Date, keepReadMs: number): Promise<Notification | null>;
@@ -174,5 +182,68 @@ export interface DeviceRepo {
   /** Registers (or moves to this user) a device; the same token gives the same device. */
   upsert(userId: string, d: { id: string; platform: DevicePlatform; token: string; keys: Device['keys'] }, at: Date): Promise<Device>;
   delete(userId: string, id: string): Promise<boolean>;
+  get(userId: string, id: string): Promise<Device | null>;
   list(userId: string): Promise<Device[]>;
+}
+
+/** Notification work recorded with the change that caused it (see migration 004). */
+export interface OutboxItem {
+  kind: 'message' | 'reaction';
+  conversationId: string;
+  seq: number;
+  actorId: string;
+  messageId: string;
+  /** Who may be notified, as the conversation's members were at commit. */
+  recipients: string[];
+  mentions: string[];
+  data: Record<string, unknown>;
+  createdAt: string;
+}
+
+export interface UnseenMessage {
+  seq: number;
+  senderId: string;
+  senderName: string | null;
+  body: string;
+  mentioned: boolean;
+}
+
+/** A member's messages not read and not pushed yet (newest `limit`, oldest first), with totals. */
+export interface UnseenMessages {
+  kind: 'direct' | 'group';
+  title: string | null;
+  mutedUntil: string | null;
+  archived: boolean;
+  total: number;
+  mentions: number;
+  messages: UnseenMessage[];
+}
+
+export interface DigestConversationRow {
+  conversationId: string;
+  kind: 'direct' | 'group';
+  title: string | null;
+  mutedUntil: string | null;
+  archived: boolean;
+  total: number;
+  mentions: number;
+  /** The newest unread message: the digest's position once sent. */
+  lastSeq: number;
+  messages: (UnseenMessage & { createdAt: string })[];
+}
+
+export interface NotifyWorkRepo {
+  addOutbox(item: OutboxItem): Promise<void>;
+  /** Removes and returns the oldest work; rows another transaction holds are skipped. */
+  takeOutbox(limit: number): Promise<OutboxItem[]>;
+  /** Mute and archive state per (conversation, user), keyed `conversationId\nuserId`; absent = not a member. */
+  memberStates(pairs: { conversationId: string; userId: string }[]): Promise<Map<string, { mutedUntil: string | null; archived: boolean }>>;
+  userNames(ids: string[]): Promise<Map<string, string | null>>;
+  /** Null when the user is not a member. */
+  unseen(conversationId: string, userId: string, limit: number): Promise<UnseenMessages | null>;
+  markPushed(conversationId: string, userId: string, seq: number): Promise<void>;
+  /** Users with an email address and something not read and not emailed yet, by id after `afterUserId`. */
+  digestCandidates(afterUserId: string, limit: number): Promise<{ userId: string; email: string }[]>;
+  digestFor(userId: string, perConversation: number): Promise<DigestConversationRow[]>;
+  markEmailed(userId: string, positions: { conversationId: string; seq: number }[]): Promise<void>;
 }

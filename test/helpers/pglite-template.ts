@@ -3,6 +3,10 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { openPglite } from '../../src/storage/db-pglite.ts';
 import { listMigrations, migrate } from '../../src/storage/migrate.ts';
+import { createJobQueue } from '../../src/storage/pgboss.ts';
+import { DEFAULT_JOB_OPTIONS } from '../../src/storage/sql-store.ts';
+
+const PGBOSS_VERSION = (JSON.parse(fs.readFileSync(path.join(import.meta.dirname, '../../node_modules/pg-boss/package.json'), 'utf8')) as { version: string }).version;
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
 
@@ -13,6 +17,7 @@ const ROOT = path.resolve(import.meta.dirname, '../..');
 export function templatePath(): string {
   const hash = createHash('sha256');
   for (const m of listMigrations()) hash.update(m.name).update(m.sql);
+  hash.update(`pg-boss ${PGBOSS_VERSION}`);
   return path.join(ROOT, '.tmp', `pglite-template-${hash.digest('hex').slice(0, 16)}.tgz`);
 }
 
@@ -21,6 +26,10 @@ export async function ensurePgliteTemplate(): Promise<string> {
   if (fs.existsSync(file)) return file;
   const db = await openPglite();
   await migrate(db);
+  // pg-boss installs its schema and queues on first start: do it once here, not per test.
+  const jobs = createJobQueue(db, DEFAULT_JOB_OPTIONS);
+  await jobs.start();
+  await jobs.stop();
   const dump = Buffer.from(await (await db.dump()).arrayBuffer());
   await db.close();
   fs.mkdirSync(path.dirname(file), { recursive: true });

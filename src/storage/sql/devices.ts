@@ -28,6 +28,10 @@ export function deviceRepo(q: Queryable): DeviceRepo {
     async delete(userId, id) {
       return (await q.query('DELETE FROM devices WHERE user_id = $1 AND id = $2 RETURNING id', [userId, id])).length === 1;
     },
+    async get(userId, id) {
+      const rows = await q.query('SELECT id, platform, token, keys, created_at FROM devices WHERE user_id = $1 AND id = $2', [userId, id]);
+      return rows[0] ? toDevice(rows[0]) : null;
+    },
     async list(userId) {
       return (await q.query('SELECT id, platform, token, keys, created_at FROM devices WHERE user_id = $1 ORDER BY created_at', [userId])).map(toDevice);
     },

@@ -67,6 +67,10 @@ export function notificationRepo(q: Queryable): NotificationRepo {
       );
       return rows.map(toNotification);
     },
+    async get(userId, id, now) {
+      const rows = await q.query(`SELECT ${COLUMNS} FROM notifications WHERE user_id = $1 AND id = $2 AND ${live(3)}`, [userId, id, now]);
+      return rows[0] ? toNotification(rows[0]) : null;
+    },
     async unreadCount(userId, now) {
       const rows = await q.query<{ n: number }>(
         `SELECT count(*)::int AS n FROM notifications WHERE user_id = $1 AND read_at IS NULL AND ${live(2)}`,

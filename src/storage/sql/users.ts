@@ -7,11 +7,12 @@ export function userRepo(q: Queryable): UserRepo {
     async upsert(u, at) {
       // Flags say which fields the caller set, so a JWT without `picture` keeps the stored one.
       const rows = await q.query<User>(
-        `INSERT INTO users (id, name, picture, metadata, created_at, updated_at)
-         VALUES ($1, $2, $3, COALESCE($4::text::jsonb, '{}'), $5, $5)
+        `INSERT INTO users (id, name, picture, email, metadata, created_at, updated_at)
+         VALUES ($1, $2, $3, $8, COALESCE($4::text::jsonb, '{}'), $5, $5)
          ON CONFLICT (id) DO UPDATE SET
            name = CASE WHEN $6 THEN EXCLUDED.name ELSE users.name END,
            picture = CASE WHEN $7 THEN EXCLUDED.picture ELSE users.picture END,
+           email = CASE WHEN $9 THEN EXCLUDED.email ELSE users.email END,
            metadata = CASE WHEN $4::text IS NOT NULL THEN EXCLUDED.metadata ELSE users.metadata END,
            updated_at = EXCLUDED.updated_at
          RETURNING id, name, picture`,
@@ -23,6 +24,8 @@ export function userRepo(q: Queryable): UserRepo {
           at,
           u.name !== undefined,
           u.picture !== undefined,
+          u.email ?? null,
+          u.email !== undefined,
         ],
       );
       return rows[0]!;
@@ -35,8 +38,8 @@ export function userRepo(q: Queryable): UserRepo {
       );
     },
     async get(id) {
-      const rows = await q.query<User & { metadata: Record<string, unknown> }>(
-        'SELECT id, name, picture, metadata FROM users WHERE id = $1',
+      const rows = await q.query<User & { email: string | null; metadata: Record<string, unknown> }>(
+        'SELECT id, name, picture, email, metadata FROM users WHERE id = $1',
         [id],
       );
       return rows[0] ?? null;

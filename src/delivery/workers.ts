@@ -1,0 +1,126 @@
+import { stableUuid } from '../domain/ids.ts';
+import type { Device, DevicePlatform } from '../domain/types.ts';
+import type { Bus } from '../realtime/bus.ts';
+import type { EmailJob } from '../services/digest.ts';
+import type { Services } from '../services/index.ts';
+import type { DeviceJob, PushJob } from '../services/push.ts';
+import { type JobQueue, type JobResult, QUEUES, type QueueName } from '../storage/job-queue.ts';
+import type { Channel, DeliveryResult, PushDevice } from './channel.ts';
+import type { EmailChannel } from './channels/email.ts';
+import { renderDigest } from './email/digest.ts';
+
+export interface DeliveryOptions {
+  services: Services;
+  jobs: JobQueue;
+  bus: Bus;
+  /** Configured push channels; devices of other platforms are never queued. */
+  channels: Partial<Record<DevicePlatform, Channel>>;
+  email: EmailChannel | null;
+  /** Minutes between digest runs; 0 = none. */
+  digestIntervalMinutes: number;
+  productName: string;
+  onError: (err: unknown, what: string) => void;
+}
+
+const QUEUE_OF: Record<DevicePlatform, QueueName> = { apns: QUEUES.apns, fcm: QUEUES.fcm, webpush: QUEUES.webpush, expo: QUEUES.expo };
+/** A safety net: other instances' outbox rows, and rows left by a crash, are picked up this often. */
+const OUTBOX_SWEEP_MS = 5000;
+const DIGEST_TICK_MS = 60_000;
+
+const toPushDevice = (d: Device): PushDevice =>
+  d.platform === 'webpush' && d.keys ? { id: d.id, platform: d.platform, subscription: { endpoint: d.token, keys: d.keys } } : { id: d.id, platform: d.platform, token: d.token };
+
+/** Invariant 6: every provider answer ends in done, a retry with backoff, or the dead-letter queue. */
+function settle(result: DeliveryResult): JobResult {
+  switch (result.status) {
+    case 'delivered':
+      return { outcome: 'done', output: { status: 'delivered' } };
+    case 'invalid_token':
+      return { outcome: 'done', output: { status: 'pruned', reason: result.reason } };
+    case 'retry':
+      return { outcome: 'retry', reason: result.reason, ...(result.retryAfterMs !== undefined ? { retryAfterMs: result.retryAfterMs } : {}) };
+    case 'failed':
+      return { outcome: 'dead', reason: result.reason };
+  }
+}
+
+/**
+ * Runs notification delivery in this process: drains the outbox when a message or
+ * reaction is published (and every few seconds), decides pushes, sends to devices and
+ * mailboxes, and runs digests. All state is in the job queue, so any number of instances
+ * can do this side by side.
+ */
+export async function startDelivery(o: DeliveryOptions) {
+  const { services, jobs } = o;
+  const stops: (() => Promise<void>)[] = [];
+  const poke = () => void services.dispatcher.poke().catch((err) => o.onError(err, 'outbox drain'));
+
+  const unsubscribe = o.bus.subscribe((m) => {
+    if (m.kind === 'conversation' && (m.event.type === 'message:new' || m.event.type === 'reaction:updated')) poke();
+  });
+  const sweep = setInterval(poke, OUTBOX_SWEEP_MS);
+  sweep.unref();
+
+  stops.push(await jobs.work<PushJob>(
+    QUEUES.push,
+    async (job) => ({ outcome: 'done', output: { ...(await services.push.run(job.data, job.id)) } }),
+    { concurrency: 2 },
+  ));
+
+  for (const [platform, channel] of Object.entries(o.channels) as [DevicePlatform, Channel][]) {
+    stops.push(await jobs.work<DeviceJob>(
+      QUEUE_OF[platform],
+      async (job) => {
+        const device = await services.push.device(job.data);
+        if (!device) return { outcome: 'done', output: { status: 'skipped', reason: 'device unregistered' } };
+        const result = await channel.send(toPushDevice(device), job.data.message);
+        if (result.status === 'invalid_token') await services.push.prune(job.data);
+        return settle(result);
+      },
+      { concurrency: 4 },
+    ));
+  }
+
+  let digestTimer: NodeJS.Timeout | null = null;
+  const email = o.email;
+  if (email) {
+    stops.push(await jobs.work<EmailJob>(
+      QUEUES.email,
+      async (job) => {
+        const mail = renderDigest({ ...job.data.digest, productName: o.productName });
+        return settle(await email.send({ to: job.data.to, ...mail }));
+      },
+      { concurrency: 2 },
+    ));
+    if (o.digestIntervalMinutes > 0) {
+      stops.push(await jobs.work(QUEUES.digest, async () => ({ outcome: 'done', output: await services.digest.run() })));
+      // Every instance ticks; the slot's job id is the same everywhere, so each slot runs once.
+      const slotMs = o.digestIntervalMinutes * 60_000;
+      const tick = () => {
+        const slot = Math.floor(Date.now() / slotMs);
+        jobs.enqueue([{ queue: QUEUES.digest, id: stableUuid(`digest-run:${slotMs}:${slot}`), data: { slot } }]).then(
+          () => jobs.wake(QUEUES.digest),
+          (err) => o.onError(err, 'digest schedule'),
+        );
+      };
+      digestTimer = setInterval(tick, Math.min(DIGEST_TICK_MS, slotMs));
+      digestTimer.unref();
+    }
+  }
+
+  poke(); // whatever a previous run left in the outbox
+
+  return {
+    /** Drains the outbox now (tests; the timer and bus do it otherwise). */
+    drain: () => services.dispatcher.poke(),
+    async stop() {
+      unsubscribe();
+      clearInterval(sweep);
+      if (digestTimer) clearInterval(digestTimer);
+      await services.dispatcher.poke().catch(() => {});
+      for (const stopWork of stops) await stopWork();
+    },
+  };
+}
+
+export type Delivery = Awaited<ReturnType<typeof startDelivery>>;

@@ -1,0 +1,133 @@
+import { randomUUID } from 'node:crypto';
+import { stableUuid } from '../domain/ids.ts';
+import { channelOn, DEFAULT_PREFERENCES } from '../domain/notifications.ts';
+import type { Notification, NotificationPreferences } from '../domain/types.ts';
+import type { PresenceStore } from '../realtime/presence.ts';
+import { type JobSpec, QUEUES } from '../storage/job-queue.ts';
+import type { OutboxItem } from '../storage/store.ts';
+import type { ServiceDeps } from './deps.ts';
+import { announceTo } from './notifications.ts';
+import { onlineUsers } from './online.ts';
+import type { PushJob } from './push.ts';
+
+export interface DispatchOptions {
+  /** Push only to users with no live connection, or always. */
+  pushWhen: 'offline' | 'always';
+  /** Width of the coalescing slot: a conversation's messages in one slot make one push. */
+  coalesceMs: number;
+  batch: number;
+}
+
+const SNIPPET = 140;
+const snippet = (s: string) => ([...s].length > SNIPPET ? `${[...s].slice(0, SNIPPET - 1).join('')}…` : s);
+
+/**
+ * Turns the outbox (work recorded with each message and reaction) into inbox entries and
+ * delivery jobs. Taking the rows, writing the entries and enqueueing the jobs is one
+ * transaction: a crash anywhere leaves the rows for the next drain, never half the work.
+ *
+ * Per recipient of a message: nothing for muted or archived conversations unless it
+ * mentions them and they allow mentions there; a mention also lands in the inbox; a push
+ * is scheduled for the end of the current coalescing slot, one job per (user,
+ * conversation, slot), so a burst of messages becomes one push. Whether anything is still
+ * unread is decided when that job runs (services/push.ts).
+ */
+export function notifyDispatcher(deps: ServiceDeps & { presence: PresenceStore }, opts: DispatchOptions) {
+  const { store, now } = deps;
+
+  function conversationPush(userId: string, conversationId: string, at: Date): JobSpec {
+    const width = Math.max(1, opts.coalesceMs);
+    const slot = Math.floor(at.getTime() / width);
+    const data: PushJob = { kind: 'conversation', userId, conversationId };
+    return {
+      queue: QUEUES.push,
+      id: stableUuid(`push:${userId}:${conversationId}:${slot}:${width}`),
+      startAfter: new Date((slot + 1) * width),
+      data: data as unknown as Record<string, unknown>,
+    };
+  }
+
+  async function drainOnce(): Promise<number> {
+    const at = now();
+    const { taken, created } = await store.transaction(async (tx) => {
+      const work = await tx.notifyWork.takeOutbox(opts.batch);
+      if (work.length === 0) return { taken: 0, created: [] as Notification[] };
+      const userIds = [...new Set(work.flatMap((w) => w.recipients))];
+      const pairs = work.flatMap((w) => w.recipients.map((userId) => ({ conversationId: w.conversationId, userId })));
+      const states = await tx.notifyWork.memberStates(pairs);
+      const stored = await tx.notifications.preferences(userIds);
+      const prefsOf = (u: string): NotificationPreferences => ({ ...DEFAULT_PREFERENCES, ...stored.get(u) });
+      const names = await tx.notifyWork.userNames([...new Set(work.map((w) => w.actorId))]);
+      const online = opts.pushWhen === 'always' ? new Set<string>() : await onlineUsers(deps.presence, userIds);
+      const inbox: Omit<Notification, 'readAt' | 'expiresAt'>[] = [];
+      const jobs = new Map<string, JobSpec>();
+      const push = (spec: JobSpec) => jobs.set(spec.id ?? randomUUID(), spec);
+
+      for (const w of work) {
+        const actorName = names.get(w.actorId) ?? w.actorId;
+        // Only mentions need the text (for the inbox entry); they are rare enough to read one by one.
+        if (w.kind === 'message' && w.mentions.length) w.data.body = (await tx.messages.get(w.messageId))?.body ?? '';
+        for (const userId of w.recipients) {
+          const state = states.get(`${w.conversationId}\n${userId}`);
+          if (!state) continue; // left the conversation since
+          const prefs = prefsOf(userId);
+          const quiet = state.archived || (state.mutedUntil !== null && Date.parse(state.mutedUntil) > at.getTime());
+          const base = { id: randomUUID(), userId, priority: 'normal' as const, actionUrl: null, createdAt: at.toISOString() };
+          const data = { conversationId: w.conversationId, seq: w.seq, messageId: w.messageId, actorId: w.actorId };
+          if (w.kind === 'message') {
+            const mentioned = w.mentions.includes(userId);
+            if (quiet && !(mentioned && prefs.mentionsInMuted)) continue;
+            if (mentioned && channelOn(prefs, 'mention', 'inApp')) {
+              inbox.push({ ...base, type: 'mention', title: `${actorName} mentioned you`, body: snippet(String(w.data.body ?? '')), data });
+            }
+            const wanted = mentioned ? channelOn(prefs, 'mention', 'push') || channelOn(prefs, 'message', 'push') : channelOn(prefs, 'message', 'push');
+            if (wanted && !online.has(userId)) push(conversationPush(userId, w.conversationId, at));
+          } else {
+            if (quiet) continue;
+            const emoji = String(w.data.emoji ?? '');
+            const entry = { ...base, type: 'reaction' as const, title: `${actorName} reacted ${emoji}`, body: snippet(String(w.data.body ?? '')), data: { ...data, emoji } };
+            const inApp = channelOn(prefs, 'reaction', 'inApp');
+            if (inApp) inbox.push(entry);
+            if (channelOn(prefs, 'reaction', 'push') && !online.has(userId)) {
+              const job: PushJob = { kind: 'notification', userId, notificationId: inApp ? entry.id : null, type: 'reaction', priority: 'normal', title: entry.title, body: entry.body, data: entry.data };
+              push({ queue: QUEUES.push, id: stableUuid(`push:reaction:${w.messageId}:${w.seq}:${userId}`), data: job as unknown as Record<string, unknown> });
+            }
+          }
+        }
+      }
+      const created = await tx.notifications.insertMany(inbox, null);
+      await tx.jobs.enqueue([...jobs.values()]);
+      return { taken: work.length, created };
+    });
+    for (const n of created) await announceTo(deps, n.userId, n);
+    if (taken) store.jobs.wake(QUEUES.push);
+    return taken;
+  }
+
+  let running: Promise<void> | null = null;
+  let again = false;
+
+  /** Drains until the outbox is empty; calls while draining make it look once more. */
+  function poke(): Promise<void> {
+    if (running) {
+      again = true;
+      return running;
+    }
+    running = (async () => {
+      try {
+        do {
+          again = false;
+          while ((await drainOnce()) === opts.batch) {}
+        } while (again);
+      } finally {
+        running = null;
+      }
+    })();
+    return running;
+  }
+
+  return { poke, drainOnce };
+}
+
+export type NotifyDispatcher = ReturnType<typeof notifyDispatcher>;
+export type { OutboxItem };

@@ -1,0 +1,88 @@
+/**
+ * The job queue port: durable delivery work (push, email, digests) kept in the same
+ * database as everything else, so work can be enqueued in the transaction that caused it.
+ * One engine (pg-boss) serves PGlite and PostgreSQL; see pgboss.ts.
+ */
+
+/** Every queue Parley uses. A channel queue holds one delivery to one device or address. */
+export const QUEUES = {
+  /** Decide what to push for a (user, conversation) or an inbox notification, then fan out per device. */
+  push: 'parley.push',
+  apns: 'parley.push.apns',
+  fcm: 'parley.push.fcm',
+  webpush: 'parley.push.webpush',
+  expo: 'parley.push.expo',
+  email: 'parley.email',
+  /** The periodic digest run (a schedule). */
+  digest: 'parley.digest',
+  /** Jobs that ran out of attempts or failed for good, with the queue they came from. */
+  dead: 'parley.dead',
+} as const;
+export type QueueName = (typeof QUEUES)[keyof typeof QUEUES];
+/** Queues whose jobs retry and dead-letter (the digest schedule just runs again next time). */
+export const DELIVERY_QUEUES: QueueName[] = [QUEUES.push, QUEUES.apns, QUEUES.fcm, QUEUES.webpush, QUEUES.expo, QUEUES.email];
+
+export interface JobSpec {
+  queue: QueueName;
+  data: Record<string, unknown>;
+  /** A deterministic id makes the enqueue idempotent: a second one with the same id is dropped. */
+  id?: string;
+  startAfter?: Date;
+}
+
+export interface Job<D = Record<string, unknown>> {
+  id: string;
+  queue: QueueName;
+  data: D;
+  /** 1 on the first run. */
+  attempt: number;
+  /** Runs allowed in all (first run plus retries). */
+  maxAttempts: number;
+}
+
+/** How a job ended; `retry` backs off exponentially (or honours retryAfterMs) until attempts run out. */
+export type JobResult =
+  | { outcome: 'done'; output?: Record<string, unknown> }
+  | { outcome: 'retry'; reason: string; retryAfterMs?: number }
+  | { outcome: 'dead'; reason: string };
+
+export type JobHandler<D = Record<string, unknown>> = (job: Job<D>) => Promise<JobResult>;
+
+export interface QueueCounts {
+  queued: number;
+  active: number;
+  retrying: number;
+  completed: number;
+  failed: number;
+  /** Runs made, first runs and retries together. */
+  attempts: number;
+  deadLetters: number;
+}
+
+export interface DeadLetter {
+  id: string;
+  queue: QueueName;
+  data: Record<string, unknown>;
+  reason: string;
+  createdAt: string;
+}
+
+export interface JobQueue {
+  start(): Promise<void>;
+  /** Enqueues outside any transaction. */
+  enqueue(specs: JobSpec[]): Promise<void>;
+  /** Starts workers; the answer stops them and waits for the jobs they are running. */
+  work<D>(queue: QueueName, handler: JobHandler<D>, opts?: { concurrency?: number }): Promise<() => Promise<void>>;
+  /** Wakes this process's workers of a queue now rather than at their next poll. */
+  wake(queue: QueueName): void;
+  status(): Promise<Record<string, QueueCounts>>;
+  deadLetters(page: { limit: number; before: { at: string; id: string } | null }): Promise<DeadLetter[]>;
+  /** Puts a dead letter back on its queue with fresh attempts; false when there is no such dead letter. */
+  retryDeadLetter(id: string): Promise<boolean>;
+  stop(): Promise<void>;
+}
+
+/** The transactional side: what a store transaction can enqueue. */
+export interface JobRepo {
+  enqueue(specs: JobSpec[]): Promise<void>;
+}

@@ -1,0 +1,221 @@
+import PgBoss from 'pg-boss';
+import type { Db, Queryable } from './db.ts';
+import {
+  type DeadLetter,
+  DELIVERY_QUEUES,
+  type Job,
+  type JobHandler,
+  type JobQueue,
+  type JobRepo,
+  type JobSpec,
+  QUEUES,
+  type QueueCounts,
+  type QueueName,
+} from './job-queue.ts';
+
+export interface JobQueueOptions {
+  /** Retries after the first run before a job is dead-lettered. */
+  retryLimit: number;
+  /** First retry delay; each next one doubles (pg-boss adds up to 50% jitter). */
+  retryDelaySeconds: number;
+  /** A job still active this long after it started is taken as lost (its worker died) and retried. */
+  expireSeconds: number;
+  /** How often expired jobs are looked for (pg-boss maintenance). */
+  maintenanceSeconds: number;
+  /** How often idle workers look for due jobs (enqueues in this process wake them at once). */
+  pollSeconds: number;
+}
+
+const SCHEMA = 'pgboss';
+/** Stored job data: the payload and the queue it belongs to, so a dead letter knows where to go back. */
+type Envelope = { queue: QueueName; payload: Record<string, unknown> };
+
+/**
+ * pg-boss expects a `db` with executeSql. Its maintenance and migrations send scripts
+ * wrapped in BEGIN ... COMMIT; those run through our own transaction so that a failing
+ * statement rolls back at once: on PGlite's single connection an aborted transaction
+ * left open would fail every query after it.
+ */
+function bossDb(q: Queryable, db?: Db) {
+  return {
+    async executeSql(text: string, values?: unknown[]) {
+      const script = /^\s*BEGIN;([\s\S]*)COMMIT;\s*$/.exec(text);
+      if (script && db) return { rows: await db.transaction((tx) => tx.exec(script[1]!)) };
+      if (!values || values.length === 0) return { rows: await q.exec(text) };
+      return { rows: await q.query(text, values) };
+    },
+  };
+}
+
+const toInsert = (s: JobSpec) => ({
+  name: s.queue,
+  data: { queue: s.queue, payload: s.data } satisfies Envelope,
+  ...(s.id ? { id: s.id } : {}),
+  ...(s.startAfter ? { startAfter: s.startAfter.toISOString() } : {}),
+});
+
+const reasonOf = (output: unknown): string => {
+  const o = output as { reason?: unknown; message?: unknown; value?: { message?: unknown } } | null;
+  return String(o?.reason ?? o?.message ?? o?.value?.message ?? 'unknown');
+};
+
+/** The job queue over pg-boss 10, on the same database (and, inside a store transaction, the same transaction). */
+export function createJobQueue(db: Db, opts: JobQueueOptions) {
+  const boss = new PgBoss({
+    db: bossDb(db, db),
+    schema: SCHEMA,
+    schedule: false, // the digest timer makes its own slots (see delivery); no cron polling
+    supervise: true,
+    maintenanceIntervalSeconds: opts.maintenanceSeconds,
+    monitorStateIntervalSeconds: 3600,
+  } as ConstructorParameters<typeof PgBoss>[0]);
+  const errors: unknown[] = [];
+  // pg-boss emits maintenance and worker errors; an unhandled 'error' event would crash the process.
+  boss.on('error', (err: unknown) => {
+    errors.push(err);
+    if (errors.length > 20) errors.shift();
+  });
+  const workers = new Map<QueueName, string[]>();
+  let started = false;
+
+  const insert = (q: Queryable, specs: JobSpec[]) =>
+    specs.length ? boss.insert(specs.map(toInsert) as never, { db: bossDb(q) } as never).then(() => undefined) : Promise.resolve();
+
+  const queue: JobQueue & { repoFor(q: Queryable): JobRepo; errors: unknown[] } = {
+    errors,
+    async start() {
+      if (started) return;
+      await boss.start();
+      started = true;
+      const retention = { retentionMinutes: 60 * 24 * 30 };
+      await boss.createQueue(QUEUES.dead, retention as never);
+      await boss.createQueue(QUEUES.digest, { retryLimit: 0, expireInSeconds: 15 * 60 } as never);
+      const delivery = {
+        retryLimit: opts.retryLimit,
+        retryDelay: opts.retryDelaySeconds,
+        retryBackoff: true,
+        expireInSeconds: opts.expireSeconds,
+        deadLetter: QUEUES.dead,
+        ...retention,
+      };
+      for (const name of DELIVERY_QUEUES) {
+        await boss.createQueue(name, delivery as never);
+        // createQueue keeps an existing queue's settings; configuration changes apply here.
+        await boss.updateQueue(name, delivery as never);
+      }
+    },
+
+    enqueue: (specs) => insert(db, specs),
+    repoFor: (q) => ({ enqueue: (specs) => insert(q, specs) }),
+
+    async work<D>(name: QueueName, handler: JobHandler<D>, o: { concurrency?: number } = {}) {
+      const ids: string[] = [];
+      const running = new Set<Promise<unknown>>();
+      for (let i = 0; i < (o.concurrency ?? 1); i++) {
+        ids.push(
+          await boss.work<Envelope>(name, { batchSize: 1, includeMetadata: true, pollingIntervalSeconds: opts.pollSeconds }, async ([raw]) => {
+            const j = raw as unknown as { id: string; data: Envelope; retryCount: number; retryLimit: number };
+            const job: Job<D> = { id: j.id, queue: name, data: j.data.payload as D, attempt: j.retryCount + 1, maxAttempts: j.retryLimit + 1 };
+            const run = handler(job);
+            running.add(run);
+            const result = await run.finally(() => running.delete(run));
+            if (result.outcome === 'done') return result.output ?? {};
+            if (result.outcome === 'retry' && result.retryAfterMs === undefined) throw Object.assign(new Error(result.reason), { reason: result.reason });
+            // Failed for good: no retries left, so pg-boss fails it into the dead-letter queue.
+            if (result.outcome === 'dead') await db.query(`UPDATE ${SCHEMA}.job SET retry_limit = retry_count WHERE name = $1 AND id = $2`, [name, j.id]);
+            await boss.fail(name, j.id, { reason: result.reason });
+            // Retry-After: the provider said when; never sooner than that.
+            if (result.outcome === 'retry') {
+              await db.query(
+                `UPDATE ${SCHEMA}.job SET start_after = GREATEST(start_after, now() + $3 * interval '1 millisecond')
+                 WHERE name = $1 AND id = $2 AND state = 'retry'`,
+                [name, j.id, result.retryAfterMs],
+              );
+            }
+            return {};
+          }),
+        );
+      }
+      workers.set(name, [...(workers.get(name) ?? []), ...ids]);
+      return async () => {
+        workers.set(
+          name,
+          (workers.get(name) ?? []).filter((id) => !ids.includes(id)),
+        );
+        for (const id of ids) await boss.offWork({ id });
+        await Promise.allSettled([...running]);
+      };
+    },
+
+    wake(name) {
+      for (const id of workers.get(name) ?? []) boss.notifyWorker(id);
+    },
+
+    async status() {
+      const rows = await db.query<{ name: string; state: string; n: number; attempts: number }>(
+        `SELECT name, state::text AS state, count(*)::int AS n,
+           sum(CASE WHEN state = 'created' THEN 0 ELSE retry_count + 1 END)::int AS attempts
+         FROM ${SCHEMA}.job WHERE name = ANY ($1) GROUP BY name, state`,
+        [DELIVERY_QUEUES],
+      );
+      const dead = await db.query<{ queue: string; n: number }>(
+        `SELECT data->>'queue' AS queue, count(*)::int AS n FROM ${SCHEMA}.job
+         WHERE name = $1 AND state = 'created' GROUP BY 1`,
+        [QUEUES.dead],
+      );
+      const out: Record<string, QueueCounts> = {};
+      for (const name of DELIVERY_QUEUES) out[name] = { queued: 0, active: 0, retrying: 0, completed: 0, failed: 0, attempts: 0, deadLetters: 0 };
+      for (const r of rows) {
+        const c = out[r.name]!;
+        const key = ({ created: 'queued', retry: 'retrying', active: 'active', completed: 'completed', failed: 'failed' } as const)[r.state as 'created'];
+        if (key) c[key] += r.n;
+        c.attempts += r.attempts;
+      }
+      for (const d of dead) if (out[d.queue]) out[d.queue]!.deadLetters = d.n;
+      return out;
+    },
+
+    async deadLetters(page) {
+      const rows = await db.query<{ id: string; data: Envelope; output: unknown; created_on: Date }>(
+        `SELECT id, data, output, created_on FROM ${SCHEMA}.job
+         WHERE name = $1 AND state = 'created' AND ($2::timestamptz IS NULL OR (created_on, id) < ($2, $3::uuid))
+         ORDER BY created_on DESC, id DESC LIMIT $4`,
+        [QUEUES.dead, page.before?.at ?? null, page.before?.id ?? null, page.limit],
+      );
+      return rows.map(
+        (r): DeadLetter => ({
+          id: r.id,
+          queue: r.data.queue,
+          data: r.data.payload,
+          reason: reasonOf(r.output),
+          createdAt: new Date(r.created_on).toISOString(),
+        }),
+      );
+    },
+
+    async retryDeadLetter(id) {
+      return db.transaction(async (tx) => {
+        const [row] = await tx.query<{ data: Envelope }>(
+          `UPDATE ${SCHEMA}.job SET state = 'completed', completed_on = now(), output = jsonb_build_object('retried', true)
+           WHERE name = $1 AND id = $2 AND state = 'created' RETURNING data`,
+          [QUEUES.dead, id],
+        );
+        if (!row) return false;
+        await insert(tx, [{ queue: row.data.queue, data: row.data.payload }]);
+        return row.data.queue;
+      }).then((q) => {
+        if (q) queue.wake(q);
+        return q !== false;
+      });
+    },
+
+    async stop() {
+      if (!started) return;
+      started = false;
+      await boss.stop({ graceful: true, wait: true, close: false, timeout: 5000 } as never);
+    },
+  };
+  return queue;
+}
+
+export type PgJobQueue = ReturnType<typeof createJobQueue>;

@@ -1,0 +1,178 @@
+import type { Queryable } from '../db.ts';
+import type { DigestConversationRow, NotifyWorkRepo, OutboxItem, UnseenMessages } from '../store.ts';
+import { iso } from './rows.ts';
+
+type Row = Record<string, unknown>;
+
+const toOutbox = (r: Row): OutboxItem => ({
+  kind: r.kind as OutboxItem['kind'],
+  conversationId: String(r.conversation_id),
+  seq: Number(r.seq),
+  actorId: String(r.actor_id),
+  messageId: String(r.message_id),
+  recipients: (r.recipients as string[]) ?? [],
+  mentions: (r.mentions as string[]) ?? [],
+  data: (r.data as Record<string, unknown>) ?? {},
+  createdAt: iso(r.created_at),
+});
+
+/** Messages from others after `after`, not deleted: what a push or a digest would be about. */
+const UNSEEN = `m.seq > GREATEST(cm.read_seq, $AFTER) AND m.sender_id <> cm.user_id AND m.deleted_at IS NULL`;
+
+/** The storage side of notification delivery: the outbox, push and digest positions. */
+export function notifyWorkRepo(q: Queryable): NotifyWorkRepo {
+  return {
+    async addOutbox(item) {
+      await q.query(
+        `INSERT INTO notification_outbox (kind, conversation_id, seq, actor_id, message_id, recipients, mentions, data, created_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8::text::jsonb, $9)`,
+        [item.kind, item.conversationId, item.seq, item.actorId, item.messageId, item.recipients, item.mentions, JSON.stringify(item.data), item.createdAt],
+      );
+    },
+
+    async takeOutbox(limit) {
+      // SKIP LOCKED: several instances drain the same outbox without waiting on each other.
+      const rows = await q.query(
+        `DELETE FROM notification_outbox WHERE id IN (
+           SELECT id FROM notification_outbox ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED)
+         RETURNING *`,
+        [limit],
+      );
+      return rows.sort((a, b) => Number(a.id) - Number(b.id)).map(toOutbox);
+    },
+
+    async memberStates(pairs) {
+      if (pairs.length === 0) return new Map();
+      const rows = await q.query(
+        `SELECT cm.conversation_id, cm.user_id, cm.muted_until, cm.archived_seq IS NOT NULL AS archived
+         FROM conversation_members cm JOIN unnest($1::uuid[], $2::text[]) AS p(c, u) ON cm.conversation_id = p.c AND cm.user_id = p.u`,
+        [pairs.map((p) => p.conversationId), pairs.map((p) => p.userId)],
+      );
+      return new Map(
+        rows.map((r) => [
+          `${r.conversation_id}\n${r.user_id}`,
+          { mutedUntil: r.muted_until ? iso(r.muted_until) : null, archived: Boolean(r.archived) },
+        ]),
+      );
+    },
+
+    async userNames(ids) {
+      if (ids.length === 0) return new Map();
+      const rows = await q.query('SELECT id, name FROM users WHERE id = ANY ($1)', [ids]);
+      return new Map(rows.map((r) => [String(r.id), (r.name as string | null) ?? null]));
+    },
+
+    async unseen(conversationId, userId, limit) {
+      const [member] = await q.query(
+        `SELECT cm.read_seq, cm.pushed_seq, cm.muted_until, cm.archived_seq IS NOT NULL AS archived, c.kind, c.title
+         FROM conversation_members cm JOIN conversations c ON c.id = cm.conversation_id
+         WHERE cm.conversation_id = $1 AND cm.user_id = $2`,
+        [conversationId, userId],
+      );
+      if (!member) return null;
+      const rows = await q.query(
+        `SELECT m.seq, m.sender_id, u.name AS sender_name, m.body, $2 = ANY (m.mentions) AS mentioned,
+           count(*) OVER () AS total, count(*) FILTER (WHERE $2 = ANY (m.mentions)) OVER () AS mentions
+         FROM messages m
+         JOIN conversation_members cm ON cm.conversation_id = m.conversation_id AND cm.user_id = $2
+         LEFT JOIN users u ON u.id = m.sender_id
+         WHERE m.conversation_id = $1 AND ${UNSEEN.replace('$AFTER', 'cm.pushed_seq')}
+         ORDER BY m.seq DESC LIMIT $3`,
+        [conversationId, userId, limit],
+      );
+      const result: UnseenMessages = {
+        kind: member.kind as 'direct' | 'group',
+        title: (member.title as string | null) ?? null,
+        mutedUntil: member.muted_until ? iso(member.muted_until) : null,
+        archived: Boolean(member.archived),
+        total: Number(rows[0]?.total ?? 0),
+        mentions: Number(rows[0]?.mentions ?? 0),
+        messages: rows.reverse().map((r) => ({
+          seq: Number(r.seq),
+          senderId: String(r.sender_id),
+          senderName: (r.sender_name as string | null) ?? null,
+          body: String(r.body),
+          mentioned: Boolean(r.mentioned),
+        })),
+      };
+      return result;
+    },
+
+    async markPushed(conversationId, userId, seq) {
+      await q.query('UPDATE conversation_members SET pushed_seq = GREATEST(pushed_seq, $3) WHERE conversation_id = $1 AND user_id = $2', [
+        conversationId,
+        userId,
+        seq,
+      ]);
+    },
+
+    async digestCandidates(afterUserId, limit) {
+      const rows = await q.query(
+        `SELECT DISTINCT u.id, u.email FROM users u
+         JOIN conversation_members cm ON cm.user_id = u.id
+         JOIN conversations c ON c.id = cm.conversation_id
+         WHERE u.email IS NOT NULL AND u.id > $1 AND c.last_message_seq > GREATEST(cm.read_seq, cm.emailed_seq)
+         ORDER BY u.id LIMIT $2`,
+        [afterUserId, limit],
+      );
+      return rows.map((r) => ({ userId: String(r.id), email: String(r.email) }));
+    },
+
+    async digestFor(userId, perConversation) {
+      const rows = await q.query(
+        `SELECT x.* FROM (
+           SELECT m.conversation_id, c.kind, c.title, cm.muted_until, cm.archived_seq IS NOT NULL AS archived,
+             m.seq, m.body, m.created_at, u.name AS sender_name, m.sender_id, $1 = ANY (m.mentions) AS mentioned,
+             row_number() OVER w AS rn, count(*) OVER p AS total, max(m.seq) OVER p AS last_seq,
+             count(*) FILTER (WHERE $1 = ANY (m.mentions)) OVER p AS mentions
+           FROM conversation_members cm
+           JOIN conversations c ON c.id = cm.conversation_id
+           JOIN messages m ON m.conversation_id = cm.conversation_id
+           LEFT JOIN users u ON u.id = m.sender_id
+           WHERE cm.user_id = $1 AND c.last_message_seq > GREATEST(cm.read_seq, cm.emailed_seq)
+             AND ${UNSEEN.replace('$AFTER', 'cm.emailed_seq')}
+           WINDOW p AS (PARTITION BY m.conversation_id), w AS (PARTITION BY m.conversation_id ORDER BY m.seq DESC)
+         ) x WHERE x.rn <= $2 ORDER BY x.conversation_id, x.seq`,
+        [userId, perConversation],
+      );
+      const byConversation = new Map<string, DigestConversationRow>();
+      for (const r of rows) {
+        const id = String(r.conversation_id);
+        let c = byConversation.get(id);
+        if (!c) {
+          c = {
+            conversationId: id,
+            kind: r.kind as 'direct' | 'group',
+            title: (r.title as string | null) ?? null,
+            mutedUntil: r.muted_until ? iso(r.muted_until) : null,
+            archived: Boolean(r.archived),
+            total: Number(r.total),
+            mentions: Number(r.mentions),
+            lastSeq: Number(r.last_seq),
+            messages: [],
+          };
+          byConversation.set(id, c);
+        }
+        c.messages.push({
+          seq: Number(r.seq),
+          senderId: String(r.sender_id),
+          senderName: (r.sender_name as string | null) ?? null,
+          body: String(r.body),
+          mentioned: Boolean(r.mentioned),
+          createdAt: iso(r.created_at),
+        });
+      }
+      return [...byConversation.values()];
+    },
+
+    async markEmailed(userId, positions) {
+      if (positions.length === 0) return;
+      await q.query(
+        `UPDATE conversation_members cm SET emailed_seq = GREATEST(cm.emailed_seq, p.seq)
+         FROM unnest($2::uuid[], $3::bigint[]) AS p(c, seq) WHERE cm.user_id = $1 AND cm.conversation_id = p.c`,
+        [userId, positions.map((p) => p.conversationId), positions.map((p) => p.seq)],
+      );
+    },
+
+  };
+}
