@@ -160,6 +160,15 @@ export const NotificationListQuery = Type.Object(
 );
 export type NotificationListQuery = Static<typeof NotificationListQuery>;
 
+export const DeadLetterQuery = Type.Object(
+  {
+    limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 200 })),
+    cursor: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
+  },
+  closed,
+);
+export type DeadLetterQuery = Static<typeof DeadLetterQuery>;
+
 const Hhmm = Type.String({ pattern: '^([01][0-9]|2[0-3]):[0-5][0-9]$' });
 const ChannelSwitches = Type.Object(
   { inApp: Type.Optional(Type.Boolean()), email: Type.Optional(Type.Boolean()), push: Type.Optional(Type.Boolean()) },

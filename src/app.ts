@@ -38,6 +38,8 @@ export interface AppOverrides {
   /** Push channels to use instead of the configured ones (tests point them at local servers). */
   channels?: Partial<Record<DevicePlatform, Channel>>;
   email?: EmailChannel | null;
+  /** The services' clock (tests move it to the edge of quiet hours). */
+  now?: () => Date;
 }
 
 /** Wires ports to services to gateways. Tests call it; only main.ts listens. */
@@ -49,7 +51,7 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
   const email = overrides.email !== undefined ? overrides.email : emailFromConfig(config);
   const services = createServices(
     config,
-    { store, bus, now: () => new Date() },
+    { store, bus, now: overrides.now ?? (() => new Date()) },
     { presence: createMemoryPresence(), locks: createMemoryLocks(), pushPlatforms: new Set(Object.keys(channels) as DevicePlatform[]) },
   );
   const hub = createHub();

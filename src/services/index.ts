@@ -19,6 +19,7 @@ import { userService } from './users.ts';
 import { notifyDispatcher } from './notify-dispatch.ts';
 import { pushService } from './push.ts';
 import { digestService } from './digest.ts';
+import { adminService } from './admin.ts';
 import type { DevicePlatform } from '../domain/types.ts';
 
 /** Ports that hold realtime state: in process for one instance, Redis for a cluster. */
@@ -62,6 +63,7 @@ export function createServices(config: Config, deps: ServiceDeps, ports: Realtim
       { pushWhen: config.push.when, coalesceMs: config.push.coalesceMs, batch: DISPATCH_BATCH },
     ),
     push: pushService({ ...deps, presence: ports.presence }, { pushWhen: config.push.when, platforms: ports.pushPlatforms }),
+    admin: adminService(deps),
     digest: digestService({ ...deps, presence: ports.presence }, { appUrl: config.email.appUrl }),
     devices: deviceService(deps, { allowInsecurePush: config.push.allowInsecure, vapidPublicKey: config.push.vapid?.publicKey ?? null }),
     close() {

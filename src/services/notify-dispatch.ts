@@ -8,12 +8,12 @@ import type { OutboxItem } from '../storage/store.ts';
 import type { ServiceDeps } from './deps.ts';
 import { announceTo } from './notifications.ts';
 import { onlineUsers } from './online.ts';
-import type { PushJob } from './push.ts';
+import { conversationPushKey, type PushJob } from './push.ts';
 
 export interface DispatchOptions {
   /** Push only to users with no live connection, or always. */
   pushWhen: 'offline' | 'always';
-  /** Width of the coalescing slot: a conversation's messages in one slot make one push. */
+  /** A conversation's messages within this long of the first unpushed one make one push. */
   coalesceMs: number;
   batch: number;
 }
@@ -28,21 +28,22 @@ const snippet = (s: string) => ([...s].length > SNIPPET ? `${[...s].slice(0, SNI
  *
  * Per recipient of a message: nothing for muted or archived conversations unless it
  * mentions them and they allow mentions there; a mention also lands in the inbox; a push
- * is scheduled for the end of the current coalescing slot, one job per (user,
- * conversation, slot), so a burst of messages becomes one push. Whether anything is still
- * unread is decided when that job runs (services/push.ts).
+ * job is queued unless one for that (user, conversation) is already waiting. Whether
+ * anything is still unread is decided when that job runs (services/push.ts).
  */
 export function notifyDispatcher(deps: ServiceDeps & { presence: PresenceStore }, opts: DispatchOptions) {
   const { store, now } = deps;
 
-  function conversationPush(userId: string, conversationId: string, at: Date): JobSpec {
-    const width = Math.max(1, opts.coalesceMs);
-    const slot = Math.floor(at.getTime() / width);
+  /**
+   * One waiting push per (user, conversation), due `coalesceMs` after the first message it
+   * covers: later messages find it waiting and add nothing, so a burst is one push.
+   */
+  function conversationPush(userId: string, conversationId: string): JobSpec {
     const data: PushJob = { kind: 'conversation', userId, conversationId };
     return {
       queue: QUEUES.push,
-      id: stableUuid(`push:${userId}:${conversationId}:${slot}:${width}`),
-      startAfter: new Date((slot + 1) * width),
+      singletonKey: conversationPushKey(userId, conversationId),
+      delayMs: opts.coalesceMs,
       data: data as unknown as Record<string, unknown>,
     };
   }
@@ -61,7 +62,7 @@ export function notifyDispatcher(deps: ServiceDeps & { presence: PresenceStore }
       const online = opts.pushWhen === 'always' ? new Set<string>() : await onlineUsers(deps.presence, userIds);
       const inbox: Omit<Notification, 'readAt' | 'expiresAt'>[] = [];
       const jobs = new Map<string, JobSpec>();
-      const push = (spec: JobSpec) => jobs.set(spec.id ?? randomUUID(), spec);
+      const push = (spec: JobSpec) => jobs.set(spec.singletonKey ?? spec.id ?? randomUUID(), spec);
 
       for (const w of work) {
         const actorName = names.get(w.actorId) ?? w.actorId;
@@ -81,7 +82,7 @@ export function notifyDispatcher(deps: ServiceDeps & { presence: PresenceStore }
               inbox.push({ ...base, type: 'mention', title: `${actorName} mentioned you`, body: snippet(String(w.data.body ?? '')), data });
             }
             const wanted = mentioned ? channelOn(prefs, 'mention', 'push') || channelOn(prefs, 'message', 'push') : channelOn(prefs, 'message', 'push');
-            if (wanted && !online.has(userId)) push(conversationPush(userId, w.conversationId, at));
+            if (wanted && !online.has(userId)) push(conversationPush(userId, w.conversationId));
           } else {
             if (quiet) continue;
             const emoji = String(w.data.emoji ?? '');

@@ -35,6 +35,9 @@ export type PushDecision =
   /** In quiet hours: rescheduled for when they end, or (null) left for the digest. */
   | { outcome: 'held'; until: string | null };
 
+/** At most one conversation push per (user, conversation) waits at a time (see JobSpec.singletonKey). */
+export const conversationPushKey = (userId: string, conversationId: string) => `conversation:${userId}:${conversationId}`;
+
 const QUEUE_OF: Record<DevicePlatform, QueueName> = { apns: QUEUES.apns, fcm: QUEUES.fcm, webpush: QUEUES.webpush, expo: QUEUES.expo };
 const BODY_MAX = 180;
 const TTL_SECONDS = 24 * 3600;
@@ -78,7 +81,15 @@ export function pushService(deps: ServiceDeps & { presence: PresenceStore }, opt
   async function hold(job: PushJob, jobId: string, prefs: NotificationPreferences, at: Date): Promise<PushDecision> {
     const until = holdEndsAt(prefs, at);
     if (until) {
-      await store.jobs.enqueue([{ queue: QUEUES.push, id: stableUuid(`${jobId}:held`), startAfter: until, data: job as unknown as Record<string, unknown> }]);
+      await store.jobs.enqueue([
+        {
+          queue: QUEUES.push,
+          id: stableUuid(`${jobId}:held`),
+          ...(job.kind === 'conversation' ? { singletonKey: conversationPushKey(job.userId, job.conversationId) } : {}),
+          delayMs: until.getTime() - at.getTime(),
+          data: job as unknown as Record<string, unknown>,
+        },
+      ]);
     }
     return { outcome: 'held', until: until?.toISOString() ?? null };
   }

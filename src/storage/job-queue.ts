@@ -27,7 +27,13 @@ export interface JobSpec {
   data: Record<string, unknown>;
   /** A deterministic id makes the enqueue idempotent: a second one with the same id is dropped. */
   id?: string;
-  startAfter?: Date;
+  /**
+   * In the push queue, at most one job per key waits at a time: enqueueing another while
+   * one is queued is dropped, once it has started a new one may queue (a debounce).
+   */
+  singletonKey?: string;
+  /** Not before this long from now (by this machine's clock, whatever clock the caller uses). */
+  delayMs?: number;
 }
 
 export interface Job<D = Record<string, unknown>> {

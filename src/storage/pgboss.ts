@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import PgBoss from 'pg-boss';
 import type { Db, Queryable } from './db.ts';
 import {
@@ -26,6 +27,9 @@ export interface JobQueueOptions {
   pollSeconds: number;
 }
 
+/** The configuration's defaults, for tests and tools that do not read a Config. */
+export const DEFAULT_JOB_OPTIONS: JobQueueOptions = { retryLimit: 5, retryDelaySeconds: 5, expireSeconds: 60, maintenanceSeconds: 30, pollSeconds: 2 };
+
 const SCHEMA = 'pgboss';
 /** Stored job data: the payload and the queue it belongs to, so a dead letter knows where to go back. */
 type Envelope = { queue: QueueName; payload: Record<string, unknown> };
@@ -51,7 +55,9 @@ const toInsert = (s: JobSpec) => ({
   name: s.queue,
   data: { queue: s.queue, payload: s.data } satisfies Envelope,
   ...(s.id ? { id: s.id } : {}),
-  ...(s.startAfter ? { startAfter: s.startAfter.toISOString() } : {}),
+  ...(s.delayMs ? { startAfter: new Date(Date.now() + s.delayMs).toISOString() } : {}),
+  // The push queue is a 'short' queue: one waiting job per key, and jobs without a key all share one.
+  singletonKey: s.singletonKey ?? (s.queue === QUEUES.push ? (s.id ?? randomUUID()) : undefined),
 });
 
 const reasonOf = (output: unknown): string => {
@@ -99,9 +105,11 @@ export function createJobQueue(db: Db, opts: JobQueueOptions) {
         ...retention,
       };
       for (const name of DELIVERY_QUEUES) {
-        await boss.createQueue(name, delivery as never);
+        // 'short': at most one queued job per singleton key (see JobSpec.singletonKey).
+        const settings = { ...delivery, policy: name === QUEUES.push ? 'short' : 'standard' };
+        await boss.createQueue(name, settings as never);
         // createQueue keeps an existing queue's settings; configuration changes apply here.
-        await boss.updateQueue(name, delivery as never);
+        await boss.updateQueue(name, settings as never);
       }
     },
 
@@ -112,8 +120,12 @@ export function createJobQueue(db: Db, opts: JobQueueOptions) {
       const ids: string[] = [];
       const running = new Set<Promise<unknown>>();
       for (let i = 0; i < (o.concurrency ?? 1); i++) {
-        ids.push(
-          await boss.work<Envelope>(name, { batchSize: 1, includeMetadata: true, pollingIntervalSeconds: opts.pollSeconds }, async ([raw]) => {
+        let workerId = '';
+        // pg-boss waits a poll interval after every fetch; with a backlog that would cap a
+        // worker at one job per interval, so each finished job wakes its worker at once.
+        const next = () => setImmediate(() => boss.notifyWorker(workerId));
+        workerId = await boss.work<Envelope>(name, { batchSize: 1, includeMetadata: true, pollingIntervalSeconds: opts.pollSeconds }, async ([raw]) => {
+          try {
             const j = raw as unknown as { id: string; data: Envelope; retryCount: number; retryLimit: number };
             const job: Job<D> = { id: j.id, queue: name, data: j.data.payload as D, attempt: j.retryCount + 1, maxAttempts: j.retryLimit + 1 };
             const run = handler(job);
@@ -133,8 +145,11 @@ export function createJobQueue(db: Db, opts: JobQueueOptions) {
               );
             }
             return {};
-          }),
-        );
+          } finally {
+            next();
+          }
+        });
+        ids.push(workerId);
       }
       workers.set(name, [...(workers.get(name) ?? []), ...ids]);
       return async () => {
@@ -176,10 +191,12 @@ export function createJobQueue(db: Db, opts: JobQueueOptions) {
     },
 
     async deadLetters(page) {
+      // Cursors carry milliseconds; pg-boss stores microseconds: compare and sort at the cursor's precision.
       const rows = await db.query<{ id: string; data: Envelope; output: unknown; created_on: Date }>(
         `SELECT id, data, output, created_on FROM ${SCHEMA}.job
-         WHERE name = $1 AND state = 'created' AND ($2::timestamptz IS NULL OR (created_on, id) < ($2, $3::uuid))
-         ORDER BY created_on DESC, id DESC LIMIT $4`,
+         WHERE name = $1 AND state = 'created'
+           AND ($2::timestamptz IS NULL OR (date_trunc('milliseconds', created_on), id) < ($2::timestamptz, $3::uuid))
+         ORDER BY date_trunc('milliseconds', created_on) DESC, id DESC LIMIT $4`,
         [QUEUES.dead, page.before?.at ?? null, page.before?.id ?? null, page.limit],
       );
       return rows.map(

@@ -9,7 +9,7 @@ import { messageRepo } from './sql/messages.ts';
 import { createSendBatcher } from './sql/send-batch.ts';
 import { userRepo } from './sql/users.ts';
 import { notifyWorkRepo } from './sql/notify-work.ts';
-import { createJobQueue, type JobQueueOptions, type PgJobQueue } from './pgboss.ts';
+import { createJobQueue, DEFAULT_JOB_OPTIONS, type JobQueueOptions, type PgJobQueue } from './pgboss.ts';
 import type { Repos, Store } from './store.ts';
 
 const repos = (q: Queryable, jobs: PgJobQueue): Repos => ({
@@ -24,8 +24,6 @@ const repos = (q: Queryable, jobs: PgJobQueue): Repos => ({
   jobs: jobs.repoFor(q),
 });
 
-/** Job queue settings for tests and tools that do not read a Config. */
-export const DEFAULT_JOB_OPTIONS: JobQueueOptions = { retryLimit: 5, retryDelaySeconds: 5, expireSeconds: 60, maintenanceSeconds: 30, pollSeconds: 2 };
 
 /** The Postgres implementation of the store port, over either engine. */
 export function createSqlStore(db: Db, opts: { jobs?: JobQueueOptions } = {}): Store {

@@ -6,30 +6,35 @@ import { openPostgres } from '../../src/storage/db-pg.ts';
 import { migrate } from '../../src/storage/migrate.ts';
 import { createSqlStore } from '../../src/storage/sql-store.ts';
 import type { Store } from '../../src/storage/store.ts';
+import type { JobQueueOptions } from '../../src/storage/pgboss.ts';
 import { ensurePgliteTemplate } from './pglite-template.ts';
+
+export interface StoreOptions {
+  jobs?: JobQueueOptions;
+}
 
 /** A storage engine the shared suites run against. */
 export interface Backend {
   name: 'pglite' | 'postgres';
   /** A fresh, migrated, empty store; closing it removes what it created. */
-  openStore(): Promise<Store>;
+  openStore(opts?: StoreOptions): Promise<Store>;
 }
 
 export const PG_URL = process.env.PARLEY_TEST_DATABASE_URL || 'postgres://postgres@127.0.0.1:5432/test';
 
 const pglite: Backend = {
   name: 'pglite',
-  async openStore() {
+  async openStore(opts = {}) {
     const template = fs.readFileSync(await ensurePgliteTemplate());
     const db = await openPglite({ loadDataDir: new Blob([template]) });
     await migrate(db);
-    return createSqlStore(db);
+    return createSqlStore(db, opts);
   },
 };
 
 const postgres: Backend = {
   name: 'postgres',
-  async openStore() {
+  async openStore(opts = {}) {
     const dbName = `parley_test_${process.pid}_${randomBytes(4).toString('hex')}`;
     const admin = new pg.Client({ connectionString: PG_URL });
     await admin.connect();
@@ -39,7 +44,7 @@ const postgres: Backend = {
     url.pathname = `/${dbName}`;
     const db = await openPostgres(url.toString(), { max: 10 });
     await migrate(db);
-    const store = createSqlStore(db);
+    const store = createSqlStore(db, opts);
     return {
       ...store,
       async close() {

@@ -1,7 +1,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { SignJWT } from 'jose';
 import webpush from 'web-push';
-import { type App, buildApp } from '../../src/app.ts';
+import { type App, type AppOverrides, buildApp } from '../../src/app.ts';
 import { type Config, loadConfig } from '../../src/config.ts';
 import type { Store } from '../../src/storage/store.ts';
 import type { Backend } from './backends.ts';
@@ -90,9 +90,9 @@ function client(app: App, userId: string, auth: () => Promise<Record<string, str
 }
 
 /** Builds an app on a fresh store of `backend` (or on `store` when given). */
-export async function harness(backend: Backend | { store: Store }, env: Record<string, string> = {}): Promise<Harness> {
+export async function harness(backend: Backend | { store: Store }, env: Record<string, string> = {}, overrides: Omit<AppOverrides, 'store'> = {}): Promise<Harness> {
   const store = 'store' in backend ? backend.store : await backend.openStore();
-  const app = await buildApp(testConfig(env), { store });
+  const app = await buildApp(testConfig(env), { ...overrides, store });
   await app.http.ready();
   const as = (userId: string, claims: Record<string, unknown> = {}) => {
     let token: Promise<string> | null = null;

@@ -3,8 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { openPglite } from '../../src/storage/db-pglite.ts';
 import { listMigrations, migrate } from '../../src/storage/migrate.ts';
-import { createJobQueue } from '../../src/storage/pgboss.ts';
-import { DEFAULT_JOB_OPTIONS } from '../../src/storage/sql-store.ts';
+import { createJobQueue, DEFAULT_JOB_OPTIONS } from '../../src/storage/pgboss.ts';
 
 const PGBOSS_VERSION = (JSON.parse(fs.readFileSync(path.join(import.meta.dirname, '../../node_modules/pg-boss/package.json'), 'utf8')) as { version: string }).version;
 

@@ -15,6 +15,7 @@ import { notificationRoutes } from './routes/notifications.ts';
 import { readStateRoutes } from './routes/read-state.ts';
 import { realtimeRoutes } from './routes/realtime.ts';
 import { userRoutes } from './routes/users.ts';
+import { adminRoutes } from './routes/admin.ts';
 import { validatorCompiler } from '../validation.ts';
 
 export interface HttpDeps {
@@ -76,6 +77,7 @@ export async function buildHttp({ config, services, limiter, isReady, metrics }:
     reply.type(metrics.contentType).send(await metrics.render()),
   );
 
+  adminRoutes(app, services);
   conversationRoutes(app, services);
   memberRoutes(app, services);
   messageRoutes(app, services);
