@@ -6,7 +6,8 @@ import { ERRORS } from '../protocol/errors.ts';
 import { backends, skippedPostgres } from './helpers/backends.ts';
 import { buildCorpus, type Case, type Fixture, ROUTES } from './helpers/bad-input-corpus.ts';
 import { changedTables, fingerprint, type OwnedStore, openOwnedStore } from './helpers/fingerprint.ts';
-import { type Client, type Harness, harness, type Reply, send, uid } from './helpers/harness.ts';
+import { type Client, type Harness, harness, type Reply, send, uid, waitFor } from './helpers/harness.ts';
+import { QUEUES } from '../src/storage/job-queue.ts';
 
 /**
  * "Bad input gets a clear error code and nothing is written; it never gets a 500 or a
@@ -92,6 +93,12 @@ async function makeFixture(h: Harness): Promise<{ owner: Client; fixture: Fixtur
   assert.equal(sent.status, 201);
   const device = await owner.post('/v1/me/devices', { platform: 'fcm', token: `fcm-token-${uid()}` });
   assert.equal(device.status, 201);
+  // A dead letter for the admin routes: an email job (no email channel here) that fails for good.
+  const stop = await h.store.jobs.work(QUEUES.email, async () => ({ outcome: 'dead', reason: 'fixture' }));
+  await h.store.jobs.enqueue([{ queue: QUEUES.email, data: { fixture: true } }]);
+  h.store.jobs.wake(QUEUES.email);
+  const dead = (await waitFor(() => h.store.jobs.deadLetters({ limit: 1, before: null }).then((d) => d[0]), 10_000, "the dead letter"))!;
+  await stop();
   return {
     owner,
     fixture: {
@@ -103,6 +110,7 @@ async function makeFixture(h: Harness): Promise<{ owner: Client; fixture: Fixtur
       target,
       notificationId: sent.body.notifications[0].id,
       deviceId: device.body.device.id,
+      deadLetterId: dead.id,
     },
   };
 }
@@ -110,6 +118,8 @@ async function makeFixture(h: Harness): Promise<{ owner: Client; fixture: Fixtur
 /** Sends each case; returns one line per case that got a wrong answer or wrote anything. */
 async function runCases(env: Env, cases: Case[]): Promise<string[]> {
   const failures: string[] = [];
+  // Work the baselines queued (outbox rows) is drained first, so only the cases can change anything.
+  await env.h.app.delivery.drain();
   let last = await fingerprint(env.owned.db);
   for (const c of cases) {
     const client = c.caller === 'admin' ? env.admin : env.owner;

@@ -25,6 +25,7 @@ export interface Fixture {
   target: string;
   notificationId: string;
   deviceId: string;
+  deadLetterId: string;
 }
 
 export interface Baseline {
@@ -291,10 +292,14 @@ export const ROUTES: RouteSpec[] = [
     fields: {
       name: { kind: 'nullableString', tooLong: 'n'.repeat(201) },
       picture: { kind: 'nullableString', tooLong: `https://${'a'.repeat(2041)}`, bad: ['ftp://x.example/a.png', 'javascript:alert(1)', '/relative.png'] },
+      email: { kind: 'nullableString', tooLong: `${'a'.repeat(250)}@x.io`, bad: ['not an address', 'a@localhost', 'Carol <c@x.io>', 'c@x.io\r\nBcc: y@x.io', 'a,b@x.io'] },
       metadata,
     },
-    baseline: (f) => ({ params: { id: f.target }, body: { name: 'Carol', picture: 'https://img.example/c.png', metadata: { team: 'x' } } }),
+    baseline: (f) => ({ params: { id: f.target }, body: { name: 'Carol', picture: 'https://img.example/c.png', email: 'carol@example.com', metadata: { team: 'x' } } }),
   },
+  { method: 'GET', path: '/v1/admin/status', caller: 'admin', baseline: () => ({}) },
+  { method: 'GET', path: '/v1/admin/dead-letters', caller: 'admin', query: { limit: ['0', '201', 'x', '-1'], cursor: ['x', ''] }, baseline: () => ({ query: { limit: '10' } }) },
+  { method: 'POST', path: '/v1/admin/dead-letters/:id/retry', caller: 'admin', params: id, baseline: (f) => ({ params: { id: f.deadLetterId } }) },
   { method: 'GET', path: '/v1/notifications', caller: 'user', query: { limit: ['0', '101', 'x', '-1'], unread: ['maybe', '2'], type: ['nope', ''], cursor: ['x', ''] }, baseline: () => ({ query: { limit: '10', unread: 'true', type: 'system' } }) },
   { method: 'GET', path: '/v1/notifications/unread-count', caller: 'user', baseline: () => ({}) },
   { method: 'POST', path: '/v1/notifications/:id/read', caller: 'user', params: id, baseline: (f) => ({ params: { id: f.notificationId } }) },

@@ -22,7 +22,8 @@ export async function openOwnedStore(backend: Pick<Backend, 'name'>): Promise<Ow
   if (backend.name === 'pglite') {
     const db = await openPglite({ loadDataDir: new Blob([fs.readFileSync(await ensurePgliteTemplate())]) });
     await migrate(db);
-    return { store: createSqlStore(db), db, close: () => db.close() };
+    const store = createSqlStore(db);
+    return { store, db, close: () => store.close() };
   }
   const dbName = `parley_test_${process.pid}_${randomBytes(4).toString('hex')}`;
   const admin = async (sql: string) => {
@@ -36,11 +37,12 @@ export async function openOwnedStore(backend: Pick<Backend, 'name'>): Promise<Ow
   url.pathname = `/${dbName}`;
   const db = await openPostgres(url.toString(), { max: 10 });
   await migrate(db);
+  const store = createSqlStore(db);
   return {
-    store: createSqlStore(db),
+    store,
     db,
     async close() {
-      await db.close();
+      await store.close();
       await admin(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`);
     },
   };
