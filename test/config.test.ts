@@ -89,6 +89,52 @@ describe('loadConfig', () => {
     assert.equal(c.logLevel, 'debug');
   });
 
+  test('delivery: push channels, email, jobs; defaults and every variable', () => {
+    const d = loadConfig({});
+    assert.deepEqual(
+      { apns: d.push.apns, fcm: d.push.fcm, expo: d.push.expo, when: d.push.when, coalesceMs: d.push.coalesceMs },
+      { apns: null, fcm: null, expo: { endpoint: 'https://exp.host/--/api/v2/push/send', accessToken: null }, when: 'offline', coalesceMs: 3000 },
+    );
+    assert.deepEqual(d.email, { smtpUrl: null, from: 'Parley <parley@localhost>', digestIntervalMinutes: 30, appUrl: null });
+    assert.deepEqual(d.jobs, { retryLimit: 5, retryDelaySeconds: 5, expireSeconds: 60, maintenanceSeconds: 30, pollSeconds: 2 });
+    const c = loadConfig({
+      PARLEY_APNS_KEY_ID: 'ABC123DEFG',
+      PARLEY_APNS_TEAM_ID: 'TEAM123456',
+      PARLEY_APNS_KEY_FILE: '/etc/parley/apns.p8',
+      PARLEY_APNS_BUNDLE_ID: 'com.example.app',
+      PARLEY_APNS_ENDPOINT: 'https://api.sandbox.push.apple.com',
+      PARLEY_FCM_SERVICE_ACCOUNT_FILE: '/etc/parley/fcm.json',
+      PARLEY_EXPO_ACCESS_TOKEN: 'expo-token',
+      PARLEY_PUSH_WHEN: 'always',
+      PARLEY_PUSH_COALESCE_MS: '0',
+      PARLEY_SMTP_URL: 'smtps://u:p@mail.example.com:465',
+      PARLEY_EMAIL_FROM: 'Chat <chat@example.com>',
+      PARLEY_DIGEST_INTERVAL_MINUTES: '0',
+      PARLEY_APP_URL: 'https://chat.example.com/',
+      PARLEY_JOB_RETRY_LIMIT: '8',
+      PARLEY_JOB_RETRY_DELAY_SECONDS: '10',
+      PARLEY_JOB_EXPIRE_SECONDS: '120',
+      PARLEY_JOB_MAINTENANCE_SECONDS: '15',
+      PARLEY_JOB_POLL_SECONDS: '1',
+    });
+    assert.deepEqual(c.push.apns, { keyId: 'ABC123DEFG', teamId: 'TEAM123456', keyFile: '/etc/parley/apns.p8', bundleId: 'com.example.app', endpoint: 'https://api.sandbox.push.apple.com' });
+    assert.deepEqual(c.push.fcm, { serviceAccountFile: '/etc/parley/fcm.json', endpoint: null });
+    assert.equal(c.push.expo.accessToken, 'expo-token');
+    assert.equal(c.push.when, 'always');
+    assert.equal(c.push.coalesceMs, 0);
+    assert.deepEqual(c.email, { smtpUrl: 'smtps://u:p@mail.example.com:465', from: 'Chat <chat@example.com>', digestIntervalMinutes: 0, appUrl: 'https://chat.example.com' });
+    assert.deepEqual(c.jobs, { retryLimit: 8, retryDelaySeconds: 10, expireSeconds: 120, maintenanceSeconds: 15, pollSeconds: 1 });
+  });
+
+  test('delivery variables that cannot work are reported', () => {
+    assertOneProblem({ PARLEY_APNS_KEY_ID: 'ABC123DEFG' }, /APNs needs all of/);
+    assertOneProblem({ PARLEY_PUSH_WHEN: 'sometimes' }, /PARLEY_PUSH_WHEN/);
+    assertOneProblem({ PARLEY_SMTP_URL: 'http://mail.example.com' }, /PARLEY_SMTP_URL must use smtp: or smtps:/);
+    assertOneProblem({ PARLEY_EMAIL_FROM: 'a@b.c\r\nBcc: x@y.z' }, /PARLEY_EMAIL_FROM/);
+    assertOneProblem({ PARLEY_JOB_RETRY_LIMIT: '100' }, /PARLEY_JOB_RETRY_LIMIT/);
+    assertOneProblem({ PARLEY_APNS_ENDPOINT: 'http://api.push.apple.com' }, /PARLEY_APNS_ENDPOINT must use https:/);
+  });
+
   test('algorithm allowlist follows the key sources, or PARLEY_JWT_ALGORITHMS', () => {
     assert.deepEqual(loadConfig({ PARLEY_JWT_SECRET: SECRET }).jwt.algorithms, ['HS256']);
     assert.deepEqual(loadConfig({ PARLEY_JWKS_URL: 'https://a.example/jwks' }).jwt.algorithms, ['RS256', 'ES256']);

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { DEFAULT_PREFERENCES, isHeld, localTime } from '../src/domain/notifications.ts';
+import { DEFAULT_PREFERENCES, holdEndsAt, isHeld, localTime } from '../src/domain/notifications.ts';
 import type { NotificationPreferences } from '../src/domain/types.ts';
 
 const paris: NotificationPreferences = {
@@ -29,4 +29,23 @@ test('urgent bypasses quiet hours and do-not-disturb; disabled quiet hours hold 
   assert.equal(isHeld({ ...DEFAULT_PREFERENCES, doNotDisturb: true }, 'high', night), true);
   assert.equal(isHeld({ ...DEFAULT_PREFERENCES, doNotDisturb: true }, 'urgent', night), false);
   assert.equal(isHeld({ ...paris, quietHours: { ...paris.quietHours, enabled: false } }, 'normal', night), false);
+});
+
+test('a hold ends at the first minute outside every window, in the user time zone; do-not-disturb has no end', () => {
+  // Monday 22:30 Paris (winter, UTC+1): the window runs to Tuesday 07:00 Paris = 06:00 UTC.
+  assert.equal(holdEndsAt(paris, new Date('2026-01-05T21:30:20Z'))?.toISOString(), '2026-01-06T06:00:00.000Z');
+  // In summer (UTC+2) the same local end is 05:00 UTC.
+  assert.equal(holdEndsAt(paris, new Date('2026-07-06T21:30:00Z'))?.toISOString(), '2026-07-07T05:00:00.000Z');
+  // Not held: ends at once.
+  const noon = new Date('2026-01-06T11:00:00Z');
+  assert.equal(holdEndsAt(paris, noon)?.getTime(), noon.getTime());
+  // Back-to-back windows are one hold.
+  const chained: NotificationPreferences = {
+    ...DEFAULT_PREFERENCES,
+    quietHours: { enabled: true, timeZone: 'UTC', windows: [{ days: [1], start: '20:00', end: '22:00' }, { days: [1], start: '22:00', end: '23:30' }] },
+  };
+  assert.equal(holdEndsAt(chained, new Date('2026-01-05T21:00:00Z'))?.toISOString(), '2026-01-05T23:30:00.000Z');
+  assert.equal(holdEndsAt({ ...DEFAULT_PREFERENCES, doNotDisturb: true }, noon), null);
+  const always: NotificationPreferences = { ...DEFAULT_PREFERENCES, quietHours: { enabled: true, timeZone: 'UTC', windows: [{ days: [0, 1, 2, 3, 4, 5, 6], start: '00:00', end: '23:59' }, { days: [0, 1, 2, 3, 4, 5, 6], start: '23:59', end: '00:00' }] } };
+  assert.equal(holdEndsAt(always, noon), null);
 });

@@ -112,12 +112,12 @@ export async function startDelivery(o: DeliveryOptions) {
 
   return {
     /** Drains the outbox now (tests; the timer and bus do it otherwise). */
-    drain: () => services.dispatcher.poke(),
+    drain: () => services.dispatcher.flush(),
     async stop() {
       unsubscribe();
       clearInterval(sweep);
       if (digestTimer) clearInterval(digestTimer);
-      await services.dispatcher.poke().catch(() => {});
+      await services.dispatcher.flush().catch(() => {});
       for (const stopWork of stops) await stopWork();
     },
   };

@@ -19,6 +19,8 @@ export interface DispatchOptions {
 }
 
 const SNIPPET = 140;
+/** Pokes arriving within this long share one drain. */
+const DRAIN_DELAY_MS = 25;
 const snippet = (s: string) => ([...s].length > SNIPPET ? `${[...s].slice(0, SNIPPET - 1).join('')}…` : s);
 
 /**
@@ -53,13 +55,18 @@ export function notifyDispatcher(deps: ServiceDeps & { presence: PresenceStore }
     const { taken, created } = await store.transaction(async (tx) => {
       const work = await tx.notifyWork.takeOutbox(opts.batch);
       if (work.length === 0) return { taken: 0, created: [] as Notification[] };
+      // Recipients reading live need nothing for a plain message (the common case under
+      // load): drop them before any other query.
+      const everyone = [...new Set(work.flatMap((w) => w.recipients))];
+      const online = opts.pushWhen === 'always' ? new Set<string>() : await onlineUsers(deps.presence, everyone);
+      for (const w of work) if (w.kind === 'message') w.recipients = w.recipients.filter((u) => !online.has(u) || w.mentions.includes(u));
       const userIds = [...new Set(work.flatMap((w) => w.recipients))];
+      if (userIds.length === 0) return { taken: work.length, created: [] as Notification[] };
       const pairs = work.flatMap((w) => w.recipients.map((userId) => ({ conversationId: w.conversationId, userId })));
       const states = await tx.notifyWork.memberStates(pairs);
       const stored = await tx.notifications.preferences(userIds);
       const prefsOf = (u: string): NotificationPreferences => ({ ...DEFAULT_PREFERENCES, ...stored.get(u) });
       const names = await tx.notifyWork.userNames([...new Set(work.map((w) => w.actorId))]);
-      const online = opts.pushWhen === 'always' ? new Set<string>() : await onlineUsers(deps.presence, userIds);
       const inbox: Omit<Notification, 'readAt' | 'expiresAt'>[] = [];
       const jobs = new Map<string, JobSpec>();
       const push = (spec: JobSpec) => jobs.set(spec.singletonKey ?? spec.id ?? randomUUID(), spec);
@@ -107,9 +114,10 @@ export function notifyDispatcher(deps: ServiceDeps & { presence: PresenceStore }
 
   let running: Promise<void> | null = null;
   let again = false;
+  let timer: NodeJS.Timeout | null = null;
+  let waiters: { resolve: () => void; reject: (e: unknown) => void }[] = [];
 
-  /** Drains until the outbox is empty; calls while draining make it look once more. */
-  function poke(): Promise<void> {
+  async function drainAll(): Promise<void> {
     if (running) {
       again = true;
       return running;
@@ -127,7 +135,38 @@ export function notifyDispatcher(deps: ServiceDeps & { presence: PresenceStore }
     return running;
   }
 
-  return { poke, drainOnce };
+  /** Runs the drain the timer was waiting for, settling everyone who poked. */
+  function fire(): Promise<void> {
+    if (timer) clearTimeout(timer);
+    timer = null;
+    const settled = waiters;
+    waiters = [];
+    const done = drainAll();
+    done.then(
+      () => {
+        for (const w of settled) w.resolve();
+      },
+      (err) => {
+        for (const w of settled) w.reject(err);
+      },
+    );
+    return done;
+  }
+
+  /**
+   * Drains soon: pokes within DRAIN_DELAY_MS share one drain, so under load one
+   * transaction handles many messages instead of one each.
+   */
+  function poke(): Promise<void> {
+    const p = new Promise<void>((resolve, reject) => waiters.push({ resolve, reject }));
+    timer ??= setTimeout(fire, DRAIN_DELAY_MS);
+    return p;
+  }
+
+  /** Drains now, and waits for it (tests, shutdown). */
+  const flush = (): Promise<void> => fire();
+
+  return { poke, flush, drainOnce };
 }
 
 export type NotifyDispatcher = ReturnType<typeof notifyDispatcher>;
