@@ -55,7 +55,7 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
     { presence: createMemoryPresence(), locks: createMemoryLocks(), pushPlatforms: new Set(Object.keys(channels) as DevicePlatform[]) },
   );
   const hub = createHub();
-  const metrics = createMetrics(bus, hub);
+  const metrics = createMetrics(bus, hub, async () => (await services.admin.status()).channels as unknown as Record<string, Record<string, number>>);
   const http = await buildHttp({ config, services, limiter, isReady: () => store.isReady(), metrics });
   const log = http.log;
 

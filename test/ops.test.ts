@@ -301,8 +301,9 @@ describe('metrics', () => {
     const res = await h.app.http.inject({ method: 'GET', url: '/metrics' });
     assert.equal(res.statusCode, 200);
     assert.match(String(res.headers['content-type']), /^text\/plain/);
-    for (const name of ['parley_process_resident_memory_bytes', 'parley_connections', 'parley_events_total', 'parley_deliveries_total']) {
+    for (const name of ['parley_process_resident_memory_bytes', 'parley_connections', 'parley_events_total', 'parley_deliveries_total', 'parley_delivery_jobs']) {
       assert.match(res.body, new RegExp(`^# TYPE ${name} `, 'm'), name);
     }
+    assert.match(res.body, /^parley_delivery_jobs\{channel="webpush",state="deadLetters"\} \d+$/m);
   });
 });
