@@ -1,6 +1,6 @@
 import { type Static, Type } from '@sinclair/typebox';
 import type { ErrorBody } from './errors.ts';
-import { Emoji, Seq, SendMessage, UUID_PATTERN, Uuid } from './schemas.ts';
+import { Emoji, NotificationTypeSchema, Seq, SendMessage, UUID_PATTERN, Uuid } from './schemas.ts';
 
 /**
  * The realtime contract: the same command and event names on Socket.IO, the plain
@@ -55,6 +55,8 @@ export const COMMANDS = {
   'message:lock': MessageRef,
   'message:unlock': MessageRef,
   'notification:read': Type.Object({ notificationId: Uuid }, closed),
+  /** This connection's `notification:new` only for these types (null: all); others still update the count. */
+  'notification:subscribe': Type.Object({ types: Type.Union([Type.Array(NotificationTypeSchema, { uniqueItems: true, maxItems: 20 }), Type.Null()]) }, closed),
 } as const;
 
 export type CommandName = keyof typeof COMMANDS;

@@ -19,7 +19,7 @@ import type { Channel } from './delivery/channel.ts';
 import type { EmailChannel } from './delivery/channels/email.ts';
 import { channelsFromConfig, emailFromConfig } from './delivery/channels/from-config.ts';
 import { type Delivery, startDelivery } from './delivery/workers.ts';
-import type { DevicePlatform } from './domain/types.ts';
+import type { DevicePlatform, NotificationType } from './domain/types.ts';
 import type { Store } from './storage/store.ts';
 
 export interface App {
@@ -64,6 +64,7 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
     hub,
     membersOf: (id) => services.membership.members(id),
     onError: (err) => log.error({ err }, 'fan-out failed'),
+    wantsNotification: (connectionId, type) => services.notificationFilters.allows(connectionId, type as NotificationType),
   });
   const dispatch = createDispatcher(services, limiter, (err, command) => log.error({ err, command }, 'command failed'));
   const sessionDeps = { services, hub, dispatch, log };

@@ -92,6 +92,35 @@ for (const backend of backends) {
       }
     });
 
+    test('notification:subscribe: a connection gets notification:new for its chosen types only, and the count for the rest', async () => {
+      const userId = uid('ana');
+      const phone = await wsClient(url, userId);
+      const laptop = await wsClient(url, userId);
+      try {
+        const bad = await phone.send('notification:subscribe', { types: ['nope'] });
+        assert.equal(bad.ok, false);
+        assert.equal(bad.error?.code, 'validation_failed');
+        assert.deepEqual((await phone.send('notification:subscribe', { types: ['mention'] })).data, { types: ['mention'] });
+        await send([userId], { type: 'system', title: 'System' });
+        await send([userId], { type: 'mention', title: 'Mention' });
+        const first = await phone.next('notification:new');
+        assert.equal(first.notification.title, 'Mention', 'the system one never came as notification:new');
+        assert.equal((await phone.next('notification:updated')).unreadCount, 1);
+        await laptop.next('notification:new', (d) => d.notification.title === 'System');
+        await laptop.next('notification:new', (d) => d.notification.title === 'Mention');
+        assert.deepEqual(
+          phone.events.filter((e) => e.event === 'notification:new').map((e) => e.data.notification.title),
+          ['Mention'],
+        );
+        // null: every type again.
+        await phone.send('notification:subscribe', { types: null });
+        await send([userId], { type: 'system', title: 'Again' });
+        await phone.next('notification:new', (d) => d.notification.title === 'Again');
+      } finally {
+        await Promise.all([phone.close(), laptop.close()]);
+      }
+    });
+
     test('preferences: defaults, validation, and the in-app switch (urgent goes through)', async () => {
       const ana = h.as(uid('ana'));
       const defaults = (await ana.get('/v1/me/notification-preferences')).body;

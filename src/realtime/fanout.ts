@@ -1,12 +1,14 @@
 import type { ConversationEvent } from '../domain/types.ts';
 import type { Bus, BusMessage } from './bus.ts';
-import type { Hub } from './hub.ts';
+import type { Connection, Hub } from './hub.ts';
 
 export interface FanoutDeps {
   bus: Bus;
   hub: Hub;
   membersOf(conversationId: string): Promise<Set<string>>;
   onError(err: unknown): void;
+  /** Whether a connection wants `notification:new` of this type (it gets the count either way). */
+  wantsNotification?(connectionId: string, type: string): boolean;
   /** How long an event may wait for an earlier seq still in flight before going out anyway. */
   reorderWindowMs?: number;
 }
@@ -130,10 +132,13 @@ export function startFanout(deps: FanoutDeps): () => void {
         });
       case 'presence':
         return hub.emitTo(new Set(m.audience), 'presence:update', m.presence);
-      case 'notification':
-        return m.notification
-          ? hub.emitTo([m.userId], 'notification:new', { notification: m.notification, unreadCount: m.unreadCount })
-          : hub.emitTo([m.userId], 'notification:updated', { unreadCount: m.unreadCount });
+      case 'notification': {
+        const n = m.notification;
+        if (!n) return hub.emitTo([m.userId], 'notification:updated', { unreadCount: m.unreadCount });
+        const wants = (c: Connection) => deps.wantsNotification?.(c.id, n.type) ?? true;
+        hub.emitTo([m.userId], 'notification:new', { notification: n, unreadCount: m.unreadCount }, (c) => !wants(c));
+        return hub.emitTo([m.userId], 'notification:updated', { unreadCount: m.unreadCount }, wants);
+      }
     }
   }
 

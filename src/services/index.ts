@@ -20,6 +20,7 @@ import { notifyDispatcher } from './notify-dispatch.ts';
 import { pushService } from './push.ts';
 import { digestService } from './digest.ts';
 import { adminService } from './admin.ts';
+import { notificationFilters } from './notification-filters.ts';
 import type { DevicePlatform } from '../domain/types.ts';
 
 /** Ports that hold realtime state: in process for one instance, Redis for a cluster. */
@@ -58,6 +59,7 @@ export function createServices(config: Config, deps: ServiceDeps, ports: Realtim
     typing,
     locks,
     notifications: notificationService(deps),
+    notificationFilters: notificationFilters(),
     dispatcher: notifyDispatcher(
       { ...deps, presence: ports.presence },
       { pushWhen: config.push.when, coalesceMs: config.push.coalesceMs, batch: DISPATCH_BATCH },

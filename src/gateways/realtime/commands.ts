@@ -36,6 +36,7 @@ const HANDLERS: Handlers = {
   'message:lock': (s, { actor, connectionId }, d) => s.locks.lock(actor, d.messageId, connectionId),
   'message:unlock': (s, { actor }, d) => s.locks.unlock(actor, d.messageId),
   'notification:read': (s, { actor }, d) => s.notifications.markRead(actor, d.notificationId),
+  'notification:subscribe': async (s, { connectionId }, d) => s.notificationFilters.set(connectionId, d.types),
 };
 
 /** Commands that write count against the user's rate limit, shared with REST writes. */

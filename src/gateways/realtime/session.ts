@@ -74,6 +74,7 @@ export function openSession(deps: SessionDeps, actor: Actor, connection: Connect
       clearTimeout(expiry);
       deps.hub.remove(connection);
       deps.services.typing.dropConnection(connection.id);
+      deps.services.notificationFilters.dropConnection(connection.id);
       try {
         await deps.services.locks.dropConnection(connection.id);
         await deps.services.presence.disconnected(actor, connection.id);
