@@ -32,10 +32,10 @@ interface Rig {
 }
 
 /** An app on its own store whose channels all point at local servers speaking the providers' protocols. */
-async function rig(backend: Backend, now?: () => Date): Promise<Rig> {
+async function rig(backend: Backend, now?: () => Date, env: Record<string, string> = {}): Promise<Rig> {
   const store = await backend.openStore({ jobs: JOBS });
   const [web, apns, fcm, expo, smtp] = await Promise.all([fakePushService(VAPID.publicKey), fakeApns(), fakeFcm(), fakeExpo(), startLocalSmtp()]);
-  const h = await harness({ store }, ENV, {
+  const h = await harness({ store }, { ...ENV, ...env }, {
     channels: {
       webpush: createWebPushChannel({ vapid: { ...VAPID, subject: 'mailto:ops@example.com' }, allowInsecure: true }),
       apns: createApnsChannel({ ...apns, endpoint: apns.url }),
@@ -449,6 +449,25 @@ for (const backend of backends) {
       const after = await idle(r.h);
       assert.equal(after.email.deadLetters - mid.email.deadLetters, 1);
       assert.equal(after.email.attempts - mid.email.attempts, 1);
+    });
+  });
+
+  describe(`digest schedule on ${backend.name}`, () => {
+    let r: Rig;
+    before(async () => {
+      r = await rig(backend, undefined, { PARLEY_DIGEST_INTERVAL_MINUTES: '30' });
+    });
+    after(() => r.close());
+
+    test('the schedule: each slot enqueues one digest run, whichever instance ticks, and its worker sends', async () => {
+      const ana = r.h.as(uid('ana'));
+      const bob = r.h.as(uid('bob'), { email: 'scheduled@example.com' });
+      await bob.get('/v1/me');
+      await send(ana, await direct(ana, bob.userId), 'on schedule');
+      await Promise.all([r.h.app.delivery.scheduleDigest(), r.h.app.delivery.scheduleDigest()]);
+      await waitFor(() => r.smtp.received.some((m) => m.to.includes('scheduled@example.com')), 15_000, 'the scheduled digest');
+      await idle(r.h);
+      assert.equal(r.smtp.received.filter((m) => m.to.includes('scheduled@example.com')).length, 1);
     });
   });
 }

@@ -46,6 +46,7 @@ describe('rate limits over REST on pglite (PARLEY_RATE_LIMIT=30/10s)', () => {
       const res = await ana.post(`/v1/conversations/${id}/messages`, { clientMsgId: `m${i}`, body: `message ${i}` });
       assert.equal(res.status, 201, `write ${i + 1}: ${res.status} ${JSON.stringify(res.body)}`);
     }
+    await h.app.delivery.drain(); // the sends' notification work, drained in the background otherwise
     const before = await fingerprint(owned.db);
     assertRateLimited(await ana.post(`/v1/conversations/${id}/messages`, { clientMsgId: 'm30', body: 'one too many' }), 10);
     // Every kind of write is refused, not just sends, and none of them writes.

@@ -82,28 +82,29 @@ export async function startDelivery(o: DeliveryOptions) {
   }
 
   let digestTimer: NodeJS.Timeout | null = null;
+  // Every instance ticks; the slot's job id is the same everywhere, so each slot runs once.
+  const slotMs = o.digestIntervalMinutes * 60_000;
+  const scheduleDigest = async (): Promise<void> => {
+    if (slotMs <= 0) return;
+    const slot = Math.floor(Date.now() / slotMs);
+    await jobs.enqueue([{ queue: QUEUES.digest, id: stableUuid(`digest-run:${slotMs}:${slot}`), data: { slot } }]);
+    jobs.wake(QUEUES.digest);
+  };
   const email = o.email;
   if (email) {
-    stops.push(await jobs.work<EmailJob>(
-      QUEUES.email,
-      async (job) => {
-        const mail = renderDigest({ ...job.data.digest, productName: o.productName });
-        return settle(await email.send({ to: job.data.to, ...mail }));
-      },
-      { concurrency: 2 },
-    ));
-    if (o.digestIntervalMinutes > 0) {
+    stops.push(
+      await jobs.work<EmailJob>(
+        QUEUES.email,
+        async (job) => {
+          const mail = renderDigest({ ...job.data.digest, productName: o.productName });
+          return settle(await email.send({ to: job.data.to, ...mail }));
+        },
+        { concurrency: 2 },
+      ),
+    );
+    if (slotMs > 0) {
       stops.push(await jobs.work(QUEUES.digest, async () => ({ outcome: 'done', output: await services.digest.run() })));
-      // Every instance ticks; the slot's job id is the same everywhere, so each slot runs once.
-      const slotMs = o.digestIntervalMinutes * 60_000;
-      const tick = () => {
-        const slot = Math.floor(Date.now() / slotMs);
-        jobs.enqueue([{ queue: QUEUES.digest, id: stableUuid(`digest-run:${slotMs}:${slot}`), data: { slot } }]).then(
-          () => jobs.wake(QUEUES.digest),
-          (err) => o.onError(err, 'digest schedule'),
-        );
-      };
-      digestTimer = setInterval(tick, Math.min(DIGEST_TICK_MS, slotMs));
+      digestTimer = setInterval(() => void scheduleDigest().catch((err) => o.onError(err, 'digest schedule')), Math.min(DIGEST_TICK_MS, slotMs));
       digestTimer.unref();
     }
   }
@@ -111,6 +112,8 @@ export async function startDelivery(o: DeliveryOptions) {
   poke(); // whatever a previous run left in the outbox
 
   return {
+    /** Enqueues this slot's digest run, as the timer does (at most one run per slot across instances). */
+    scheduleDigest,
     /** Drains the outbox now (tests; the timer and bus do it otherwise). */
     drain: () => services.dispatcher.flush(),
     async stop() {
