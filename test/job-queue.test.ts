@@ -5,7 +5,6 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, describe, test } from 'node:test';
-import pg from 'pg';
 import { openPglite } from '../src/storage/db-pglite.ts';
 import { openPostgres } from '../src/storage/db-pg.ts';
 import { type DeadLetter, type Job, type JobResult, QUEUES, type QueueName } from '../src/storage/job-queue.ts';
@@ -13,7 +12,7 @@ import { migrate } from '../src/storage/migrate.ts';
 import type { JobQueueOptions } from '../src/storage/pgboss.ts';
 import { createSqlStore } from '../src/storage/sql-store.ts';
 import type { Store } from '../src/storage/store.ts';
-import { type Backend, backends, PG_URL, skippedPostgres } from './helpers/backends.ts';
+import { type Backend, backends, skippedPostgres, throwawayDatabase } from './helpers/backends.ts';
 import { waitFor } from './helpers/harness.ts';
 import { ensurePgliteTemplate } from './helpers/pglite-template.ts';
 
@@ -297,20 +296,9 @@ for (const backend of backends) {
         await setup.jobs.enqueue([{ queue: QUEUES.email, data: { tag: 'survivor' } }]);
         await setup.close();
       } else {
-        const dbName = `parley_jobs_${process.pid}_${randomBytes(4).toString('hex')}`;
-        const admin = new pg.Client({ connectionString: PG_URL });
-        await admin.connect();
-        await admin.query(`CREATE DATABASE ${dbName}`);
-        await admin.end();
-        const url = new URL(PG_URL);
-        url.pathname = `/${dbName}`;
-        where = url.toString();
-        dropDb = async () => {
-          const c = new pg.Client({ connectionString: PG_URL });
-          await c.connect();
-          await c.query(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`);
-          await c.end();
-        };
+        const database = await throwawayDatabase('parley_jobs');
+        where = database.url;
+        dropDb = database.drop;
         const db = await openPostgres(where, { max: 4 });
         await migrate(db);
         // PostgreSQL serves both processes: this store stays open, its worker starts after the kill.

@@ -77,14 +77,15 @@ export function digestService(deps: ServiceDeps & { presence: PresenceStore }, o
         }
       : null;
     // Positions move even when nothing is sent (muted, email off): those messages are settled, not rescanned every run.
-    await store.transaction(async (tx) => {
-      await tx.notifyWork.markEmailed(userId, positions);
+    return store.transaction(async (tx) => {
+      // Nothing moved: a concurrent run took these messages; it sends them.
+      if ((await tx.notifyWork.markEmailed(userId, positions)) === 0) return false;
       if (job) {
         const key = positions.map((p) => `${p.conversationId}:${p.seq}`).join(',');
         await tx.jobs.enqueue([{ queue: QUEUES.email, id: stableUuid(`digest:${userId}:${key}`), data: job as unknown as Record<string, unknown> }]);
       }
+      return job !== null;
     });
-    return job !== null;
   }
 
   return {

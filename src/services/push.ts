@@ -102,10 +102,12 @@ export function pushService(deps: ServiceDeps & { presence: PresenceStore }, opt
       const data: DeviceJob = { userId, deviceId: d.id, message: { ...message, badge } };
       return { queue: QUEUE_OF[d.platform], id: stableUuid(`${jobId}:${d.id}`), data: data as unknown as Record<string, unknown> };
     });
-    await store.transaction(async (tx) => {
-      if (pushed) await tx.notifyWork.markPushed(pushed.conversationId, userId, pushed.seq);
+    const claimed = await store.transaction(async (tx) => {
+      if (pushed && !(await tx.notifyWork.markPushed(pushed.conversationId, userId, pushed.seq))) return false;
       await tx.jobs.enqueue(jobs);
+      return true;
     });
+    if (!claimed) return { outcome: 'skipped', reason: 'pushed by another job' };
     for (const q of new Set(jobs.map((j) => j.queue))) store.jobs.wake(q);
     return { outcome: 'sent', devices: devices.length };
   }

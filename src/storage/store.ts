@@ -219,14 +219,8 @@ export interface UnseenMessages {
   messages: UnseenMessage[];
 }
 
-export interface DigestConversationRow {
+export interface DigestConversationRow extends Omit<UnseenMessages, 'messages'> {
   conversationId: string;
-  kind: 'direct' | 'group';
-  title: string | null;
-  mutedUntil: string | null;
-  archived: boolean;
-  total: number;
-  mentions: number;
   /** The newest unread message: the digest's position once sent. */
   lastSeq: number;
   messages: (UnseenMessage & { createdAt: string })[];
@@ -241,9 +235,14 @@ export interface NotifyWorkRepo {
   userNames(ids: string[]): Promise<Map<string, string | null>>;
   /** Null when the user is not a member. */
   unseen(conversationId: string, userId: string, limit: number): Promise<UnseenMessages | null>;
-  markPushed(conversationId: string, userId: string, seq: number): Promise<void>;
+  /**
+   * Moves the member's pushed position to `seq`; false when it was there already, i.e.
+   * another push job claimed these messages first (the row lock makes that exact).
+   */
+  markPushed(conversationId: string, userId: string, seq: number): Promise<boolean>;
   /** Users with an email address and something not read and not emailed yet, by id after `afterUserId`. */
   digestCandidates(afterUserId: string, limit: number): Promise<{ userId: string; email: string }[]>;
   digestFor(userId: string, perConversation: number): Promise<DigestConversationRow[]>;
-  markEmailed(userId: string, positions: { conversationId: string; seq: number }[]): Promise<void>;
+  /** Moves emailed positions forward; answers how many moved (0: another run emailed them first). */
+  markEmailed(userId: string, positions: { conversationId: string; seq: number }[]): Promise<number>;
 }

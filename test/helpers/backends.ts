@@ -32,27 +32,37 @@ const pglite: Backend = {
   },
 };
 
+async function adminQuery(sql: string): Promise<void> {
+  const c = new pg.Client({ connectionString: PG_URL });
+  await c.connect();
+  try {
+    await c.query(sql);
+  } finally {
+    await c.end();
+  }
+}
+
+/** A new, empty database on the test server, for one store; `drop` removes it. */
+export async function throwawayDatabase(prefix = 'parley_test'): Promise<{ url: string; drop(): Promise<void> }> {
+  const name = `${prefix}_${process.pid}_${randomBytes(4).toString('hex')}`;
+  await adminQuery(`CREATE DATABASE ${name}`);
+  const url = new URL(PG_URL);
+  url.pathname = `/${name}`;
+  return { url: url.toString(), drop: () => adminQuery(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`) };
+}
+
 const postgres: Backend = {
   name: 'postgres',
   async openStore(opts = {}) {
-    const dbName = `parley_test_${process.pid}_${randomBytes(4).toString('hex')}`;
-    const admin = new pg.Client({ connectionString: PG_URL });
-    await admin.connect();
-    await admin.query(`CREATE DATABASE ${dbName}`);
-    await admin.end();
-    const url = new URL(PG_URL);
-    url.pathname = `/${dbName}`;
-    const db = await openPostgres(url.toString(), { max: 10 });
+    const database = await throwawayDatabase();
+    const db = await openPostgres(database.url, { max: 10 });
     await migrate(db);
     const store = createSqlStore(db, opts);
     return {
       ...store,
       async close() {
         await store.close();
-        const c = new pg.Client({ connectionString: PG_URL });
-        await c.connect();
-        await c.query(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`);
-        await c.end();
+        await database.drop();
       },
     };
   },

@@ -1,13 +1,11 @@
-import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
-import pg from 'pg';
 import type { Db } from '../../src/storage/db.ts';
 import { openPglite } from '../../src/storage/db-pglite.ts';
 import { openPostgres } from '../../src/storage/db-pg.ts';
 import { migrate } from '../../src/storage/migrate.ts';
 import { createSqlStore } from '../../src/storage/sql-store.ts';
 import type { Store } from '../../src/storage/store.ts';
-import { type Backend, PG_URL } from './backends.ts';
+import { type Backend, throwawayDatabase } from './backends.ts';
 import { ensurePgliteTemplate } from './pglite-template.ts';
 
 /** A fresh, migrated store whose Db the test holds too, for raw fingerprint queries. */
@@ -25,17 +23,8 @@ export async function openOwnedStore(backend: Pick<Backend, 'name'>): Promise<Ow
     const store = createSqlStore(db);
     return { store, db, close: () => store.close() };
   }
-  const dbName = `parley_test_${process.pid}_${randomBytes(4).toString('hex')}`;
-  const admin = async (sql: string) => {
-    const c = new pg.Client({ connectionString: PG_URL });
-    await c.connect();
-    await c.query(sql);
-    await c.end();
-  };
-  await admin(`CREATE DATABASE ${dbName}`);
-  const url = new URL(PG_URL);
-  url.pathname = `/${dbName}`;
-  const db = await openPostgres(url.toString(), { max: 10 });
+  const database = await throwawayDatabase();
+  const db = await openPostgres(database.url, { max: 10 });
   await migrate(db);
   const store = createSqlStore(db);
   return {
@@ -43,7 +32,7 @@ export async function openOwnedStore(backend: Pick<Backend, 'name'>): Promise<Ow
     db,
     async close() {
       await store.close();
-      await admin(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`);
+      await database.drop();
     },
   };
 }

@@ -99,11 +99,12 @@ export function notifyWorkRepo(q: Queryable): NotifyWorkRepo {
     },
 
     async markPushed(conversationId, userId, seq) {
-      await q.query('UPDATE conversation_members SET pushed_seq = GREATEST(pushed_seq, $3) WHERE conversation_id = $1 AND user_id = $2', [
+      const rows = await q.query('UPDATE conversation_members SET pushed_seq = $3 WHERE conversation_id = $1 AND user_id = $2 AND pushed_seq < $3 RETURNING 1', [
         conversationId,
         userId,
         seq,
       ]);
+      return rows.length === 1;
     },
 
     async digestCandidates(afterUserId, limit) {
@@ -166,12 +167,14 @@ export function notifyWorkRepo(q: Queryable): NotifyWorkRepo {
     },
 
     async markEmailed(userId, positions) {
-      if (positions.length === 0) return;
-      await q.query(
-        `UPDATE conversation_members cm SET emailed_seq = GREATEST(cm.emailed_seq, p.seq)
-         FROM unnest($2::uuid[], $3::bigint[]) AS p(c, seq) WHERE cm.user_id = $1 AND cm.conversation_id = p.c`,
+      if (positions.length === 0) return 0;
+      const rows = await q.query(
+        `UPDATE conversation_members cm SET emailed_seq = p.seq
+         FROM unnest($2::uuid[], $3::bigint[]) AS p(c, seq)
+         WHERE cm.user_id = $1 AND cm.conversation_id = p.c AND cm.emailed_seq < p.seq RETURNING 1`,
         [userId, positions.map((p) => p.conversationId), positions.map((p) => p.seq)],
       );
+      return rows.length;
     },
 
   };
