@@ -84,6 +84,7 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
     email,
     digestIntervalMinutes: config.email.digestIntervalMinutes,
     productName: 'Parley',
+    receiptDelayMs: config.push.expo.receiptDelaySeconds * 1000,
     onError: (err, what) => log.error({ err }, `${what} failed`),
   });
 

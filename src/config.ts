@@ -40,7 +40,8 @@ export interface Config {
     apns: { keyId: string; teamId: string; keyFile: string; bundleId: string; endpoint: string } | null;
     /** FCM HTTP v1 with a service account; null leaves Android devices unserved. */
     fcm: { serviceAccountFile: string; endpoint: string | null } | null;
-    expo: { endpoint: string; accessToken: string | null };
+    /** `receiptDelaySeconds`: when to ask Expo what became of an accepted push. */
+    expo: { endpoint: string; accessToken: string | null; receiptDelaySeconds: number };
     /** Push to users with no live connection only ('offline'), or on every message ('always'). */
     when: 'offline' | 'always';
     /** Messages of one conversation within this window go out as one push. */
@@ -205,7 +206,7 @@ export function loadConfig(env: Env = process.env): Config {
       vapid,
       apns,
       fcm,
-      expo: { endpoint: expoEndpoint, accessToken: env.PARLEY_EXPO_ACCESS_TOKEN || null },
+      expo: { endpoint: expoEndpoint, accessToken: env.PARLEY_EXPO_ACCESS_TOKEN || null, receiptDelaySeconds: int('PARLEY_EXPO_RECEIPT_DELAY_SECONDS', 900, 1, 86_400) },
       when: pushWhen as 'offline' | 'always',
       coalesceMs: int('PARLEY_PUSH_COALESCE_MS', 3000, 0, 600_000),
     },

@@ -269,7 +269,9 @@ describe('Expo channel against a local push API', () => {
   });
 
   test('delivers one message with the access token', async () => {
-    assert.deepEqual(await channel.send(device, message), { status: 'delivered' });
+    const sent = await channel.send(device, message);
+    assert.equal(sent.status, 'delivered');
+    assert.match((sent as { receipt?: string }).receipt ?? '', /^[0-9a-f-]{36}$/, 'the ticket id, to fetch the receipt with');
     const got = expo.received.at(-1)!;
     assert.equal(got.authorization, 'Bearer expo-secret');
     assert.deepEqual(got.messages, [
@@ -296,6 +298,25 @@ describe('Expo channel against a local push API', () => {
       assert.equal(result.status, expected, `${status} ${JSON.stringify(body)}`);
       assert.equal('retryAfterMs' in result ? result.retryAfterMs : undefined, retryAfterMs);
     }
+  });
+
+  test('receipts: ok, DeviceNotRegistered (prune), other errors (failed), not ready yet (null)', async () => {
+    const cases: ['ok' | 'pending' | { error: string }, string | null][] = [
+      ['ok', 'delivered'],
+      [{ error: 'DeviceNotRegistered' }, 'invalid_token'],
+      [{ error: 'MessageTooBig' }, 'failed'],
+      ['pending', null],
+    ];
+    for (const [outcome, expected] of cases) {
+      expo.setReceipts(outcome);
+      const sent = (await channel.send(device, message)) as { receipt?: string };
+      const checked = await channel.checkReceipt!(sent.receipt!);
+      assert.equal(checked?.status ?? null, expected, JSON.stringify(outcome));
+      assert.equal(expo.receiptRequests.at(-1), sent.receipt);
+    }
+    expo.setReceipts('ok');
+    const dead = createExpoChannel({ endpoint: `${await deadUrl('http')}/--/api/v2/push/send` });
+    assert.equal((await dead.checkReceipt!('x'))?.status, 'retry');
   });
 
   test('a token that is not an Expo push token is pruned without a request', async () => {

@@ -93,7 +93,7 @@ describe('loadConfig', () => {
     const d = loadConfig({});
     assert.deepEqual(
       { apns: d.push.apns, fcm: d.push.fcm, expo: d.push.expo, when: d.push.when, coalesceMs: d.push.coalesceMs },
-      { apns: null, fcm: null, expo: { endpoint: 'https://exp.host/--/api/v2/push/send', accessToken: null }, when: 'offline', coalesceMs: 3000 },
+      { apns: null, fcm: null, expo: { endpoint: 'https://exp.host/--/api/v2/push/send', accessToken: null, receiptDelaySeconds: 900 }, when: 'offline', coalesceMs: 3000 },
     );
     assert.deepEqual(d.email, { smtpUrl: null, from: 'Parley <parley@localhost>', digestIntervalMinutes: 30, appUrl: null });
     assert.deepEqual(d.jobs, { retryLimit: 5, retryDelaySeconds: 5, expireSeconds: 60, maintenanceSeconds: 30, pollSeconds: 2 });
@@ -105,6 +105,7 @@ describe('loadConfig', () => {
       PARLEY_APNS_ENDPOINT: 'https://api.sandbox.push.apple.com',
       PARLEY_FCM_SERVICE_ACCOUNT_FILE: '/etc/parley/fcm.json',
       PARLEY_EXPO_ACCESS_TOKEN: 'expo-token',
+      PARLEY_EXPO_RECEIPT_DELAY_SECONDS: '60',
       PARLEY_PUSH_WHEN: 'always',
       PARLEY_PUSH_COALESCE_MS: '0',
       PARLEY_SMTP_URL: 'smtps://u:p@mail.example.com:465',
@@ -120,6 +121,7 @@ describe('loadConfig', () => {
     assert.deepEqual(c.push.apns, { keyId: 'ABC123DEFG', teamId: 'TEAM123456', keyFile: '/etc/parley/apns.p8', bundleId: 'com.example.app', endpoint: 'https://api.sandbox.push.apple.com' });
     assert.deepEqual(c.push.fcm, { serviceAccountFile: '/etc/parley/fcm.json', endpoint: null });
     assert.equal(c.push.expo.accessToken, 'expo-token');
+    assert.equal(c.push.expo.receiptDelaySeconds, 60);
     assert.equal(c.push.when, 'always');
     assert.equal(c.push.coalesceMs, 0);
     assert.deepEqual(c.email, { smtpUrl: 'smtps://u:p@mail.example.com:465', from: 'Chat <chat@example.com>', digestIntervalMinutes: 0, appUrl: 'https://chat.example.com' });

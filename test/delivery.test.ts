@@ -17,7 +17,7 @@ import { type LocalSmtp, startLocalSmtp } from './helpers/smtp.ts';
 
 /** Fast retries so backoff and dead letters happen within a test. */
 const JOBS = { retryLimit: 2, retryDelaySeconds: 1, expireSeconds: 30, maintenanceSeconds: 5, pollSeconds: 1 };
-const ENV = { PARLEY_PUSH_COALESCE_MS: '700', PARLEY_PUSH_ALLOW_INSECURE: '1', PARLEY_DIGEST_INTERVAL_MINUTES: '0' };
+const ENV = { PARLEY_PUSH_COALESCE_MS: '700', PARLEY_PUSH_ALLOW_INSECURE: '1', PARLEY_DIGEST_INTERVAL_MINUTES: '0', PARLEY_EXPO_RECEIPT_DELAY_SECONDS: '1' };
 const CHANNELS = ['push', 'apns', 'fcm', 'webpush', 'expo', 'email'] as const;
 
 interface Rig {
@@ -274,6 +274,19 @@ for (const backend of backends) {
         assert.equal(after[channel].attempts - before[channel].attempts, 1, `${name}: one attempt, no retry`);
         assert.equal(after[channel].deadLetters, before[channel].deadLetters, `${name}: not a dead letter`);
       }
+    });
+
+    test('an Expo receipt that says DeviceNotRegistered prunes the device after the push was accepted', async () => {
+      r.expo.setReceipts({ error: 'DeviceNotRegistered' });
+      try {
+        const token = `ExponentPushToken[${uid('x')}]`;
+        const { bob, deviceId } = await pushOnce((b) => tokenDevice(b, 'expo', token));
+        await waitFor(async () => !(await hasDevice(bob, deviceId)), 15_000, 'the device pruned by its receipt');
+        assert.equal(r.expo.received.flatMap((x) => x.messages).filter((m) => m.to === token).length, 1, 'sent once, never retried');
+      } finally {
+        r.expo.setReceipts('ok');
+      }
+      await idle(r.h);
     });
 
     test('5xx retries with exponential backoff, then dead-letters; an admin lists and retries it and it is delivered', async () => {

@@ -4,7 +4,8 @@ export type { PushMessage };
 export type Platform = DevicePlatform;
 export interface PushDevice { id: string; platform: Platform; token?: string; subscription?: { endpoint: string; keys: { p256dh: string; auth: string } } }
 export type DeliveryResult =
-  | { status: 'delivered' }
+  /** `receipt`: the provider accepted it and can say later whether it arrived (Expo tickets). */
+  | { status: 'delivered'; receipt?: string }
   | { status: 'invalid_token'; reason: string } // prune the device, never retry
   | { status: 'retry'; reason: string; retryAfterMs?: number } // 429 (honour Retry-After), 5xx, network errors
   | { status: 'failed'; reason: string }; // permanent (400, 413...), no retry
@@ -13,7 +14,13 @@ export type DeliveryResult =
  * The push port. A channel never throws: every outcome, a network error included, is a
  * DeliveryResult, so the job that called it always settles (invariant 6).
  */
-export interface Channel { readonly platform: Platform; send(device: PushDevice, message: PushMessage): Promise<DeliveryResult>; close(): Promise<void> }
+export interface Channel {
+  readonly platform: Platform;
+  send(device: PushDevice, message: PushMessage): Promise<DeliveryResult>;
+  /** What became of an accepted message, for providers that report it later; null: not known yet. */
+  checkReceipt?(receipt: string): Promise<DeliveryResult | null>;
+  close(): Promise<void>;
+}
 
 // Helpers the channels share.
 

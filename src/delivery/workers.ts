@@ -19,6 +19,8 @@ export interface DeliveryOptions {
   /** Minutes between digest runs; 0 = none. */
   digestIntervalMinutes: number;
   productName: string;
+  /** How long after an accepted push its receipt is checked (Expo: receipts can take a while). */
+  receiptDelayMs: number;
   onError: (err: unknown, what: string) => void;
 }
 
@@ -73,8 +75,21 @@ export async function startDelivery(o: DeliveryOptions) {
       async (job) => {
         const device = await services.push.device(job.data);
         if (!device) return { outcome: 'done', output: { status: 'skipped', reason: 'device unregistered' } };
-        const result = await channel.send(toPushDevice(device), job.data.message);
+        const { receipt, message } = job.data;
+        if (receipt) {
+          const checked = (await channel.checkReceipt?.(receipt)) ?? null;
+          if (checked === null) return { outcome: 'retry', reason: 'receipt not ready' };
+          if (checked.status === 'invalid_token') await services.push.prune(job.data);
+          return settle(checked);
+        }
+        if (!message) return { outcome: 'dead', reason: 'neither a message nor a receipt' };
+        const result = await channel.send(toPushDevice(device), message);
         if (result.status === 'invalid_token') await services.push.prune(job.data);
+        if (result.status === 'delivered' && result.receipt && channel.checkReceipt) {
+          // The provider took it; whether the device did shows in the receipt (a dead token is pruned then).
+          const check: DeviceJob = { userId: job.data.userId, deviceId: job.data.deviceId, receipt: result.receipt };
+          await jobs.enqueue([{ queue: QUEUE_OF[platform], id: stableUuid(`receipt:${result.receipt}`), delayMs: o.receiptDelayMs, data: check as unknown as Record<string, unknown> }]);
+        }
         return settle(result);
       },
       { concurrency: 4 },

@@ -22,11 +22,12 @@ export type PushJob =
       data: Record<string, unknown>;
     };
 
-/** One delivery to one device, in that platform's queue. */
+/** One delivery to one device, in that platform's queue; or, with `receipt`, the later check of one (Expo). */
 export interface DeviceJob {
   userId: string;
   deviceId: string;
-  message: PushMessage;
+  message?: PushMessage;
+  receipt?: string;
 }
 
 export type PushDecision =
