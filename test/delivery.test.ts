@@ -224,6 +224,28 @@ for (const backend of backends) {
       assert.equal(pushes[0]!.payload.data.notificationId, inbox[0].id);
     });
 
+    test('being added to a group (at creation or later) is a group_invite in the inbox and a push', async () => {
+      const { ana, bob } = await pair(r.h);
+      const carl = r.h.as(uid('carl'));
+      const web = await webDevice(bob, r.web);
+      const group = await r.h.group(ana, [bob.userId], 'Book club');
+      assert.equal((await ana.post(`/v1/conversations/${group}/members`, { userIds: [carl.userId] })).status, 200);
+      await idle(r.h);
+      for (const c of [bob, carl]) {
+        const inbox = (await c.get('/v1/notifications')).body.notifications;
+        assert.deepEqual(
+          inbox.map((n: { type: string; title: string; data: { conversationId: string } }) => [n.type, n.title, n.data.conversationId]),
+          [['group_invite', 'Ana added you to Book club', group]],
+          c.userId,
+        );
+      }
+      assert.deepEqual(
+        pushesTo(r.web, web.id).map((p) => [p.payload.title, p.payload.data.type]),
+        [['Ana added you to Book club', 'group_invite']],
+      );
+      assert.equal((await ana.get('/v1/notifications')).body.notifications.length, 0, 'the one who adds is not told');
+    });
+
     test('an admin notification is pushed to offline users unless read first; push off in preferences means none', async () => {
       const bob = r.h.as(uid('bob'));
       const web = await webDevice(bob, r.web);

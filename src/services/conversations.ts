@@ -1,3 +1,4 @@
+import { groupInvite } from './notify-dispatch.ts';
 import { randomUUID } from 'node:crypto';
 import { LIMITS } from '../../protocol/limits.ts';
 import type { ConversationListQuery, CreateConversation, PatchConversation } from '../../protocol/schemas.ts';
@@ -73,6 +74,7 @@ export function conversationService(deps: ServiceDeps) {
           at,
         });
         await tx.members.insert(id, [{ userId: actor.userId, role: 'owner' }, ...others.map((userId) => ({ userId, role: 'member' as const }))], at, 0);
+        if (others.length) await tx.notifyWork.addOutbox(groupInvite(id, 0, actor.userId, others, at));
       });
       return { conversation: await get(actor, id), created: true };
     },

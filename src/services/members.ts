@@ -4,6 +4,7 @@ import type { Actor, ConversationEvent, Member, Role } from '../domain/types.ts'
 import { AppError, notFound } from '../errors.ts';
 import type { Repos } from '../storage/store.ts';
 import { type Outcome, type ServiceDeps, transact, Unchanged } from './deps.ts';
+import { groupInvite } from './notify-dispatch.ts';
 
 /**
  * Group membership. Each join, leave and role change takes the conversation's next seq,
@@ -53,6 +54,7 @@ export function memberService(deps: ServiceDeps) {
           await tx.events.append(event, at);
           events.push(event);
         }
+        await tx.notifyWork.addOutbox(groupInvite(conversationId, events.at(-1)!.seq, actor.userId, joining, at));
         return events;
       });
       await publishAll(actor, events);

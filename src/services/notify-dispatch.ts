@@ -18,6 +18,19 @@ export interface DispatchOptions {
   batch: number;
 }
 
+/** The outbox row telling `userIds` they were added to a group (by `actorId`). */
+export const groupInvite = (conversationId: string, seq: number, actorId: string, userIds: string[], at: Date): OutboxItem => ({
+  kind: 'group_invite',
+  conversationId,
+  seq,
+  actorId,
+  messageId: null,
+  recipients: userIds,
+  mentions: [],
+  data: {},
+  createdAt: at.toISOString(),
+});
+
 const SNIPPET = 140;
 /** Pokes arriving within this long share one drain. */
 const DRAIN_DELAY_MS = 25;
@@ -67,6 +80,7 @@ export function notifyDispatcher(deps: ServiceDeps & { presence: PresenceStore }
       const stored = await tx.notifications.preferences(userIds);
       const prefsOf = (u: string): NotificationPreferences => ({ ...DEFAULT_PREFERENCES, ...stored.get(u) });
       const names = await tx.notifyWork.userNames([...new Set(work.map((w) => w.actorId))]);
+      const titles = await tx.notifyWork.conversationTitles([...new Set(work.filter((w) => w.kind === 'group_invite').map((w) => w.conversationId))]);
       const inbox: Omit<Notification, 'readAt' | 'expiresAt'>[] = [];
       const jobs = new Map<string, JobSpec>();
       const push = (spec: JobSpec) => jobs.set(spec.singletonKey ?? spec.id ?? randomUUID(), spec);
@@ -74,7 +88,7 @@ export function notifyDispatcher(deps: ServiceDeps & { presence: PresenceStore }
       for (const w of work) {
         const actorName = names.get(w.actorId) ?? w.actorId;
         // Only mentions need the text (for the inbox entry); they are rare enough to read one by one.
-        if (w.kind === 'message' && w.mentions.length) w.data.body = (await tx.messages.get(w.messageId))?.body ?? '';
+        if (w.kind === 'message' && w.mentions.length && w.messageId) w.data.body = (await tx.messages.get(w.messageId))?.body ?? '';
         for (const userId of w.recipients) {
           const state = states.get(`${w.conversationId}\n${userId}`);
           if (!state) continue; // left the conversation since
@@ -92,13 +106,18 @@ export function notifyDispatcher(deps: ServiceDeps & { presence: PresenceStore }
             if (wanted && !online.has(userId)) push(conversationPush(userId, w.conversationId));
           } else {
             if (quiet) continue;
-            const emoji = String(w.data.emoji ?? '');
-            const entry = { ...base, type: 'reaction' as const, title: `${actorName} reacted ${emoji}`, body: snippet(String(w.data.body ?? '')), data: { ...data, emoji } };
-            const inApp = channelOn(prefs, 'reaction', 'inApp');
+            const entry =
+              w.kind === 'reaction'
+                ? { ...base, type: 'reaction' as const, title: `${actorName} reacted ${String(w.data.emoji ?? '')}`, body: snippet(String(w.data.body ?? '')), data: { ...data, emoji: w.data.emoji } }
+                : (() => {
+                    const title = titles.get(w.conversationId) ?? 'a group';
+                    return { ...base, type: 'group_invite' as const, title: `${actorName} added you to ${title}`, body: snippet(title), data: { conversationId: w.conversationId, actorId: w.actorId } };
+                  })();
+            const inApp = channelOn(prefs, entry.type, 'inApp');
             if (inApp) inbox.push(entry);
-            if (channelOn(prefs, 'reaction', 'push') && !online.has(userId)) {
-              const job: PushJob = { kind: 'notification', userId, notificationId: inApp ? entry.id : null, type: 'reaction', priority: 'normal', title: entry.title, body: entry.body, data: entry.data };
-              push({ queue: QUEUES.push, id: stableUuid(`push:reaction:${w.messageId}:${w.seq}:${userId}`), data: job as unknown as Record<string, unknown> });
+            if (channelOn(prefs, entry.type, 'push') && !online.has(userId)) {
+              const job: PushJob = { kind: 'notification', userId, notificationId: inApp ? entry.id : null, type: entry.type, priority: 'normal', title: entry.title, body: entry.body, data: entry.data };
+              push({ queue: QUEUES.push, id: stableUuid(`push:${w.kind}:${w.conversationId}:${w.seq}:${w.messageId}:${userId}`), data: job as unknown as Record<string, unknown> });
             }
           }
         }

@@ -188,11 +188,12 @@ export interface DeviceRepo {
 
 /** Notification work recorded with the change that caused it (see migration 004). */
 export interface OutboxItem {
-  kind: 'message' | 'reaction';
+  kind: 'message' | 'reaction' | 'group_invite';
   conversationId: string;
   seq: number;
   actorId: string;
-  messageId: string;
+  /** The message, for messages and reactions. */
+  messageId: string | null;
   /** Who may be notified, as the conversation's members were at commit. */
   recipients: string[];
   mentions: string[];
@@ -233,6 +234,8 @@ export interface NotifyWorkRepo {
   /** Mute and archive state per (conversation, user), keyed `conversationId\nuserId`; absent = not a member. */
   memberStates(pairs: { conversationId: string; userId: string }[]): Promise<Map<string, { mutedUntil: string | null; archived: boolean }>>;
   userNames(ids: string[]): Promise<Map<string, string | null>>;
+  /** Titles of the conversations that have one. */
+  conversationTitles(ids: string[]): Promise<Map<string, string>>;
   /** Null when the user is not a member. */
   unseen(conversationId: string, userId: string, limit: number): Promise<UnseenMessages | null>;
   /**

@@ -1,14 +1,14 @@
 -- Notification work is recorded in the transaction of the change that causes it (a
--- message, a reaction), with its recipients as they were at commit; the dispatcher
+-- message, a reaction, members added to a group), with its recipients as they were at commit; the dispatcher
 -- (services/notify-dispatch.ts) turns each row into inbox entries and delivery jobs and
 -- deletes it in one transaction, so work is neither lost nor done twice.
 CREATE TABLE notification_outbox (
   id bigserial PRIMARY KEY,
-  kind text NOT NULL CHECK (kind IN ('message', 'reaction')),
+  kind text NOT NULL CHECK (kind IN ('message', 'reaction', 'group_invite')),
   conversation_id uuid NOT NULL,
   seq bigint NOT NULL,
   actor_id text NOT NULL,
-  message_id uuid NOT NULL,
+  message_id uuid,
   recipients text[] NOT NULL,
   mentions text[] NOT NULL DEFAULT '{}',
   data jsonb NOT NULL DEFAULT '{}',

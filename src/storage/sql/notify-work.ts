@@ -9,7 +9,7 @@ const toOutbox = (r: Row): OutboxItem => ({
   conversationId: String(r.conversation_id),
   seq: Number(r.seq),
   actorId: String(r.actor_id),
-  messageId: String(r.message_id),
+  messageId: r.message_id ? String(r.message_id) : null,
   recipients: (r.recipients as string[]) ?? [],
   mentions: (r.mentions as string[]) ?? [],
   data: (r.data as Record<string, unknown>) ?? {},
@@ -56,6 +56,11 @@ export function notifyWorkRepo(q: Queryable): NotifyWorkRepo {
       );
     },
 
+    async conversationTitles(ids) {
+      if (ids.length === 0) return new Map();
+      const rows = await q.query('SELECT id, title FROM conversations WHERE id = ANY ($1::uuid[]) AND title IS NOT NULL', [ids]);
+      return new Map(rows.map((r) => [String(r.id), String(r.title)]));
+    },
     async userNames(ids) {
       if (ids.length === 0) return new Map();
       const rows = await q.query('SELECT id, name FROM users WHERE id = ANY ($1)', [ids]);
