@@ -75,6 +75,7 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
     Math.min(10_000, config.realtime.presenceStaleMs),
   );
   sweeper.unref();
+  const stopJobErrors = store.jobs.onError((err) => log.error({ err }, 'job queue error'));
   await store.jobs.start();
   const delivery = await startDelivery({
     services,
@@ -98,6 +99,7 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
     async close() {
       clearInterval(sweeper);
       await delivery.stop();
+      stopJobErrors();
       await ws.close();
       await socketio.close();
       stopFanout();

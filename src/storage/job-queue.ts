@@ -75,6 +75,8 @@ export interface DeadLetter {
 
 export interface JobQueue {
   start(): Promise<void>;
+  /** Errors of the engine itself (polling, maintenance), for the log; answers an unsubscribe. */
+  onError(listener: (err: unknown) => void): () => void;
   /** Enqueues outside any transaction. */
   enqueue(specs: JobSpec[]): Promise<void>;
   /** Starts workers; the answer stops them and waits for the jobs they are running. */

@@ -75,11 +75,11 @@ export function createJobQueue(db: Db, opts: JobQueueOptions) {
     maintenanceIntervalSeconds: opts.maintenanceSeconds,
     monitorStateIntervalSeconds: 3600,
   } as ConstructorParameters<typeof PgBoss>[0]);
-  const errors: unknown[] = [];
-  // pg-boss emits maintenance and worker errors; an unhandled 'error' event would crash the process.
+  const listeners = new Set<(err: unknown) => void>();
+  // pg-boss emits maintenance and worker errors (a database restart, say); an 'error'
+  // event nobody listens to would crash the process, so there is always this listener.
   boss.on('error', (err: unknown) => {
-    errors.push(err);
-    if (errors.length > 20) errors.shift();
+    for (const l of listeners) l(err);
   });
   const workers = new Map<QueueName, string[]>();
   let started = false;
@@ -87,8 +87,11 @@ export function createJobQueue(db: Db, opts: JobQueueOptions) {
   const insert = (q: Queryable, specs: JobSpec[]) =>
     specs.length ? boss.insert(specs.map(toInsert) as never, { db: bossDb(q) } as never).then(() => undefined) : Promise.resolve();
 
-  const queue: JobQueue & { repoFor(q: Queryable): JobRepo; errors: unknown[] } = {
-    errors,
+  const queue: JobQueue & { repoFor(q: Queryable): JobRepo } = {
+    onError(listener) {
+      listeners.add(listener);
+      return () => listeners.delete(listener);
+    },
     async start() {
       if (started) return;
       await boss.start();
