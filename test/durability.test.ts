@@ -5,7 +5,8 @@ import path from 'node:path';
 import { after, describe, test } from 'node:test';
 import pg from 'pg';
 import { PG_URL, skippedPostgres } from './helpers/backends.ts';
-import { SECRET, tokenFor, uid, waitFor } from './helpers/harness.ts';
+import { SECRET, tokenFor, uid, VAPID, waitFor } from './helpers/harness.ts';
+import { fakePushService } from './helpers/push/webpush.ts';
 import { http, killAllServers, type ServerProcess, startServer, tokenFromScript } from './helpers/server-process.ts';
 
 /**
@@ -64,6 +65,44 @@ describe('durability', () => {
       assert.equal(retry.status, 200);
     } finally {
       await second.kill();
+    }
+  });
+
+  test('embedded: a push not yet sent when the server is killed goes out after the restart', async () => {
+    const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'parley-durable-push-'));
+    dirs.push(dataDir);
+    const service = await fakePushService(VAPID.publicKey);
+    const env = {
+      PARLEY_DATA_DIR: dataDir,
+      PARLEY_VAPID_PUBLIC_KEY: VAPID.publicKey,
+      PARLEY_VAPID_PRIVATE_KEY: VAPID.privateKey,
+      PARLEY_PUSH_ALLOW_INSECURE: '1',
+      // Long enough that the kill comes first: the work is in the outbox or a queued job then.
+      PARLEY_PUSH_COALESCE_MS: '3000',
+      PARLEY_JOB_POLL_SECONDS: '1',
+    };
+    try {
+      const first = await startServer(env);
+      const [ana, bob] = [uid('ana'), uid('bob')];
+      const [anaToken, bobToken] = [tokenFromScript(env, ana), tokenFromScript(env, bob)];
+      const sub = service.subscribe();
+      assert.equal((await http(`${first.url}/v1/me/devices`, 'POST', bobToken, { platform: 'webpush', subscription: { endpoint: sub.endpoint, keys: sub.keys } })).status, 201);
+      const conv = await http(`${first.url}/v1/conversations`, 'POST', anaToken, { kind: 'direct', members: [bob] });
+      const sent = await http(`${first.url}/v1/conversations/${conv.body.conversation.id}/messages`, 'POST', anaToken, { clientMsgId: 'p1', body: 'still there?' });
+      assert.equal(sent.status, 201);
+      await first.kill();
+      assert.equal(service.received.length, 0, 'killed before the push was due');
+
+      const second = await startServer(env);
+      try {
+        await waitFor(() => service.received.length > 0, 20_000, 'the push after the restart');
+        assert.equal(service.received[0]!.problem, undefined);
+        assert.equal(service.received[0]!.payload.body, 'still there?');
+      } finally {
+        await second.kill();
+      }
+    } finally {
+      await service.close();
     }
   });
 
