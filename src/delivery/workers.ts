@@ -4,7 +4,7 @@ import type { Bus } from '../realtime/bus.ts';
 import type { EmailJob } from '../services/digest.ts';
 import type { Services } from '../services/index.ts';
 import type { DeviceJob, PushJob } from '../services/push.ts';
-import { type JobQueue, type JobResult, QUEUES, type QueueName } from '../storage/job-queue.ts';
+import { type JobQueue, type JobResult, PLATFORM_QUEUES, QUEUES } from '../storage/job-queue.ts';
 import type { Channel, DeliveryResult, PushDevice } from './channel.ts';
 import type { EmailChannel } from './channels/email.ts';
 import { renderDigest } from './email/digest.ts';
@@ -24,7 +24,6 @@ export interface DeliveryOptions {
   onError: (err: unknown, what: string) => void;
 }
 
-const QUEUE_OF: Record<DevicePlatform, QueueName> = { apns: QUEUES.apns, fcm: QUEUES.fcm, webpush: QUEUES.webpush, expo: QUEUES.expo };
 /** A safety net: other instances' outbox rows, and rows left by a crash, are picked up this often. */
 const OUTBOX_SWEEP_MS = 5000;
 const DIGEST_TICK_MS = 60_000;
@@ -71,7 +70,7 @@ export async function startDelivery(o: DeliveryOptions) {
 
   for (const [platform, channel] of Object.entries(o.channels) as [DevicePlatform, Channel][]) {
     stops.push(await jobs.work<DeviceJob>(
-      QUEUE_OF[platform],
+      PLATFORM_QUEUES[platform],
       async (job) => {
         const device = await services.push.device(job.data);
         if (!device) return { outcome: 'done', output: { status: 'skipped', reason: 'device unregistered' } };
@@ -88,7 +87,7 @@ export async function startDelivery(o: DeliveryOptions) {
         if (result.status === 'delivered' && result.receipt && channel.checkReceipt) {
           // The provider took it; whether the device did shows in the receipt (a dead token is pruned then).
           const check: DeviceJob = { userId: job.data.userId, deviceId: job.data.deviceId, receipt: result.receipt };
-          await jobs.enqueue([{ queue: QUEUE_OF[platform], id: stableUuid(`receipt:${result.receipt}`), delayMs: o.receiptDelayMs, data: check as unknown as Record<string, unknown> }]);
+          await jobs.enqueue([{ queue: PLATFORM_QUEUES[platform], id: stableUuid(`receipt:${result.receipt}`), delayMs: o.receiptDelayMs, data: check }]);
         }
         return settle(result);
       },

@@ -7,6 +7,9 @@ export const DEFAULT_PREFERENCES: NotificationPreferences = {
   mentionsInMuted: true,
 };
 
+/** What a user's stored preferences (or none) mean: each part left out takes its default. */
+export const withDefaults = (stored?: Partial<NotificationPreferences>): NotificationPreferences => ({ ...DEFAULT_PREFERENCES, ...stored });
+
 /** Whether `channel` is on for `type`; a type the user never set uses every channel. */
 export function channelOn(prefs: NotificationPreferences, type: NotificationType, channel: keyof ChannelPrefs): boolean {
   return prefs.types[type]?.[channel] ?? true;

@@ -6,6 +6,12 @@ export function isStorableText(s: string): boolean {
   return !s.includes('\u0000') && s.isWellFormed();
 }
 
+/** At most `max` code points (never half a surrogate pair), with an ellipsis when cut. */
+export function clip(s: string, max: number, ellipsis = '…'): string {
+  const points = [...s];
+  return points.length > max ? `${points.slice(0, max - ellipsis.length).join('')}${ellipsis}` : s;
+}
+
 /** Walks a parsed JSON value (its depth already bounded) and reports the first bad string. */
 export function findUnstorableString(value: unknown, path = ''): string | null {
   if (typeof value === 'string') return isStorableText(value) ? null : path || '/';

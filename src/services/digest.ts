@@ -1,5 +1,6 @@
+import { preferencesOf } from './notifications.ts';
 import { stableUuid } from '../domain/ids.ts';
-import { channelOn, DEFAULT_PREFERENCES, isHeld } from '../domain/notifications.ts';
+import { channelOn, isHeld } from '../domain/notifications.ts';
 import type { NotificationPreferences } from '../domain/types.ts';
 import type { PresenceStore } from '../realtime/presence.ts';
 import { QUEUES } from '../storage/job-queue.ts';
@@ -50,7 +51,7 @@ export function digestService(deps: ServiceDeps & { presence: PresenceStore }, o
   }
 
   async function forUser(userId: string, to: string, at: Date): Promise<boolean> {
-    const prefs: NotificationPreferences = { ...DEFAULT_PREFERENCES, ...(await store.notifications.preferences([userId])).get(userId) };
+    const prefs = await preferencesOf(deps, userId);
     if (isHeld(prefs, 'normal', at)) return false;
     const rows = await store.notifyWork.digestFor(userId, SHOWN_PER_CONVERSATION);
     const positions = rows.map((r) => ({ conversationId: r.conversationId, seq: r.lastSeq }));
@@ -82,7 +83,7 @@ export function digestService(deps: ServiceDeps & { presence: PresenceStore }, o
       if ((await tx.notifyWork.markEmailed(userId, positions)) === 0) return false;
       if (job) {
         const key = positions.map((p) => `${p.conversationId}:${p.seq}`).join(',');
-        await tx.jobs.enqueue([{ queue: QUEUES.email, id: stableUuid(`digest:${userId}:${key}`), data: job as unknown as Record<string, unknown> }]);
+        await tx.jobs.enqueue([{ queue: QUEUES.email, id: stableUuid(`digest:${userId}:${key}`), data: job }]);
       }
       return job !== null;
     });

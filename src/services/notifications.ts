@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { NotificationListQuery, NotificationPreferencesBody, SendNotification } from '../../protocol/schemas.ts';
-import { channelOn, DEFAULT_PREFERENCES, isTimeZone } from '../domain/notifications.ts';
+import { channelOn, isTimeZone, withDefaults } from '../domain/notifications.ts';
 import type { Actor, Notification, NotificationPreferences } from '../domain/types.ts';
 import { AppError, notFound } from '../errors.ts';
 import type { ServiceDeps } from './deps.ts';
@@ -18,6 +18,11 @@ const PAGE_DEFAULT = 30;
  * The in-app inbox and notification preferences. Every change to a user's inbox reaches
  * all of their connections (`notification:new`, `notification:updated`) with the unread count.
  */
+/** A user's preferences, defaults filled in. */
+export async function preferencesOf(deps: Pick<ServiceDeps, 'store'>, userId: string): Promise<NotificationPreferences> {
+  return withDefaults((await deps.store.notifications.preferences([userId])).get(userId));
+}
+
 /** Tells all of the user's connections, and answers the unread count it told them. */
 export async function announceTo(deps: ServiceDeps, userId: string, notification: Notification | null): Promise<number> {
   const unreadCount = await deps.store.notifications.unreadCount(userId, deps.now());
@@ -28,10 +33,6 @@ export async function announceTo(deps: ServiceDeps, userId: string, notification
 export function notificationService(deps: ServiceDeps) {
   const { store, now } = deps;
   const announce = (userId: string, notification: Notification | null) => announceTo(deps, userId, notification);
-
-  async function preferencesOf(userId: string): Promise<NotificationPreferences> {
-    return { ...DEFAULT_PREFERENCES, ...(await store.notifications.preferences([userId])).get(userId) };
-  }
 
   return {
     async list(actor: Actor, q: NotificationListQuery): Promise<{ notifications: Notification[]; nextCursor: string | null }> {
@@ -84,7 +85,7 @@ export function notificationService(deps: ServiceDeps) {
       const key = input.idempotencyKey ?? null;
       await store.users.ensure(input.userIds, at);
       const stored = await store.notifications.preferences(input.userIds);
-      const wants = (u: string, channel: 'inApp' | 'push') => priority === 'urgent' || channelOn({ ...DEFAULT_PREFERENCES, ...stored.get(u) }, input.type, channel);
+      const wants = (u: string, channel: 'inApp' | 'push') => priority === 'urgent' || channelOn(withDefaults(stored.get(u)), input.type, channel);
       const rows = input.userIds.filter((u) => wants(u, 'inApp')).map((userId) => ({
         id: randomUUID(),
         userId,
@@ -105,7 +106,7 @@ export function notificationService(deps: ServiceDeps) {
           .map((userId) => {
             const job: PushJob = { kind: 'notification', userId, notificationId: entryOf.get(userId) ?? null, type: input.type, priority, title: input.title, body: input.body, data: input.data ?? {} };
             // With a key, a retried send makes the same job id, which the queue drops.
-            return { queue: QUEUES.push, ...(key ? { id: stableUuid(`notify:${key}:${userId}`) } : {}), data: job as unknown as Record<string, unknown> };
+            return { queue: QUEUES.push, ...(key ? { id: stableUuid(`notify:${key}:${userId}`) } : {}), data: job };
           });
         await tx.jobs.enqueue(jobs);
         return created;
@@ -116,14 +117,14 @@ export function notificationService(deps: ServiceDeps) {
       return { notifications, created: created.length };
     },
 
-    getPreferences: (actor: Actor) => preferencesOf(actor.userId),
+    getPreferences: (actor: Actor) => preferencesOf(deps, actor.userId),
 
     /** Replaces the preferences; parts left out take their defaults. */
     async putPreferences(actor: Actor, body: NotificationPreferencesBody): Promise<NotificationPreferences> {
       if (body.quietHours && !isTimeZone(body.quietHours.timeZone)) {
         throw new AppError('validation_failed', `quietHours.timeZone: unknown time zone ${body.quietHours.timeZone}`);
       }
-      const prefs: NotificationPreferences = { ...DEFAULT_PREFERENCES, ...(body as Partial<NotificationPreferences>) };
+      const prefs = withDefaults(body as Partial<NotificationPreferences>);
       await store.notifications.putPreferences(actor.userId, prefs, now());
       return prefs;
     },

@@ -1,7 +1,8 @@
+import { clip } from '../domain/text.ts';
 import { randomUUID } from 'node:crypto';
 import { stableUuid } from '../domain/ids.ts';
-import { channelOn, DEFAULT_PREFERENCES } from '../domain/notifications.ts';
-import type { Notification, NotificationPreferences } from '../domain/types.ts';
+import { channelOn, withDefaults } from '../domain/notifications.ts';
+import type { Notification } from '../domain/types.ts';
 import type { PresenceStore } from '../realtime/presence.ts';
 import { type JobSpec, QUEUES } from '../storage/job-queue.ts';
 import type { OutboxItem } from '../storage/store.ts';
@@ -34,7 +35,7 @@ export const groupInvite = (conversationId: string, seq: number, actorId: string
 const SNIPPET = 140;
 /** Pokes arriving within this long share one drain. */
 const DRAIN_DELAY_MS = 25;
-const snippet = (s: string) => ([...s].length > SNIPPET ? `${[...s].slice(0, SNIPPET - 1).join('')}…` : s);
+const snippet = (s: string) => clip(s, SNIPPET);
 
 /**
  * Turns the outbox (work recorded with each message and reaction) into inbox entries and
@@ -59,7 +60,7 @@ export function notifyDispatcher(deps: ServiceDeps & { presence: PresenceStore }
       queue: QUEUES.push,
       singletonKey: conversationPushKey(userId, conversationId),
       delayMs: opts.coalesceMs,
-      data: data as unknown as Record<string, unknown>,
+      data: data,
     };
   }
 
@@ -78,7 +79,7 @@ export function notifyDispatcher(deps: ServiceDeps & { presence: PresenceStore }
       const pairs = work.flatMap((w) => w.recipients.map((userId) => ({ conversationId: w.conversationId, userId })));
       const states = await tx.notifyWork.memberStates(pairs);
       const stored = await tx.notifications.preferences(userIds);
-      const prefsOf = (u: string): NotificationPreferences => ({ ...DEFAULT_PREFERENCES, ...stored.get(u) });
+      const prefsOf = (u: string) => withDefaults(stored.get(u));
       const names = await tx.notifyWork.userNames([...new Set(work.map((w) => w.actorId))]);
       const titles = await tx.notifyWork.conversationTitles([...new Set(work.filter((w) => w.kind === 'group_invite').map((w) => w.conversationId))]);
       const inbox: Omit<Notification, 'readAt' | 'expiresAt'>[] = [];
@@ -106,18 +107,16 @@ export function notifyDispatcher(deps: ServiceDeps & { presence: PresenceStore }
             if (wanted && !online.has(userId)) push(conversationPush(userId, w.conversationId));
           } else {
             if (quiet) continue;
+            const groupTitle = titles.get(w.conversationId) ?? 'a group';
             const entry =
               w.kind === 'reaction'
                 ? { ...base, type: 'reaction' as const, title: `${actorName} reacted ${String(w.data.emoji ?? '')}`, body: snippet(String(w.data.body ?? '')), data: { ...data, emoji: w.data.emoji } }
-                : (() => {
-                    const title = titles.get(w.conversationId) ?? 'a group';
-                    return { ...base, type: 'group_invite' as const, title: `${actorName} added you to ${title}`, body: snippet(title), data: { conversationId: w.conversationId, actorId: w.actorId } };
-                  })();
+                : { ...base, type: 'group_invite' as const, title: `${actorName} added you to ${groupTitle}`, body: snippet(groupTitle), data: { conversationId: w.conversationId, actorId: w.actorId } };
             const inApp = channelOn(prefs, entry.type, 'inApp');
             if (inApp) inbox.push(entry);
             if (channelOn(prefs, entry.type, 'push') && !online.has(userId)) {
               const job: PushJob = { kind: 'notification', userId, notificationId: inApp ? entry.id : null, type: entry.type, priority: 'normal', title: entry.title, body: entry.body, data: entry.data };
-              push({ queue: QUEUES.push, id: stableUuid(`push:${w.kind}:${w.conversationId}:${w.seq}:${w.messageId}:${userId}`), data: job as unknown as Record<string, unknown> });
+              push({ queue: QUEUES.push, id: stableUuid(`push:${w.kind}:${w.conversationId}:${w.seq}:${w.messageId}:${userId}`), data: job });
             }
           }
         }

@@ -1,8 +1,10 @@
+import { clip } from '../domain/text.ts';
+import { preferencesOf } from './notifications.ts';
 import { stableUuid } from '../domain/ids.ts';
-import { channelOn, DEFAULT_PREFERENCES, holdEndsAt, isHeld } from '../domain/notifications.ts';
+import { channelOn, holdEndsAt, isHeld } from '../domain/notifications.ts';
 import type { DevicePlatform, NotificationPreferences, NotificationPriority, NotificationType, PushMessage } from '../domain/types.ts';
 import type { PresenceStore } from '../realtime/presence.ts';
-import { type JobSpec, QUEUES, type QueueName } from '../storage/job-queue.ts';
+import { type JobSpec, PLATFORM_QUEUES, QUEUES } from '../storage/job-queue.ts';
 import type { UnseenMessage, UnseenMessages } from '../storage/store.ts';
 import type { ServiceDeps } from './deps.ts';
 import { onlineUsers } from './online.ts';
@@ -39,10 +41,8 @@ export type PushDecision =
 /** At most one conversation push per (user, conversation) waits at a time (see JobSpec.singletonKey). */
 export const conversationPushKey = (userId: string, conversationId: string) => `conversation:${userId}:${conversationId}`;
 
-const QUEUE_OF: Record<DevicePlatform, QueueName> = { apns: QUEUES.apns, fcm: QUEUES.fcm, webpush: QUEUES.webpush, expo: QUEUES.expo };
 const BODY_MAX = 180;
 const TTL_SECONDS = 24 * 3600;
-const clip = (s: string) => ([...s].length > BODY_MAX ? `${[...s].slice(0, BODY_MAX - 1).join('')}…` : s);
 
 /** "Ana", "Ana and Bo", "Ana, Bo and 2 others". */
 function names(list: string[]): string {
@@ -59,10 +59,10 @@ export function composeConversationPush(u: Pick<UnseenMessages, 'kind' | 'title'
   const where = u.kind === 'group' ? (u.title ?? 'your group') : null;
   if (mention) {
     const m = [...messages].reverse().find((x) => x.mentioned)!;
-    return { title: where ? `${nameOf(m)} mentioned you in ${where}` : `${nameOf(m)} mentioned you`, body: clip(m.body), mention };
+    return { title: where ? `${nameOf(m)} mentioned you in ${where}` : `${nameOf(m)} mentioned you`, body: clip(m.body, BODY_MAX), mention };
   }
   const title = where ?? nameOf(last);
-  if (total === 1) return { title, body: clip(where ? `${nameOf(last)}: ${last.body}` : last.body), mention };
+  if (total === 1) return { title, body: clip(where ? `${nameOf(last)}: ${last.body}` : last.body, BODY_MAX), mention };
   return { title, body: `${total} new messages from ${names(messages.map(nameOf))}`, mention };
 }
 
@@ -75,10 +75,6 @@ export function composeConversationPush(u: Pick<UnseenMessages, 'kind' | 'title'
 export function pushService(deps: ServiceDeps & { presence: PresenceStore }, opts: { pushWhen: 'offline' | 'always'; platforms: ReadonlySet<DevicePlatform> }) {
   const { store, now } = deps;
 
-  async function prefsOf(userId: string): Promise<NotificationPreferences> {
-    return { ...DEFAULT_PREFERENCES, ...(await store.notifications.preferences([userId])).get(userId) };
-  }
-
   async function hold(job: PushJob, jobId: string, prefs: NotificationPreferences, at: Date): Promise<PushDecision> {
     const until = holdEndsAt(prefs, at);
     if (until) {
@@ -88,7 +84,7 @@ export function pushService(deps: ServiceDeps & { presence: PresenceStore }, opt
           id: stableUuid(`${jobId}:held`),
           ...(job.kind === 'conversation' ? { singletonKey: conversationPushKey(job.userId, job.conversationId) } : {}),
           delayMs: until.getTime() - at.getTime(),
-          data: job as unknown as Record<string, unknown>,
+          data: job,
         },
       ]);
     }
@@ -101,7 +97,7 @@ export function pushService(deps: ServiceDeps & { presence: PresenceStore }, opt
     const badge = (await store.members.unreadSummary(userId, now())).total;
     const jobs: JobSpec[] = devices.map((d) => {
       const data: DeviceJob = { userId, deviceId: d.id, message: { ...message, badge } };
-      return { queue: QUEUE_OF[d.platform], id: stableUuid(`${jobId}:${d.id}`), data: data as unknown as Record<string, unknown> };
+      return { queue: PLATFORM_QUEUES[d.platform], id: stableUuid(`${jobId}:${d.id}`), data: data };
     });
     const claimed = await store.transaction(async (tx) => {
       if (pushed && !(await tx.notifyWork.markPushed(pushed.conversationId, userId, pushed.seq))) return false;
@@ -118,7 +114,7 @@ export function pushService(deps: ServiceDeps & { presence: PresenceStore }, opt
     const u = await store.notifyWork.unseen(job.conversationId, job.userId, 5);
     if (!u) return { outcome: 'skipped', reason: 'not a member' };
     if (u.total === 0) return { outcome: 'skipped', reason: 'read or deleted' };
-    const prefs = await prefsOf(job.userId);
+    const prefs = await preferencesOf(deps, job.userId);
     const quiet = u.archived || (u.mutedUntil !== null && Date.parse(u.mutedUntil) > at.getTime());
     let messages = u.messages;
     let total = u.total;
@@ -152,13 +148,13 @@ export function pushService(deps: ServiceDeps & { presence: PresenceStore }, opt
       const n = await store.notifications.get(job.userId, job.notificationId, at);
       if (!n || n.readAt) return { outcome: 'skipped', reason: 'read or deleted' };
     }
-    const prefs = await prefsOf(job.userId);
+    const prefs = await preferencesOf(deps, job.userId);
     if (job.priority !== 'urgent' && !channelOn(prefs, job.type, 'push')) return { outcome: 'skipped', reason: 'preferences' };
     if (opts.pushWhen === 'offline' && (await onlineUsers(deps.presence, [job.userId])).has(job.userId)) return { outcome: 'skipped', reason: 'online' };
     if (isHeld(prefs, job.priority, at)) return hold(job, jobId, prefs, at);
     const message: PushMessage = {
       title: job.title,
-      body: clip(job.body),
+      body: clip(job.body, BODY_MAX),
       data: { ...job.data, type: job.type, ...(job.notificationId ? { notificationId: job.notificationId } : {}) },
       priority: job.priority === 'high' || job.priority === 'urgent' ? 'high' : 'normal',
       ttlSeconds: TTL_SECONDS,

@@ -1,3 +1,4 @@
+import { clip } from '../domain/text.ts';
 import type { Actor, ConversationEvent, Message } from '../domain/types.ts';
 import { AppError } from '../errors.ts';
 import { type ServiceDeps, Unchanged } from './deps.ts';
@@ -35,7 +36,7 @@ export function reactionService(deps: ServiceDeps) {
           messageId,
           recipients: [message.senderId],
           mentions: [],
-          data: { emoji, body: [...message.body].slice(0, 400).join('') },
+          data: { emoji, body: clip(message.body, 400, '') },
           createdAt: at.toISOString(),
         });
       }

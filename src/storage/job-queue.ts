@@ -1,3 +1,5 @@
+import type { DevicePlatform } from '../domain/types.ts';
+
 /**
  * The job queue port: durable delivery work (push, email, digests) kept in the same
  * database as everything else, so work can be enqueued in the transaction that caused it.
@@ -19,12 +21,15 @@ export const QUEUES = {
   dead: 'parley.dead',
 } as const;
 export type QueueName = (typeof QUEUES)[keyof typeof QUEUES];
+/** Each push platform's delivery queue. */
+export const PLATFORM_QUEUES: Record<DevicePlatform, QueueName> = { apns: QUEUES.apns, fcm: QUEUES.fcm, webpush: QUEUES.webpush, expo: QUEUES.expo };
 /** Queues whose jobs retry and dead-letter (the digest schedule just runs again next time). */
 export const DELIVERY_QUEUES: QueueName[] = [QUEUES.push, QUEUES.apns, QUEUES.fcm, QUEUES.webpush, QUEUES.expo, QUEUES.email];
 
 export interface JobSpec {
   queue: QueueName;
-  data: Record<string, unknown>;
+  /** Any JSON-serialisable object (stored as jsonb). */
+  data: object;
   /** A deterministic id makes the enqueue idempotent: a second one with the same id is dropped. */
   id?: string;
   /**
@@ -68,7 +73,7 @@ export interface QueueCounts {
 export interface DeadLetter {
   id: string;
   queue: QueueName;
-  data: Record<string, unknown>;
+  data: object;
   reason: string;
   createdAt: string;
 }

@@ -32,7 +32,7 @@ export const DEFAULT_JOB_OPTIONS: JobQueueOptions = { retryLimit: 5, retryDelayS
 
 const SCHEMA = 'pgboss';
 /** Stored job data: the payload and the queue it belongs to, so a dead letter knows where to go back. */
-type Envelope = { queue: QueueName; payload: Record<string, unknown> };
+type Envelope = { queue: QueueName; payload: object };
 
 /**
  * pg-boss expects a `db` with executeSql. Its maintenance and migrations send scripts
