@@ -1,12 +1,16 @@
 import { type Static, Type } from '@sinclair/typebox';
-import type { ErrorBody } from './errors.ts';
+import type { CommandPayloads, ServerEventName } from './event-map.ts';
 import { Emoji, NotificationTypeSchema, Seq, SendMessage, UUID_PATTERN, Uuid } from './schemas.ts';
 
 /**
  * The realtime contract: the same command and event names on Socket.IO, the plain
  * WebSocket at /v1/ws and GraphQL. Every command is answered by an ack; every event
  * about a conversation carries its `conversationId` (and `seq` when it took one).
+ * The payload types by name live in `event-map.ts` (types only, for the SDK); the
+ * schemas here validate commands at run time and are checked to agree with them.
  */
+export type { Ack, CommandPayloads, CommandResults, ServerEventName, ServerEvents, WsCommandFrame, WsServerFrame } from './event-map.ts';
+export { CLOSE_CODES, isTerminalCloseCode, negotiateVersion, PROTOCOL_VERSION, SUPPORTED_PROTOCOL_VERSIONS } from './connection.ts';
 
 const closed = { additionalProperties: false } as const;
 const MessageRef = Type.Object({ messageId: Uuid }, closed);
@@ -30,7 +34,8 @@ export type SetPresence = Static<typeof SetPresence>;
 
 export const SyncCmd = Type.Object(
   {
-    cursors: Type.Record(Type.String(), Seq, { maxProperties: 10_000, propertyNames: { pattern: UUID_PATTERN } }),
+    // Keyed by conversation id, in any case; `x-lowercase-keys` makes them canonical (docs/ids.md).
+    cursors: Type.Record(Type.String(), Seq, { maxProperties: 10_000, propertyNames: { pattern: UUID_PATTERN }, 'x-lowercase-keys': true }),
     limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000 })),
   },
   closed,
@@ -62,6 +67,15 @@ export const COMMANDS = {
 export type CommandName = keyof typeof COMMANDS;
 export type CommandData<C extends CommandName> = Static<(typeof COMMANDS)[C]>;
 
+// The schemas and the SDK's types describe the same payloads: a change to one without the
+// other fails the typecheck here, naming the commands that disagree.
+type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
+type Disagreeing =
+  | { [C in CommandName]: C extends keyof CommandPayloads ? (Same<CommandData<C>, CommandPayloads[C]> extends true ? never : C) : C }[CommandName]
+  | Exclude<keyof CommandPayloads, CommandName>;
+type Assert<T extends true> = T;
+export type CommandTypesAgree = Assert<[Disagreeing] extends [never] ? true : Disagreeing>;
+
 /** Server-to-client events. */
 export const SERVER_EVENTS = [
   'message:new',
@@ -82,25 +96,9 @@ export const SERVER_EVENTS = [
   'notification:updated',
   /** Socket.IO only: the token expired; the server disconnects, reconnect with a new token. */
   'session:expired',
-] as const;
-export type ServerEventName = (typeof SERVER_EVENTS)[number];
-
-/** Every command's answer. */
-export type Ack<T = unknown> = { ok: true; data: T } | { ok: false; error: ErrorBody };
-
-/**
- * WebSocket close codes. 4000-4499: the client should reconnect (with backoff) and sync;
- * 4500-4999: it should not reconnect without a change (a new token, a fixed client).
- */
-export const CLOSE_CODES = {
-  /** The server is shutting down or restarting. */
-  restart: 4001,
-  /** It stopped reading: its send buffer passed the bound. Reconnect and sync. */
-  slowConsumer: 4008,
-  /** Too many frames, even after errors. */
-  flood: 4029,
-  /** No or bad credentials. */
-  unauthorized: 4501,
-  /** The token expired during the connection; reconnect with a new token. */
-  tokenExpired: 4503,
-} as const;
+  /**
+   * `{ reason }`: live events from other instances may have been missed (the server's bus
+   * subscription dropped and came back): sync every conversation now, as after a reconnect.
+   */
+  'sync:required',
+] as const satisfies readonly ServerEventName[];

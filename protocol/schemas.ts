@@ -1,5 +1,6 @@
 import { type Static, Type } from '@sinclair/typebox';
 import { CLIENT_MSG_ID_PATTERN, EMOJI_PATTERN, LIMITS, USER_ID_PATTERN } from './limits.ts';
+import { NOTIFICATION_TYPES } from './types.ts';
 
 /**
  * Payload schemas of the wire contract. REST routes and realtime commands validate against
@@ -10,9 +11,13 @@ import { CLIENT_MSG_ID_PATTERN, EMOJI_PATTERN, LIMITS, USER_ID_PATTERN } from '.
 const closed = { additionalProperties: false } as const;
 
 export const UserId = Type.String({ pattern: USER_ID_PATTERN });
-/** Canonical UUID text only (ajv's `uuid` format also takes `urn:uuid:`, which Postgres refuses). */
+/** UUID text only (ajv's `uuid` format also takes `urn:uuid:`, which Postgres refuses), in either case. */
 export const UUID_PATTERN = '^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$';
-export const Uuid = Type.String({ pattern: UUID_PATTERN });
+/**
+ * A UUID: accepted in any case, turned to lower case by the gateway's validation
+ * (`x-lowercase`), the one form Parley stores, compares and sends (docs/ids.md).
+ */
+export const Uuid = Type.String({ pattern: UUID_PATTERN, 'x-lowercase': true });
 export const Seq = Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER });
 // TypeBox drops a key schema's keywords from Record, so key rules go in propertyNames.
 export const Metadata = Type.Record(Type.String(), Type.Unknown(), { maxProperties: 50, propertyNames: { maxLength: 64 } });
@@ -118,18 +123,7 @@ export const UpsertUser = Type.Object(
 );
 export type UpsertUser = Static<typeof UpsertUser>;
 
-export const NOTIFICATION_TYPES = [
-  'message',
-  'mention',
-  'reaction',
-  'group_invite',
-  'group_update',
-  'contact_request',
-  'contact_accept',
-  'call',
-  'forward',
-  'system',
-] as const;
+export { NOTIFICATION_TYPES };
 export const NotificationTypeSchema = Type.Union(NOTIFICATION_TYPES.map((t) => Type.Literal(t)));
 export const Priority = Type.Union([Type.Literal('low'), Type.Literal('normal'), Type.Literal('high'), Type.Literal('urgent')]);
 

@@ -1,18 +1,17 @@
 import type { FastifyInstance } from 'fastify';
+import type { Logger } from 'pino';
 import type { Config } from './config.ts';
 import { createMetrics } from './metrics.ts';
 import { buildHttp } from './gateways/http/server.ts';
-import { createDispatcher } from './gateways/realtime/commands.ts';
+import { attachGraphql } from './gateways/graphql/index.ts';
+import { createDispatcher } from './gateways/session/commands.ts';
 import { attachSocketIo } from './gateways/socketio/index.ts';
 import { attachWs } from './gateways/ws/index.ts';
 import type { Bus } from './realtime/bus.ts';
-import { createMemoryBus } from './realtime/bus-memory.ts';
 import { startFanout } from './realtime/fanout.ts';
 import { createHub, type Hub } from './realtime/hub.ts';
-import { createMemoryLocks } from './realtime/locks-memory.ts';
-import { createMemoryPresence } from './realtime/presence-memory.ts';
-import { type RateLimiter, unlimited } from './realtime/rate-limiter.ts';
-import { createMemoryRateLimiter } from './realtime/rate-limiter-memory.ts';
+import { openRealtime, type Realtime } from './realtime/open.ts';
+import { startResync } from './realtime/resync.ts';
 import { createServices, type Services } from './services/index.ts';
 import { openStore } from './storage/open.ts';
 import type { Channel } from './delivery/channel.ts';
@@ -20,6 +19,10 @@ import type { EmailChannel } from './delivery/channels/email.ts';
 import { channelsFromConfig, emailFromConfig } from './delivery/channels/from-config.ts';
 import { type Delivery, startDelivery } from './delivery/workers.ts';
 import type { DevicePlatform, NotificationType } from './domain/types.ts';
+import { createDrain } from './operations/drain.ts';
+import { instrumentLimiter, instrumentSync } from './operations/instrument.ts';
+import { readinessCheck } from './operations/readiness.ts';
+import { startInstanceBeat } from './operations/instance-beat.ts';
 import type { Store } from './storage/store.ts';
 
 export interface App {
@@ -29,6 +32,9 @@ export interface App {
   store: Store;
   bus: Bus;
   hub: Hub;
+  realtime: Realtime;
+  /** SIGTERM: refuse new commands, finish those running, close sockets with a reconnect code, then close(). */
+  shutdown(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -40,43 +46,88 @@ export interface AppOverrides {
   email?: EmailChannel | null;
   /** The services' clock (tests move it to the edge of quiet hours). */
   now?: () => Date;
+  /** The process's logger (main.ts makes one, to report start-up before the app exists). */
+  logger?: Logger;
+  /** Told as each start-up phase ends (storage, migrations, job queue). */
+  onPhase?: (phase: 'storage' | 'migrations' | 'job queue', ms: number, detail: Record<string, unknown>) => void;
+  /** Bus probe interval (tests shorten it to see a lost subscription sooner). */
+  busProbeIntervalMs?: number;
 }
+
+/** How often an instance tells the others it is alive (and its connection counts). */
+const INSTANCE_BEAT_MS = 2000;
 
 /** Wires ports to services to gateways. Tests call it; only main.ts listens. */
 export async function buildApp(config: Config, overrides: AppOverrides = {}): Promise<App> {
-  const store = overrides.store ?? (await openStore(config));
-  const bus = createMemoryBus();
-  const limiter: RateLimiter = config.rateLimit ? createMemoryRateLimiter(config.rateLimit) : unlimited;
+  const onPhase = overrides.onPhase ?? (() => {});
+  const store = overrides.store ?? (await openStore(config, onPhase));
+  // Logging and metrics come after the ports; Redis events before then are only counted later.
+  let log: FastifyInstance['log'] | Logger | null = overrides.logger ?? null;
+  let onReconnect = (_name: string) => {};
+  const realtime = await openRealtime(config, {
+    onReconnect: (name) => onReconnect(name),
+    onError: (name, err) => log?.warn({ err: String((err as Error)?.message ?? err) }, `redis ${name} connection error`),
+    ...(overrides.busProbeIntervalMs ? { busProbeIntervalMs: overrides.busProbeIntervalMs } : {}),
+  });
+  const { bus } = realtime;
   const channels = overrides.channels ?? channelsFromConfig(config);
   const email = overrides.email !== undefined ? overrides.email : emailFromConfig(config);
   const services = createServices(
     config,
     { store, bus, now: overrides.now ?? (() => new Date()) },
-    { presence: createMemoryPresence(), locks: createMemoryLocks(), pushPlatforms: new Set(Object.keys(channels) as DevicePlatform[]) },
+    {
+      presence: realtime.presence,
+      locks: realtime.locks,
+      typing: realtime.typing,
+      instances: realtime.instances,
+      instanceStaleMs: INSTANCE_BEAT_MS * 5,
+      pushPlatforms: new Set(Object.keys(channels) as DevicePlatform[]),
+    },
   );
   const hub = createHub();
   const metrics = createMetrics(bus, hub, async () => (await services.admin.status()).channels as unknown as Record<string, Record<string, number>>);
-  const http = await buildHttp({ config, services, limiter, isReady: () => store.isReady(), metrics });
-  const log = http.log;
+  onReconnect = metrics.cluster.redisReconnected;
+  instrumentSync(services, metrics.cluster);
+  const limiter = instrumentLimiter(realtime.limiter, metrics.cluster);
+  const drain = createDrain();
+  // Unproved for five probe rounds while Redis answers: the subscription is wedged.
+  const readiness = readinessCheck({ store, realtime, draining: drain.draining, wedgedAfterMs: (overrides.busProbeIntervalMs ?? 2000) * 5 });
+  const http = await buildHttp({ config, services, limiter, readiness, metrics, ...(overrides.logger ? { logger: overrides.logger } : {}) });
+  log = http.log;
+  const logger = http.log;
 
   const stopFanout = startFanout({
     bus,
     hub,
     membersOf: (id) => services.membership.members(id),
-    onError: (err) => log.error({ err }, 'fan-out failed'),
+    onError: (err) => logger.error({ err }, 'fan-out failed'),
     wantsNotification: (connectionId, type) => services.notificationFilters.allows(connectionId, type as NotificationType),
+    onLate: () => metrics.countLateEvent(),
   });
-  const dispatch = createDispatcher(services, limiter, (err, command) => log.error({ err, command }, 'command failed'));
-  const sessionDeps = { services, hub, dispatch, log };
+  const stopResync = startResync(bus, hub);
+  const dispatch = drain.wrap(
+    createDispatcher(services, limiter, (err, command, code) => {
+      if (code === 'internal_error') return logger.error({ err, command }, 'command failed');
+      metrics.countUnavailable('realtime');
+      logger.warn({ command, err: { code: (err as { code?: unknown }).code, message: (err as Error).message } }, 'storage unavailable');
+    }),
+  );
+  const cleanups = new Set<Promise<void>>();
+  const track = (p: Promise<void>) => void cleanups.add(p.finally(() => cleanups.delete(p)));
+  const sessionDeps = { services, hub, dispatch, log: logger, frameBudget: config.frameBudget, track };
   const socketio = attachSocketIo(http.server, config, sessionDeps);
   const ws = attachWs(http.server, config, sessionDeps);
+  const graphql = await attachGraphql(http, config, { ...sessionDeps, limiter });
   const sweeper = setInterval(
-    () => void services.presence.sweep(config.realtime.presenceStaleMs).catch((err) => log.error({ err }, 'presence sweep failed')),
-    Math.min(10_000, config.realtime.presenceStaleMs),
+    () => void services.presence.sweep(config.realtime.presenceStaleMs).catch((err) => logger.error({ err }, 'presence sweep failed')),
+    Math.max(250, Math.min(10_000, config.realtime.presenceStaleMs / 4)),
   );
   sweeper.unref();
-  const stopJobErrors = store.jobs.onError((err) => log.error({ err }, 'job queue error'));
+  const stopBeat = startInstanceBeat({ instances: realtime.instances, id: realtime.instanceId, hub, everyMs: INSTANCE_BEAT_MS, onError: (err) => logger.warn({ err }, 'instance heartbeat failed') });
+  const stopJobErrors = store.jobs.onError((err) => logger.error({ err }, 'job queue error'));
+  const jobsStarted = performance.now();
   await store.jobs.start();
+  onPhase('job queue', performance.now() - jobsStarted, {});
   const delivery = await startDelivery({
     services,
     jobs: store.jobs,
@@ -86,8 +137,40 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
     digestIntervalMinutes: config.email.digestIntervalMinutes,
     productName: 'Parley',
     receiptDelayMs: config.push.expo.receiptDelaySeconds * 1000,
-    onError: (err, what) => log.error({ err }, `${what} failed`),
+    onError: (err, what) => logger.error({ err }, `${what} failed`),
   });
+
+  let closed: Promise<void> | null = null;
+  let closeStartedAt = 0;
+  const phase = (what: string) => logger.debug({ ms: Date.now() - closeStartedAt }, `shutdown: ${what}`);
+  const close = () =>
+    (closed ??= (async () => {
+      closeStartedAt = Date.now();
+      clearInterval(sweeper);
+      // Sockets first (close code 4001 / transport close: clients reconnect elsewhere), and
+      // the sessions they end release their presence, typing and locks before Redis closes.
+      await ws.close();
+      await graphql.close();
+      phase('websockets closed');
+      await socketio.close();
+      phase('socket.io closed');
+      await Promise.allSettled([...cleanups]);
+      phase('sessions released');
+      await stopBeat();
+      await delivery.stop();
+      phase('delivery stopped');
+      stopJobErrors();
+      stopFanout();
+      stopResync();
+      metrics.close();
+      services.close();
+      await http.close();
+      phase('http closed');
+      await realtime.close();
+      for (const channel of Object.values(channels)) await channel.close();
+      await email?.close();
+      if (!overrides.store) await store.close();
+    })());
 
   return {
     http,
@@ -96,20 +179,18 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
     store,
     bus,
     hub,
-    async close() {
-      clearInterval(sweeper);
-      await delivery.stop();
-      stopJobErrors();
-      await ws.close();
-      await socketio.close();
-      stopFanout();
-      metrics.close();
-      services.close();
-      await http.close();
-      await bus.close();
-      for (const channel of Object.values(channels)) await channel.close();
-      await email?.close();
-      if (!overrides.store) await store.close();
+    realtime,
+    async shutdown() {
+      drain.begin();
+      // Stop accepting: new connections go to the other instances (GET /ready says 503 too).
+      if (http.server.listening) http.server.close();
+      logger.info({ connections: hub.size }, 'draining: finishing running commands');
+      // Half the bound at most: a commit still running after that completes anyway (the
+      // client's retry with the same clientMsgId finds it), but the sockets must close in time.
+      const waited = await Promise.race([drain.settled().then(() => true), new Promise<false>((r) => setTimeout(() => r(false), config.shutdownTimeoutMs / 2).unref())]);
+      logger.debug({ finished: waited }, 'shutdown: running commands done waiting');
+      await close();
     },
+    close,
   };
 }

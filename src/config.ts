@@ -7,6 +7,12 @@ export interface Config {
   /** Embedded (PGlite) data directory; ignored when `databaseUrl` is set. */
   dataDir: string;
   databaseUrl: string | null;
+  /** PostgreSQL connections this instance may hold (queries, transactions and the job queue share them). */
+  dbPoolSize: number;
+  /** Cluster mode: every realtime port (bus, presence, locks, typing, rate limits) on Redis. */
+  redis: { url: string; prefix: string } | null;
+  /** SIGTERM: how long draining may take before the process exits anyway. */
+  shutdownTimeoutMs: number;
   jwt: {
     secret: string | null;
     jwksUrl: string | null;
@@ -29,8 +35,16 @@ export interface Config {
     maxBufferedBytes: number;
     /** A connection not heard from for this long is no longer online. */
     presenceStaleMs: number;
+    /** Presence changes are pushed to co-members of conversations up to this size; larger groups ask (presence:get). */
+    presenceGroupLimit: number;
   };
   bodyLimitBytes: number;
+  /** Per realtime connection: frames in a burst, and per second after it, before `rate_limited`. */
+  frameBudget: { burst: number; perSecond: number };
+  /** A sync page stops before this many bytes of changes (and sets `hasMore`), whatever its count. */
+  syncPageBytes: number;
+  /** HTTP timeouts (ms): request headers, the whole request with its body, an idle keep-alive connection, a socket with no traffic either way. */
+  http: { headersTimeoutMs: number; requestTimeoutMs: number; keepAliveTimeoutMs: number; idleTimeoutMs: number };
   push: {
     /** Accept Web Push endpoints on http or private addresses (local development and tests only). */
     allowInsecure: boolean;
@@ -63,7 +77,23 @@ export interface Config {
     maintenanceSeconds: number;
     pollSeconds: number;
   };
+  graphql: {
+    /** Answer `__schema` / `__type` (the SDL is public at /graphql/schema.graphql either way). */
+    introspection: boolean;
+    /** Deepest field nesting an operation may select. */
+    maxDepth: number;
+    /** Most objects an operation's answer may hold, estimated before it runs. */
+    maxCost: number;
+    /** A GraphQL WebSocket that sends no connection_init within this is closed (4408). */
+    initTimeoutMs: number;
+  };
   logLevel: string;
+  /** `auto`: readable lines when stdout is a terminal, JSON lines otherwise. */
+  logFormat: 'auto' | 'json' | 'pretty';
+  /** Development sign-in (POST /v1/dev/login): only embedded, with a generated secret, on a loopback host. */
+  devLogin: boolean;
+  /** Origins allowed to frame the web app and hand it a token by postMessage. */
+  embedOrigins: string[];
 }
 
 export class ConfigError extends Error {
@@ -126,6 +156,9 @@ export function loadConfig(env: Env = process.env): Config {
   };
 
   const databaseUrl = url('DATABASE_URL', ['postgres:', 'postgresql:']);
+  const redisUrl = url('REDIS_URL', ['redis:', 'rediss:']);
+  const redisPrefix = env.PARLEY_REDIS_PREFIX ?? 'parley:';
+  if (!/^[A-Za-z0-9:_.-]{0,64}$/.test(redisPrefix)) problems.push('PARLEY_REDIS_PREFIX may hold up to 64 letters, digits and :_.-');
   const secret = env.PARLEY_JWT_SECRET || null;
   if (secret !== null && secret.length < 32) problems.push('PARLEY_JWT_SECRET must be at least 32 characters');
   const jwksUrl = url('PARLEY_JWKS_URL', ['https:', 'http:']);
@@ -171,17 +204,39 @@ export function loadConfig(env: Env = process.env): Config {
   if (/[\r\n]/.test(emailFrom)) problems.push('PARLEY_EMAIL_FROM must be one line');
   const appUrl = url('PARLEY_APP_URL', ['https:', 'http:']);
 
+  const introspectionRaw = env.PARLEY_GRAPHQL_INTROSPECTION || 'on';
+  const introspection = ['on', '1', 'true'].includes(introspectionRaw);
+  if (!introspection && !['off', '0', 'false'].includes(introspectionRaw)) problems.push(`PARLEY_GRAPHQL_INTROSPECTION must be on or off (got "${introspectionRaw}")`);
+
   const logLevel = env.LOG_LEVEL ?? 'info';
   if (!LOG_LEVELS.includes(logLevel)) problems.push(`LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}`);
+  const logFormat = env.PARLEY_LOG_FORMAT || 'auto';
+  if (logFormat !== 'auto' && logFormat !== 'json' && logFormat !== 'pretty') problems.push(`PARLEY_LOG_FORMAT must be auto, json or pretty (got "${logFormat}")`);
+
+  const host = env.HOST || '127.0.0.1';
+  const devLogin = devLoginSetting(env.PARLEY_DEV_LOGIN, !databaseUrl && !secret && !jwksUrl && isLoopbackHost(host), problems);
+  const embedOrigins = list(env.PARLEY_EMBED_ORIGINS);
+  for (const o of embedOrigins) if (!isOrigin(o)) problems.push(`PARLEY_EMBED_ORIGINS: "${o}" is not an origin (scheme://host[:port])`);
 
   const apiKeys = list(env.PARLEY_API_KEYS);
   for (const key of apiKeys) if (key.length < 16) problems.push('PARLEY_API_KEYS: every key must be at least 16 characters');
 
+  const maxBufferedBytes = int('PARLEY_MAX_BUFFERED_BYTES', 4 * 1024 * 1024, 64 * 1024, 1024 * 1024 * 1024);
+  // A page larger than the send buffer would cut every client that asks for it.
+  const syncPageBytes = int('PARLEY_SYNC_PAGE_BYTES', Math.min(1024 * 1024, maxBufferedBytes / 2), 16 * 1024, 64 * 1024 * 1024);
+  if (syncPageBytes > maxBufferedBytes / 2) problems.push('PARLEY_SYNC_PAGE_BYTES must be at most half of PARLEY_MAX_BUFFERED_BYTES');
+  const headersTimeoutMs = int('PARLEY_HTTP_HEADERS_TIMEOUT_MS', 60_000, 100, 3_600_000);
+  const requestTimeoutMs = int('PARLEY_HTTP_REQUEST_TIMEOUT_MS', 120_000, 100, 3_600_000);
+  if (requestTimeoutMs < headersTimeoutMs) problems.push('PARLEY_HTTP_REQUEST_TIMEOUT_MS must be at least PARLEY_HTTP_HEADERS_TIMEOUT_MS');
+
   const config: Config = {
     port: int('PORT', 3000, 0, 65535),
-    host: env.HOST || '127.0.0.1',
+    host,
     dataDir: path.resolve(env.PARLEY_DATA_DIR || './data'),
     databaseUrl,
+    dbPoolSize: int('PARLEY_DB_POOL_SIZE', 20, 2, 1000),
+    redis: redisUrl ? { url: redisUrl, prefix: redisPrefix } : null,
+    shutdownTimeoutMs: int('PARLEY_SHUTDOWN_TIMEOUT_MS', 10_000, 100, 600_000),
     jwt: {
       secret,
       jwksUrl,
@@ -197,10 +252,19 @@ export function loadConfig(env: Env = process.env): Config {
     realtime: {
       lockTtlMs: int('PARLEY_LOCK_TTL_SECONDS', 300, 1, 86_400) * 1000,
       pingIntervalMs: int('PARLEY_PING_INTERVAL_MS', 25_000, 100, 600_000),
-      maxBufferedBytes: int('PARLEY_MAX_BUFFERED_BYTES', 4 * 1024 * 1024, 64 * 1024, 1024 * 1024 * 1024),
+      maxBufferedBytes,
       presenceStaleMs: int('PARLEY_PRESENCE_STALE_MS', 90_000, 1000, 3_600_000),
+      presenceGroupLimit: int('PARLEY_PRESENCE_GROUP_LIMIT', 200, 2, 1_000_000),
     },
     bodyLimitBytes: int('PARLEY_BODY_LIMIT', 256 * 1024, 1024, 16 * 1024 * 1024),
+    frameBudget: { burst: int('PARLEY_FRAME_BURST', 100, 1, 100_000), perSecond: int('PARLEY_FRAME_RATE', 50, 1, 100_000) },
+    syncPageBytes,
+    http: {
+      headersTimeoutMs,
+      requestTimeoutMs,
+      keepAliveTimeoutMs: int('PARLEY_HTTP_KEEPALIVE_TIMEOUT_MS', 72_000, 100, 3_600_000),
+      idleTimeoutMs: int('PARLEY_HTTP_IDLE_TIMEOUT_MS', 120_000, 100, 3_600_000),
+    },
     push: {
       allowInsecure: env.PARLEY_PUSH_ALLOW_INSECURE === '1' || env.PARLEY_PUSH_ALLOW_INSECURE === 'true',
       vapid,
@@ -223,10 +287,47 @@ export function loadConfig(env: Env = process.env): Config {
       maintenanceSeconds: int('PARLEY_JOB_MAINTENANCE_SECONDS', 30, 1, 3600),
       pollSeconds: int('PARLEY_JOB_POLL_SECONDS', 2, 1, 60),
     },
+    graphql: {
+      introspection,
+      maxDepth: int('PARLEY_GRAPHQL_MAX_DEPTH', 10, 2, 100),
+      maxCost: int('PARLEY_GRAPHQL_MAX_COST', 50_000, 10, 10_000_000),
+      initTimeoutMs: int('PARLEY_GRAPHQL_INIT_TIMEOUT_MS', 3000, 100, 60_000),
+    },
     logLevel,
+    logFormat: logFormat as Config['logFormat'],
+    devLogin,
+    embedOrigins,
   };
   if (problems.length) throw new ConfigError(problems);
   return deepFreeze(config);
+}
+
+const isLoopbackHost = (host: string): boolean => host === 'localhost' || host === '::1' || /^127\.\d+\.\d+\.\d+$/.test(host);
+
+function isOrigin(raw: string): boolean {
+  try {
+    const u = new URL(raw);
+    return (u.protocol === 'https:' || u.protocol === 'http:') && u.origin === raw;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * The development sign-in hands a token for any user id to whoever asks, so it exists only
+ * where nobody but the developer can ask: embedded storage, a secret Parley generated (no
+ * real users' tokens are signed with it), a loopback interface. It is on there by default;
+ * `PARLEY_DEV_LOGIN=0` turns it off, and asking for it anywhere else is a configuration error.
+ */
+function devLoginSetting(raw: string | undefined, possible: boolean, problems: string[]): boolean {
+  if (raw === undefined || raw === '') return possible;
+  if (raw === '0' || raw === 'false') return false;
+  if (raw !== '1' && raw !== 'true') {
+    problems.push(`PARLEY_DEV_LOGIN must be 1 or 0 (got "${raw}")`);
+    return false;
+  }
+  if (!possible) problems.push('PARLEY_DEV_LOGIN=1 needs embedded mode (no DATABASE_URL), a generated secret (no PARLEY_JWT_SECRET or PARLEY_JWKS_URL) and a loopback HOST');
+  return possible;
 }
 
 export function deepFreeze<T>(obj: T): T {

@@ -1,4 +1,5 @@
 import { ERRORS, type ErrorBody, type ErrorCode } from '../protocol/errors.ts';
+import { isStorageUnavailable, UNAVAILABLE_RETRY_AFTER_SEC } from './unavailable.ts';
 
 export { ERRORS, type ErrorCode };
 
@@ -31,7 +32,12 @@ export class AppError extends Error {
 
 export const notFound = (what = 'Not found'): AppError => new AppError('not_found', what);
 
-/** Wraps an unknown failure without echoing its text: only AppErrors reach clients verbatim. */
+/**
+ * Wraps an unknown failure without echoing its text: only AppErrors reach clients verbatim.
+ * Storage that cannot be reached is `unavailable` (retryable), anything else `internal_error`.
+ */
 export function toAppError(err: unknown): AppError {
-  return err instanceof AppError ? err : new AppError('internal_error');
+  if (err instanceof AppError) return err;
+  if (isStorageUnavailable(err)) return new AppError('unavailable', undefined, { retryAfter: UNAVAILABLE_RETRY_AFTER_SEC });
+  return new AppError('internal_error');
 }

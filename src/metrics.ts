@@ -1,4 +1,5 @@
 import { Counter, collectDefaultMetrics, Gauge, Registry } from 'prom-client';
+import { registerClusterMetrics } from './operations/cluster-metrics.ts';
 import type { Bus } from './realtime/bus.ts';
 import type { Hub } from './realtime/hub.ts';
 
@@ -10,12 +11,16 @@ import type { Hub } from './realtime/hub.ts';
 export function createMetrics(bus: Bus, hub: Hub, deliveryStatus?: () => Promise<Record<string, Record<string, number>>>) {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'parley_' });
+  // prom-client's totals of these are gauges named `_total`, which Prometheus reserves for
+  // counters (promtool flags them); `sum(parley_nodejs_active_handles)` gives the same.
+  for (const name of ['active_handles_total', 'active_requests_total', 'active_resources_total']) registry.removeSingleMetric(`parley_nodejs_${name}`);
   new Gauge({
     name: 'parley_connections',
-    help: 'Live realtime connections on this instance',
+    help: 'Live realtime connections on this instance, by gateway',
+    labelNames: ['gateway'],
     registers: [registry],
     collect() {
-      this.set(hub.size);
+      for (const [gateway, n] of Object.entries(hub.countByGateway())) this.set({ gateway }, n);
     },
   });
   if (deliveryStatus) {
@@ -27,22 +32,40 @@ export function createMetrics(bus: Bus, hub: Hub, deliveryStatus?: () => Promise
       registers: [registry],
       async collect() {
         this.reset();
-        for (const [channel, counts] of Object.entries(await deliveryStatus())) {
+        // Storage down: the scrape still answers (with parley_unavailable_total), without these.
+        const status = await deliveryStatus().catch(() => ({}));
+        for (const [channel, counts] of Object.entries(status)) {
           for (const [state, n] of Object.entries(counts)) if (state !== 'attempts') this.set({ channel, state }, n);
         }
       },
     });
   }
   const events = new Counter({ name: 'parley_events_total', help: 'Bus messages seen by this instance, by kind', labelNames: ['kind'], registers: [registry] });
+  const unavailable = new Counter({
+    name: 'parley_unavailable_total',
+    help: 'Requests and commands answered `unavailable` because storage could not be reached, by gateway',
+    labelNames: ['gateway'],
+    registers: [registry],
+  });
   const deliveries = new Counter({ name: 'parley_deliveries_total', help: 'Events written to connections of this instance', registers: [registry] });
+  const late = new Counter({
+    name: 'parley_fanout_late_events_total',
+    help: 'Conversation events that arrived after the reorder window had gone past their seq: not sent live (clients sync the gap)',
+    registers: [registry],
+  });
   const unsubscribe = bus.subscribe((m) => events.inc({ kind: m.kind === 'conversation' ? m.event.type : m.kind }));
   const unobserve = hub.observe((count) => deliveries.inc(count));
+  const cluster = registerClusterMetrics(registry, bus, hub);
   return {
+    cluster,
     contentType: registry.contentType,
     render: () => registry.metrics(),
+    countUnavailable: (gateway: string) => unavailable.inc({ gateway }),
+    countLateEvent: () => late.inc(),
     close() {
       unsubscribe();
       unobserve();
+      cluster.close();
     },
   };
 }

@@ -1,11 +1,8 @@
 import assert from 'node:assert/strict';
-import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
-import { after, before, describe, test } from 'node:test';
-import { type Config, ConfigError, loadConfig, parseRateLimit } from '../src/config.ts';
-import { withEmbeddedSecret, withEmbeddedVapid } from '../src/secrets.ts';
-import { VAPID } from './helpers/harness.ts';
+import { describe, test } from 'node:test';
+import { ConfigError, loadConfig, parseRateLimit } from '../src/config.ts';
+import { assertDeepFrozen } from './helpers/frozen.ts';
 
 const SECRET = 'a-secret-of-at-least-32-characters-long';
 
@@ -29,12 +26,6 @@ function assertOneProblem(env: Record<string, string>, name: string | RegExp): v
   assert.match(problems[0]!, typeof name === 'string' ? new RegExp(name) : name);
 }
 
-function assertDeepFrozen(value: unknown, where = 'config'): void {
-  if (!value || typeof value !== 'object') return;
-  assert.ok(Object.isFrozen(value), `${where} is not frozen`);
-  for (const [k, v] of Object.entries(value)) assertDeepFrozen(v, `${where}.${k}`);
-}
-
 describe('loadConfig', () => {
   test('defaults', () => {
     const c = loadConfig({});
@@ -43,6 +34,7 @@ describe('loadConfig', () => {
     assert.equal(c.dataDir, path.resolve('./data'));
     assert.ok(path.isAbsolute(c.dataDir));
     assert.equal(c.databaseUrl, null);
+    assert.equal(c.dbPoolSize, 20);
     assert.deepEqual(c.rateLimit, { points: 30, durationSec: 10 });
     assert.deepEqual(c.jwt, { secret: null, jwksUrl: null, issuer: null, audience: null, algorithms: ['HS256'], clockToleranceSec: 5 });
     assert.deepEqual(c.apiKeys, []);
@@ -50,7 +42,7 @@ describe('loadConfig', () => {
     assert.equal(c.syncLimit, 5000);
     assert.equal(c.bodyLimitBytes, 256 * 1024);
     assert.equal(c.logLevel, 'info');
-    assert.deepEqual(c.realtime, { lockTtlMs: 300_000, pingIntervalMs: 25_000, maxBufferedBytes: 4 * 1024 * 1024, presenceStaleMs: 90_000 });
+    assert.deepEqual(c.realtime, { lockTtlMs: 300_000, pingIntervalMs: 25_000, maxBufferedBytes: 4 * 1024 * 1024, presenceStaleMs: 90_000, presenceGroupLimit: 200 });
   });
 
   test('reads every variable', () => {
@@ -59,6 +51,7 @@ describe('loadConfig', () => {
       HOST: '0.0.0.0',
       PARLEY_DATA_DIR: '/var/lib/parley',
       DATABASE_URL: 'postgres://u:p@db:5432/parley',
+      PARLEY_DB_POOL_SIZE: '8',
       PARLEY_JWT_SECRET: SECRET,
       PARLEY_JWKS_URL: 'https://auth.example.com/.well-known/jwks.json',
       PARLEY_JWT_ISSUER: 'https://auth.example.com/',
@@ -74,6 +67,7 @@ describe('loadConfig', () => {
     assert.equal(c.host, '0.0.0.0');
     assert.equal(c.dataDir, '/var/lib/parley');
     assert.equal(c.databaseUrl, 'postgres://u:p@db:5432/parley');
+    assert.equal(c.dbPoolSize, 8);
     assert.deepEqual(c.jwt, {
       secret: SECRET,
       jwksUrl: 'https://auth.example.com/.well-known/jwks.json',
@@ -128,6 +122,33 @@ describe('loadConfig', () => {
     assert.deepEqual(c.jobs, { retryLimit: 8, retryDelaySeconds: 10, expireSeconds: 120, maintenanceSeconds: 15, pollSeconds: 1 });
   });
 
+  test('connection bounds: frame budget, sync page bytes, HTTP timeouts; defaults, every variable, and what cannot work', () => {
+    const d = loadConfig({});
+    assert.deepEqual(d.frameBudget, { burst: 100, perSecond: 50 });
+    assert.equal(d.syncPageBytes, 1024 * 1024);
+    assert.deepEqual(d.http, { headersTimeoutMs: 60_000, requestTimeoutMs: 120_000, keepAliveTimeoutMs: 72_000, idleTimeoutMs: 120_000 });
+    // A small send buffer brings the default page down with it.
+    assert.equal(loadConfig({ PARLEY_MAX_BUFFERED_BYTES: String(128 * 1024) }).syncPageBytes, 64 * 1024);
+    const c = loadConfig({
+      PARLEY_FRAME_BURST: '20',
+      PARLEY_FRAME_RATE: '5',
+      PARLEY_SYNC_PAGE_BYTES: '65536',
+      PARLEY_HTTP_HEADERS_TIMEOUT_MS: '5000',
+      PARLEY_HTTP_REQUEST_TIMEOUT_MS: '10000',
+      PARLEY_HTTP_KEEPALIVE_TIMEOUT_MS: '3000',
+      PARLEY_HTTP_IDLE_TIMEOUT_MS: '20000',
+    });
+    assert.deepEqual(c.frameBudget, { burst: 20, perSecond: 5 });
+    assert.equal(c.syncPageBytes, 65536);
+    assert.deepEqual(c.http, { headersTimeoutMs: 5000, requestTimeoutMs: 10_000, keepAliveTimeoutMs: 3000, idleTimeoutMs: 20_000 });
+    assertOneProblem({ PARLEY_FRAME_BURST: '0' }, /PARLEY_FRAME_BURST/);
+    assert.equal(d.logFormat, 'auto');
+    assert.equal(loadConfig({ PARLEY_LOG_FORMAT: 'json' }).logFormat, 'json');
+    assertOneProblem({ PARLEY_LOG_FORMAT: 'xml' }, /PARLEY_LOG_FORMAT/);
+    assertOneProblem({ PARLEY_SYNC_PAGE_BYTES: String(4 * 1024 * 1024) }, /PARLEY_SYNC_PAGE_BYTES must be at most half/);
+    assertOneProblem({ PARLEY_HTTP_HEADERS_TIMEOUT_MS: '90000', PARLEY_HTTP_REQUEST_TIMEOUT_MS: '60000' }, /PARLEY_HTTP_REQUEST_TIMEOUT_MS must be at least/);
+  });
+
   test('delivery variables that cannot work are reported', () => {
     assertOneProblem({ PARLEY_APNS_KEY_ID: 'ABC123DEFG' }, /APNs needs all of/);
     assertOneProblem({ PARLEY_PUSH_WHEN: 'sometimes' }, /PARLEY_PUSH_WHEN/);
@@ -135,6 +156,15 @@ describe('loadConfig', () => {
     assertOneProblem({ PARLEY_EMAIL_FROM: 'a@b.c\r\nBcc: x@y.z' }, /PARLEY_EMAIL_FROM/);
     assertOneProblem({ PARLEY_JOB_RETRY_LIMIT: '100' }, /PARLEY_JOB_RETRY_LIMIT/);
     assertOneProblem({ PARLEY_APNS_ENDPOINT: 'http://api.push.apple.com' }, /PARLEY_APNS_ENDPOINT must use https:/);
+  });
+
+  test('GraphQL: defaults, every variable, and bad values reported', () => {
+    assert.deepEqual(loadConfig({}).graphql, { introspection: true, maxDepth: 10, maxCost: 50_000, initTimeoutMs: 3000 });
+    const c = loadConfig({ PARLEY_GRAPHQL_INTROSPECTION: 'off', PARLEY_GRAPHQL_MAX_DEPTH: '6', PARLEY_GRAPHQL_MAX_COST: '1000', PARLEY_GRAPHQL_INIT_TIMEOUT_MS: '500' });
+    assert.deepEqual(c.graphql, { introspection: false, maxDepth: 6, maxCost: 1000, initTimeoutMs: 500 });
+    assertOneProblem({ PARLEY_GRAPHQL_INTROSPECTION: 'maybe' }, 'PARLEY_GRAPHQL_INTROSPECTION');
+    assertOneProblem({ PARLEY_GRAPHQL_MAX_DEPTH: '1' }, 'PARLEY_GRAPHQL_MAX_DEPTH');
+    assertOneProblem({ PARLEY_GRAPHQL_MAX_COST: 'lots' }, 'PARLEY_GRAPHQL_MAX_COST');
   });
 
   test('algorithm allowlist follows the key sources, or PARLEY_JWT_ALGORITHMS', () => {
@@ -166,6 +196,7 @@ describe('loadConfig', () => {
       PARLEY_SYNC_LIMIT: '1',
       PARLEY_JWT_CLOCK_TOLERANCE: '-1',
       DATABASE_URL: 'mysql://db/parley',
+      PARLEY_DB_POOL_SIZE: '1',
     });
     for (const name of [
       'PORT',
@@ -177,13 +208,14 @@ describe('loadConfig', () => {
       'PARLEY_SYNC_LIMIT',
       'PARLEY_JWT_CLOCK_TOLERANCE',
       'DATABASE_URL',
+      'PARLEY_DB_POOL_SIZE',
     ]) {
       assert.ok(
         problems.some((p) => p.startsWith(name)),
         `no problem reported for ${name}: ${problems.join('; ')}`,
       );
     }
-    assert.equal(problems.length, 9, problems.join('; '));
+    assert.equal(problems.length, 10, problems.join('; '));
   });
 
   test('DATABASE_URL with neither a secret nor a JWKS URL is an error', () => {
@@ -252,126 +284,5 @@ describe('loadConfig', () => {
     const env = { PORT: '4000', LOG_LEVEL: 'warn' };
     loadConfig(env);
     assert.deepEqual(env, { PORT: '4000', LOG_LEVEL: 'warn' });
-  });
-});
-
-describe('withEmbeddedSecret', () => {
-  let tmp: string;
-  before(() => {
-    tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'parley-secret-'));
-  });
-  after(() => fs.rmSync(tmp, { recursive: true, force: true }));
-
-  const configIn = (dir: string, env: Record<string, string> = {}): Config => loadConfig({ PARLEY_DATA_DIR: dir, ...env });
-
-  test('creates jwt-secret (mode 0600) on first call and returns the same secret after', () => {
-    const dir = path.join(tmp, 'fresh', 'data'); // does not exist yet
-    const first = withEmbeddedSecret(configIn(dir));
-    const file = path.join(dir, 'jwt-secret');
-    assert.ok(fs.existsSync(file));
-    assert.equal(fs.statSync(file).mode & 0o777, 0o600);
-    assert.ok(first.jwt.secret && first.jwt.secret.length >= 32, 'a strong secret');
-    assert.equal(fs.readFileSync(file, 'utf8').trim(), first.jwt.secret);
-    assert.deepEqual(first.jwt.algorithms, ['HS256']);
-    // The rest of the config is untouched.
-    assert.equal(first.dataDir, dir);
-    assert.equal(first.port, 3000);
-
-    const second = withEmbeddedSecret(configIn(dir));
-    assert.equal(second.jwt.secret, first.jwt.secret);
-    assert.equal(fs.statSync(file).mode & 0o777, 0o600);
-
-    // Another data dir gets another secret.
-    const other = withEmbeddedSecret(configIn(path.join(tmp, 'other')));
-    assert.notEqual(other.jwt.secret, first.jwt.secret);
-  });
-
-  test('the config it returns is frozen, deeply', () => {
-    const c = withEmbeddedSecret(configIn(path.join(tmp, 'frozen')));
-    assert.ok(c.jwt.secret);
-    assertDeepFrozen(c);
-  });
-
-  test('an empty or truncated jwt-secret file never yields a weak secret', () => {
-    for (const content of ['', '\n', 'short\n']) {
-      const dir = fs.mkdtempSync(path.join(tmp, 'bad-file-'));
-      fs.writeFileSync(path.join(dir, 'jwt-secret'), content, { mode: 0o600 });
-      let secret: string | null = null;
-      try {
-        secret = withEmbeddedSecret(configIn(dir)).jwt.secret;
-      } catch {
-        continue; // refusing to start with a clear error is fine too
-      }
-      assert.ok(secret && secret.length >= 32, `file ${JSON.stringify(content)} gave secret ${JSON.stringify(secret)}`);
-    }
-  });
-
-  test('two processes starting at once end up with the same secret (no crash on EEXIST)', (t) => {
-    const dir = path.join(tmp, 'race');
-    const file = path.join(dir, 'jwt-secret');
-    const theirs = 'secret-written-by-the-other-process-0123456789';
-    const original = fs.readFileSync;
-    let raced = false;
-    // The other process creates the file between our failed read and our write.
-    t.mock.method(fs, 'readFileSync', function (this: unknown, ...args: Parameters<typeof fs.readFileSync>) {
-      if (!raced && args[0] === file) {
-        raced = true;
-        fs.mkdirSync(dir, { recursive: true });
-        fs.writeFileSync(file, `${theirs}\n`, { mode: 0o600 });
-        throw Object.assign(new Error(`ENOENT: no such file or directory, open '${file}'`), { code: 'ENOENT' });
-      }
-      return original.apply(this, args);
-    });
-    const config = withEmbeddedSecret(configIn(dir));
-    assert.ok(raced);
-    assert.equal(config.jwt.secret, theirs);
-  });
-
-  test('does nothing when a secret is set', () => {
-    const dir = path.join(tmp, 'with-secret');
-    const config = configIn(dir, { PARLEY_JWT_SECRET: SECRET });
-    assert.equal(withEmbeddedSecret(config), config);
-    assert.equal(fs.existsSync(dir), false);
-  });
-
-  test('does nothing when DATABASE_URL is set', () => {
-    const dir = path.join(tmp, 'with-db');
-    // loadConfig refuses DATABASE_URL without a key source, so test both the real combination...
-    const config = configIn(dir, { DATABASE_URL: 'postgres://db/parley', PARLEY_JWKS_URL: 'https://a.example/jwks' });
-    assert.equal(withEmbeddedSecret(config), config);
-    // ...and the DATABASE_URL check on its own.
-    const bare: Config = { ...configIn(dir), databaseUrl: 'postgres://db/parley' };
-    assert.equal(withEmbeddedSecret(bare), bare);
-    assert.equal(bare.jwt.secret, null);
-    assert.equal(fs.existsSync(dir), false);
-  });
-
-  test('does nothing when a JWKS URL is set', () => {
-    const dir = path.join(tmp, 'with-jwks');
-    const config = configIn(dir, { PARLEY_JWKS_URL: 'https://a.example/jwks' });
-    assert.equal(withEmbeddedSecret(config), config);
-    assert.equal(fs.existsSync(dir), false);
-  });
-});
-
-describe('withEmbeddedVapid', () => {
-  test('generates a VAPID key pair into the data dir once, then reuses it; configured keys win', () => {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'parley-vapid-'));
-    try {
-      const first = withEmbeddedVapid(loadConfig({ PARLEY_DATA_DIR: dir }));
-      assert.equal(Buffer.from(first.push.vapid!.publicKey, 'base64url').length, 65);
-      assert.equal(fs.statSync(path.join(dir, 'vapid.json')).mode & 0o777, 0o600);
-      assert.deepEqual(withEmbeddedVapid(loadConfig({ PARLEY_DATA_DIR: dir })).push.vapid, first.push.vapid);
-      const configured = loadConfig({ PARLEY_DATA_DIR: dir, PARLEY_VAPID_PUBLIC_KEY: VAPID.publicKey, PARLEY_VAPID_PRIVATE_KEY: VAPID.privateKey });
-      assert.equal(withEmbeddedVapid(configured), configured);
-    } finally {
-      fs.rmSync(dir, { recursive: true, force: true });
-    }
-  });
-
-  test('VAPID variables are checked: both or neither, right sizes, a mailto: or https: subject', () => {
-    assert.throws(() => loadConfig({ PARLEY_VAPID_PUBLIC_KEY: VAPID.publicKey }), /go together/);
-    assert.throws(() => loadConfig({ PARLEY_VAPID_PUBLIC_KEY: 'abc', PARLEY_VAPID_PRIVATE_KEY: VAPID.privateKey }), /65 bytes/);
-    assert.throws(() => loadConfig({ PARLEY_VAPID_SUBJECT: 'me@example.com' }), /mailto/);
   });
 });

@@ -50,7 +50,7 @@ for (const backend of backends) {
       const second = r.smtp.received.at(-1)!;
       assert.ok(second.text.includes('fresh news'));
       assert.ok(!second.text.includes('second line'), 'the first message is not emailed twice');
-      await idle(r.h);
+      await idle(r);
       assert.equal(r.smtp.received.length, before + 2);
     });
 
@@ -74,7 +74,7 @@ for (const backend of backends) {
       }
       // Do-not-disturb held it, never dropped it: switched off, the next run sends it.
       await dnd.put('/v1/me/notification-preferences', { doNotDisturb: false });
-      await waitFor(async () => (await r.h.app.services.presence.query({ userId: online.userId }, [online.userId]))[0]?.status === 'offline', 5000, 'offline');
+      await waitFor(async () => (await r.h.app.services.presence.query({ userId: online.userId }, [online.userId]))[0]?.status === 'offline', 30_000, 'offline');
       const before = r.smtp.received.length;
       assert.deepEqual(await r.h.app.services.digest.run(), { emails: 2 });
       const mails = await r.smtp.waitFor(before + 2);
@@ -87,17 +87,17 @@ for (const backend of backends) {
       const carl = r.h.as(uid('carl'), { email: 'carl5@example.com' });
       await bob.get('/v1/me');
       await carl.get('/v1/me');
-      const before = await idle(r.h);
+      const before = await idle(r);
       r.smtp.failNext(451, 'try again later');
       await send(ana, await direct(ana, bob.userId), 'first');
       assert.deepEqual(await r.h.app.services.digest.run(), { emails: 1 });
       await waitFor(() => r.smtp.received.some((x) => x.to.includes('bob4@example.com')), 15_000, 'the retried email');
-      const mid = await idle(r.h);
+      const mid = await idle(r);
       assert.equal(mid.email.attempts - before.email.attempts, 2);
       r.smtp.failNext(550, 'no such mailbox');
       await send(ana, await direct(ana, carl.userId), 'second');
       assert.deepEqual(await r.h.app.services.digest.run(), { emails: 1 });
-      const after = await idle(r.h);
+      const after = await idle(r);
       assert.equal(after.email.deadLetters - mid.email.deadLetters, 1);
       assert.equal(after.email.attempts - mid.email.attempts, 1);
     });
@@ -117,7 +117,7 @@ for (const backend of backends) {
       await send(ana, await direct(ana, bob.userId), 'on schedule');
       await Promise.all([r.h.app.delivery.scheduleDigest(), r.h.app.delivery.scheduleDigest()]);
       await waitFor(() => r.smtp.received.some((m) => m.to.includes('scheduled@example.com')), 15_000, 'the scheduled digest');
-      await idle(r.h);
+      await idle(r);
       assert.equal(r.smtp.received.filter((m) => m.to.includes('scheduled@example.com')).length, 1);
     });
   });

@@ -44,7 +44,7 @@ describe('durability', () => {
     dirs.push(dataDir);
     const env = { PARLEY_DATA_DIR: dataDir };
     const first = await startServer(env);
-    await waitFor(() => /npm run token/.test(first.output()), 5000, 'the token hint');
+    await waitFor(() => /npm run token/.test(first.output()), 30_000, 'the token hint');
     assert.ok(fs.existsSync(path.join(dataDir, 'jwt-secret')));
     const owner = uid('owner');
     const token = tokenFromScript(env, owner);

@@ -93,7 +93,7 @@ for (const backend of backends) {
         });
         await store.jobs.work(QUEUES.email, handler);
         store.jobs.wake(QUEUES.email);
-        await waitFor(async () => (await counts(store, QUEUES.email)).completed === 1, 10_000, 'the committed job to complete');
+        await waitFor(async () => (await counts(store, QUEUES.email)).completed === 1, 30_000, 'the committed job to complete');
         assert.equal(runs.length, 1);
         assert.deepEqual(runs[0]!.job.data, { tag: 'committed', n: 7 });
         assert.equal(runs[0]!.job.attempt, 1);
@@ -114,7 +114,7 @@ for (const backend of backends) {
         const { runs, handler } = recorder();
         await store.jobs.work(QUEUES.email, handler);
         store.jobs.wake(QUEUES.email);
-        await waitFor(async () => (await counts(store, QUEUES.email)).completed === 1, 10_000, 'the job to complete');
+        await waitFor(async () => (await counts(store, QUEUES.email)).completed === 1, 30_000, 'the job to complete');
         // Once more after it ran: still the same job, not a new one.
         await store.jobs.enqueue([{ queue: QUEUES.email, id, data: { copy: 3 } }]);
         const c = await counts(store, QUEUES.email);
@@ -146,7 +146,7 @@ for (const backend of backends) {
         });
         await store.jobs.work(QUEUES.push, handler);
         store.jobs.wake(QUEUES.push);
-        await waitFor(() => runs.length > 0, 10_000, 'the first job of the key to start');
+        await waitFor(() => runs.length > 0, 30_000, 'the first job of the key to start');
         assert.deepEqual(runs[0]!.job.data, { n: 1 });
         // It is running: a new job for the key is accepted (and only one).
         await store.jobs.enqueue([{ queue: QUEUES.push, singletonKey: key, data: { n: 4 } }]);
@@ -154,7 +154,7 @@ for (const backend of backends) {
         const during = await counts(store, QUEUES.push);
         assert.deepEqual([during.active, during.queued], [1, 4]);
         release();
-        await waitFor(async () => (await counts(store, QUEUES.push)).completed === 2, 10_000, 'both jobs of the key to complete');
+        await waitFor(async () => (await counts(store, QUEUES.push)).completed === 2, 30_000, 'both jobs of the key to complete');
         assert.deepEqual(
           runs.map((r) => r.job.data.n),
           [1, 4],
@@ -241,7 +241,7 @@ for (const backend of backends) {
 
         healthy = true;
         assert.equal(await store.jobs.retryDeadLetter(dead.id), true);
-        await waitFor(async () => (await counts(store, QUEUES.webpush)).completed === 1, 10_000, 'the retried dead letter to complete');
+        await waitFor(async () => (await counts(store, QUEUES.webpush)).completed === 1, 30_000, 'the retried dead letter to complete');
         assert.equal(runs.length, 2);
         assert.deepEqual(runs[1]!.job.data, data);
         assert.equal(runs[1]!.job.queue, QUEUES.webpush);
@@ -263,7 +263,7 @@ for (const backend of backends) {
         await store.jobs.work(QUEUES.apns, handler);
         await store.jobs.enqueue([{ queue: QUEUES.apns, data: { device: 'd1' } }]);
         store.jobs.wake(QUEUES.apns);
-        await waitFor(async () => (await counts(store, QUEUES.apns)).completed === 1, 10_000, 'the retried job to complete');
+        await waitFor(async () => (await counts(store, QUEUES.apns)).completed === 1, 30_000, 'the retried job to complete');
         assert.deepEqual(
           runs.map((r) => r.job.attempt),
           [1, 2],

@@ -4,7 +4,7 @@ import { after, before, describe, test } from 'node:test';
 import { io } from 'socket.io-client';
 import WebSocket from 'ws';
 import { pgliteBackend } from './helpers/backends.ts';
-import { type Harness, harness, tokenFor, uid } from './helpers/harness.ts';
+import { type Harness, harness, tokenFor, uid, waitFor } from './helpers/harness.ts';
 import { listen, type RtClient, socketClient, wsClient } from './helpers/realtime.ts';
 
 /**
@@ -39,7 +39,7 @@ describe('liveness under hostile input', () => {
     assert.equal((await control.send('heartbeat')).ok, true);
     const sent = await h.admin(control.userId).post(`/v1/conversations/${conversationId}/messages`, { clientMsgId: randomUUID(), body: 'still here' });
     assert.equal(sent.status, 201);
-    await control.next('message:new', (d) => d.message.id === sent.body.message.id, 2000);
+    await control.next('message:new', (d) => d.message.id === sent.body.message.id);
     assert.deepEqual(unhandled, []);
   }
 
@@ -53,8 +53,7 @@ describe('liveness under hostile input', () => {
     const reply = async (payload: string | Buffer) => {
       const before = answers().length;
       ws.send(payload);
-      const deadline = Date.now() + 3000;
-      while (answers().length === before && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
+      await waitFor(() => answers().length > before, 30_000, 'an answer to the frame');
       return answers().at(-1);
     };
     return { ws, reply };
@@ -141,7 +140,7 @@ describe('liveness under hostile input', () => {
     await controlStillWorks();
     // Frames far beyond the per-connection budget end in a close the client may retry later.
     const closed = new Promise<number>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error('the flooder was not closed within 10 s')), 10_000);
+      const timer = setTimeout(() => reject(new Error('the flooder was not closed within 60 s')), 60_000);
       flooder.ws.once('close', (code) => {
         clearTimeout(timer);
         resolve(code);

@@ -118,45 +118,56 @@ describe('realtime delivery', () => {
         }
       });
 
-      test('edit locks: others are told, their edits fail, the lock goes with the holder', async () => {
+      test('edit locks: only who may edit locks; others are told; the lock goes with the connection, or when its holder leaves', async () => {
         const ana = h.as(uid('ana'));
         const bob = h.as(uid('bob'));
         const id = await h.group(ana, [bob.userId]);
-        const m = await send(bob, id, 'shared note');
+        const bobs = await send(bob, id, 'my note');
+        const anas = await send(ana, id, 'her note');
         const anaRt = await gw.connect(url, ana.userId);
-        const bobRt = await gw.connect(url, bob.userId);
+        let bobRt = await gw.connect(url, bob.userId);
         try {
-          const lock = await anaRt.send('message:lock', { messageId: m.id });
+          // Someone else's message: no lock, and its sender's edit goes through.
+          assert.equal((await bobRt.send('message:lock', { messageId: anas.id })).error?.code, 'forbidden');
+          assert.equal((await anaRt.send('message:edit', { messageId: anas.id, body: 'edited' })).ok, true);
+          // One's own: locked, and the others are told; the connection going releases it.
+          const lock = await bobRt.send('message:lock', { messageId: bobs.id });
           assert.equal(lock.ok, true);
-          assert.equal((await bobRt.next('message:locked', (d) => d.locked)).userId, ana.userId);
-          assert.equal((await bobRt.send('message:edit', { messageId: m.id, body: 'mine' })).error?.code, 'message_locked');
-          assert.equal((await bobRt.send('message:lock', { messageId: m.id })).error?.code, 'message_locked');
-          await anaRt.close();
-          await bobRt.next('message:locked', (d) => !d.locked);
-          assert.equal((await bobRt.send('message:edit', { messageId: m.id, body: 'mine' })).ok, true);
-        } finally {
+          assert.equal((await anaRt.next('message:locked', (d) => d.messageId === bobs.id && d.locked)).userId, bob.userId);
           await bobRt.close();
+          await anaRt.next('message:locked', (d) => d.messageId === bobs.id && !d.locked);
+          // Taken again, then its holder leaves the group: released and announced.
+          bobRt = await gw.connect(url, bob.userId);
+          assert.equal((await bobRt.send('message:lock', { messageId: bobs.id })).ok, true);
+          const seen = (locked: boolean) => anaRt.events.filter((e) => e.event === 'message:locked' && e.data.messageId === bobs.id && e.data.locked === locked).length;
+          await waitFor(() => seen(true) === 2, 30_000, 'the second lock to be announced');
+          assert.equal((await bob.delete(`/v1/conversations/${id}/members/${bob.userId}`)).status, 204);
+          await waitFor(() => seen(false) === 2, 30_000, "the leaver's lock to be released");
+          // A deleted message cannot be locked by anyone.
+          await ana.delete(`/v1/messages/${anas.id}`);
+          assert.equal((await anaRt.send('message:lock', { messageId: anas.id })).error?.code, 'message_deleted');
+        } finally {
+          await Promise.all([anaRt.close(), bobRt.close()]);
         }
       });
     });
   }
 
-  test('an edit lock expires by itself after PARLEY_LOCK_TTL_SECONDS', async () => {
-    const short = await harness({ store: h.store }, { PARLEY_LOCK_TTL_SECONDS: '1' });
-    const shortUrl = await listen(short);
-    const ana = short.as(uid('ana'));
-    const bob = short.as(uid('bob'));
-    const id = await short.group(ana, [bob.userId]);
+  test('a member removed while holding a lock loses it (removed over REST, told over realtime)', async () => {
+    const ana = h.as(uid('ana'));
+    const bob = h.as(uid('bob'));
+    const id = await h.group(ana, [bob.userId]);
     const m = await send(bob, id, 'note');
-    const anaRt = await gateways[1].connect(shortUrl, ana.userId);
+    const bobRt = await gateways[1].connect(url, bob.userId);
+    const anaRt = await gateways[0].connect(url, ana.userId);
     try {
-      const lock = await anaRt.send('message:lock', { messageId: m.id });
-      assert.ok(Date.parse(lock.data.expiresAt) - Date.now() <= 1000);
-      assert.equal((await bob.patch(`/v1/messages/${m.id}`, { body: 'mine' })).body.error?.code, 'message_locked');
-      await waitFor(async () => (await bob.patch(`/v1/messages/${m.id}`, { body: 'mine' })).status === 200, 5000, 'the lock to expire');
+      assert.equal((await bobRt.send('message:lock', { messageId: m.id })).ok, true);
+      await anaRt.next('message:locked', (d) => d.messageId === m.id && d.locked);
+      assert.equal((await ana.delete(`/v1/conversations/${id}/members/${bob.userId}`)).status, 204);
+      const unlocked = await anaRt.next('message:locked', (d) => d.messageId === m.id && !d.locked);
+      assert.equal(unlocked.userId, bob.userId);
     } finally {
-      await anaRt.close();
-      await short.close();
+      await Promise.all([anaRt.close(), bobRt.close()]);
     }
   });
 });

@@ -56,8 +56,11 @@ export async function startDelivery(o: DeliveryOptions) {
   const stops: (() => Promise<void>)[] = [];
   const poke = () => void services.dispatcher.poke().catch((err) => o.onError(err, 'outbox drain'));
 
-  const unsubscribe = o.bus.subscribe((m) => {
-    if (m.kind === 'conversation' && (m.event.type === 'message:new' || m.event.type === 'reaction:updated')) poke();
+  // Only the instance that committed the change drains for it: in a cluster every instance
+  // hears every message, and three drains racing for one outbox row is two wasted queries.
+  // (The sweep below still finds what an instance that died in between left behind.)
+  const unsubscribe = o.bus.subscribe((m, meta) => {
+    if (meta.local && m.kind === 'conversation' && (m.event.type === 'message:new' || m.event.type === 'reaction:updated')) poke();
   });
   const sweep = setInterval(poke, OUTBOX_SWEEP_MS);
   sweep.unref();

@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { USER_ID_PATTERN } from '../../protocol/limits.ts';
 
 const USER_ID_RE = new RegExp(USER_ID_PATTERN);
@@ -6,6 +6,11 @@ export const isUserId = (s: unknown): s is string => typeof s === 'string' && US
 
 /** Key of a direct conversation: one per unordered pair of users (ids hold no newline). */
 export const directKey = (a: string, b: string): string => (a < b ? `${a}\n${b}` : `${b}\n${a}`);
+
+const hex = (b: Buffer) => {
+  const x = b.toString('hex');
+  return `${x.slice(0, 8)}-${x.slice(8, 12)}-${x.slice(12, 16)}-${x.slice(16, 20)}-${x.slice(20)}`;
+};
 
 /**
  * A UUID derived from a key (the layout of a version 5 UUID, over SHA-256): the same key
@@ -15,6 +20,18 @@ export function stableUuid(key: string): string {
   const h = createHash('sha256').update(key).digest();
   h[6] = (h[6]! & 0x0f) | 0x50;
   h[8] = (h[8]! & 0x3f) | 0x80;
-  const x = h.subarray(0, 16).toString('hex');
-  return `${x.slice(0, 8)}-${x.slice(8, 12)}-${x.slice(12, 16)}-${x.slice(16, 20)}-${x.slice(20)}`;
+  return hex(h.subarray(0, 16));
+}
+
+/**
+ * A version 7 UUID: 48 bits of milliseconds, then random bits. Ids made one after another
+ * sort together, so a new message's primary-key entry lands at the right edge of the index
+ * instead of on a random page of it (fewer pages touched and written per send).
+ */
+export function timeOrderedUuid(now = Date.now()): string {
+  const b = randomBytes(16);
+  b.writeUIntBE(now, 0, 6);
+  b[6] = (b[6]! & 0x0f) | 0x70;
+  b[8] = (b[8]! & 0x3f) | 0x80;
+  return hex(b);
 }

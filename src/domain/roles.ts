@@ -5,6 +5,13 @@ const RANK: Record<Role, number> = { member: 0, admin: 1, owner: 2 };
 /** Admins and owners change a group's title, metadata and members. */
 export const canManage = (role: Role): boolean => RANK[role] >= RANK.admin;
 
+/**
+ * Why `userId` may not edit `message` (only its sender edits, and never once deleted), or
+ * null when it may. Editing and taking the edit lock follow this one rule.
+ */
+export const editRefusal = (message: { senderId: string; deletedAt: string | null }, userId: string): 'forbidden' | 'message_deleted' | null =>
+  message.senderId !== userId ? 'forbidden' : message.deletedAt ? 'message_deleted' : null;
+
 /** One may remove only those ranked strictly below; the owner is never removed, only leaves. */
 export const canRemove = (actor: Role, target: Role): boolean => target !== 'owner' && RANK[actor] > RANK[target];
 

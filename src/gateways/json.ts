@@ -2,36 +2,20 @@ import sjson from 'secure-json-parse';
 import { LIMITS } from '../../protocol/limits.ts';
 import { findUnstorableString, isStorableText } from '../domain/text.ts';
 import { AppError } from '../errors.ts';
+import { isExactNumber, scanJson } from './json-scan.ts';
 
-/** Deepest [ / { nesting in a JSON text, found by one linear scan with no recursion. */
-export function jsonDepth(text: string, stopAt: number): number {
-  let depth = 0;
-  let max = 0;
-  let inString = false;
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    if (inString) {
-      if (c === 92 /* \ */) i++;
-      else if (c === 34 /* " */) inString = false;
-    } else if (c === 34) inString = true;
-    else if (c === 123 /* { */ || c === 91 /* [ */) {
-      depth++;
-      if (depth > max) {
-        max = depth;
-        if (max > stopAt) return max;
-      }
-    } else if (c === 125 /* } */ || c === 93 /* ] */) depth--;
-  }
-  return max;
-}
+const outOfRange = (what: string) =>
+  new AppError('number_out_of_range', `${what} is out of range: JSON numbers must be finite, within ±9007199254740991, and not round to 0`);
 
 /**
  * Parses client JSON for every gateway: depth bounded before the parser recurses,
- * `__proto__` and `constructor.prototype` refused rather than stripped, and strings
- * Postgres cannot store faithfully (NUL, lone surrogates) refused with their path.
+ * `__proto__` and `constructor.prototype` refused rather than stripped, numbers JSON.parse
+ * would not keep exactly refused, and strings Postgres cannot store faithfully (NUL, lone
+ * surrogates) refused with their path.
  */
 export function parseClientJson(text: string): unknown {
-  if (jsonDepth(text, LIMITS.jsonMaxDepth) > LIMITS.jsonMaxDepth) {
+  const scan = scanJson(text, LIMITS.jsonMaxDepth);
+  if (scan.tooDeep) {
     throw new AppError('json_too_deep', `JSON may nest at most ${LIMITS.jsonMaxDepth} levels`);
   }
   let value: unknown;
@@ -41,6 +25,7 @@ export function parseClientJson(text: string): unknown {
     if (err instanceof SyntaxError && /prototype|__proto__/i.test(err.message)) throw new AppError('forbidden_key');
     throw new AppError('invalid_json');
   }
+  if (scan.inexact) throw outOfRange(`The number ${scan.inexact}`);
   const bad = findUnstorableString(value);
   if (bad) throw new AppError('invalid_text', `A string at ${bad} holds a NUL character or a lone surrogate`);
   return value;
@@ -48,7 +33,8 @@ export function parseClientJson(text: string): unknown {
 
 /**
  * The same rules for a value some library already parsed (Socket.IO packets): depth
- * bounded, no `__proto__` / `constructor.prototype` keys, storable strings. Iterative, so
+ * bounded, no `__proto__` / `constructor.prototype` keys, exact numbers (an underflow to 0
+ * can no longer be seen here), storable strings. Iterative, so
  * a hostile nesting cannot exhaust the stack here.
  */
 export function assertCleanValue(root: unknown): void {
@@ -59,6 +45,7 @@ export function assertCleanValue(root: unknown): void {
       if (!isStorableText(value)) throw new AppError('invalid_text', `A string at ${path || '/'} holds a NUL character or a lone surrogate`);
       continue;
     }
+    if (typeof value === 'number' && !isExactNumber(value)) throw outOfRange(`The number at ${path || '/'}`);
     if (!value || typeof value !== 'object') continue;
     if (depth >= LIMITS.jsonMaxDepth) throw new AppError('json_too_deep', `JSON may nest at most ${LIMITS.jsonMaxDepth} levels`);
     for (const key of Object.keys(value)) {

@@ -11,6 +11,8 @@ export interface FanoutDeps {
   wantsNotification?(connectionId: string, type: string): boolean;
   /** How long an event may wait for an earlier seq still in flight before going out anyway. */
   reorderWindowMs?: number;
+  /** An event came after the lane went past its seq, and was not delivered. */
+  onLate?(): void;
 }
 
 interface Lane {
@@ -31,7 +33,8 @@ const FIRST_EVENT_WAIT_MS = 30;
  * Hands bus messages to the local connections of their audience. Two sends of one
  * conversation commit in seq order but may publish in either order, so each conversation
  * has a lane that holds an event back (up to reorderWindowMs) until the seq before it
- * went out: clients see seqs strictly increasing, and a real gap ends in a sync.
+ * went out: clients see seqs strictly increasing, and a real gap ends in a sync. An event
+ * that comes after the window let a later seq go is not sent at all (the gap's sync has it).
  */
 export function startFanout(deps: FanoutDeps): () => void {
   const { hub, membersOf } = deps;
@@ -59,11 +62,15 @@ export function startFanout(deps: FanoutDeps): () => void {
     l.chain = l.chain.then(work).catch(deps.onError);
   };
 
+  /** The originating connection already has the change from its ack. */
+  const emit = (event: ConversationEvent, origin: string | undefined, audience: Iterable<string>) =>
+    hub.emitTo(audience, event.type, event.data, origin ? (c) => c.id === origin : undefined);
+
   async function deliver(event: ConversationEvent, origin: string | undefined) {
     const audience = new Set(await membersOf(event.conversationId));
     // A removed member hears of their own removal, then nothing more.
     if (event.type === 'member:left') audience.add(event.data.userId);
-    hub.emitTo(audience, event.type, event.data, origin ? (c) => c.id === origin : undefined);
+    emit(event, origin, audience);
   }
 
   type Pending = { event: ConversationEvent; origin: string | undefined };
@@ -84,6 +91,18 @@ export function startFanout(deps: FanoutDeps): () => void {
   function onConversationEvent(pending: Pending) {
     const { event } = pending;
     const l = lane(event.conversationId);
+    // Later than the window: the lane already went past it, so every connection here saw a
+    // later seq, took the gap for one and synced it. Sent now it would be a seq going
+    // backwards, which the protocol promises never happens.
+    if (l.next !== null && event.seq < l.next) {
+      deps.onLate?.();
+      // Except for a member's own removal: later seqs never reached them, so it is no step back.
+      if (event.type === 'member:left') {
+        const removed = event.data.userId;
+        enqueue(event.conversationId, async () => emit(event, pending.origin, [removed]));
+      }
+      return;
+    }
     // A lane that has seen nothing yet cannot tell whether an earlier seq is still on its
     // way (two sends finishing together): unless it is seq 1, it waits a moment first.
     const releasable = l.next === null ? event.seq === 1 : event.seq <= l.next;

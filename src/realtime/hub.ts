@@ -1,7 +1,8 @@
-import type { ServerEventName } from '../../protocol/events.ts';
+import type { ServerEventName, ServerEvents } from '../../protocol/events.ts';
 
-export type GatewayName = 'socketio' | 'ws';
-export type EventName = ServerEventName | 'ready';
+/** A gateway's name as it registers with the hub ('socketio', 'ws', 'graphql'…); the hub knows none by name. */
+export type GatewayName = string;
+export type EventName = ServerEventName;
 
 /** One live client connection on this instance, whatever gateway it came through. */
 export interface Connection {
@@ -14,23 +15,28 @@ export interface Connection {
  * Sends one event to many connections of one gateway: encoded once, written to each.
  * A gateway drops connections that are too far behind (slow consumers) as it goes.
  */
-export type Multicast = (connections: Connection[], event: EventName, data: unknown) => void;
+export type Multicast = <E extends EventName>(connections: Connection[], event: E, data: ServerEvents[E]) => void;
+
+/** Told of every event written: to how many connections, per gateway, which event. */
+export type Observer = (deliveries: number, byGateway: Record<GatewayName, number>, event: EventName, data: unknown) => void;
 
 /** The connections on this instance, by user: who to hand each event to. */
 export function createHub() {
   const byUser = new Map<string, Set<Connection>>();
   const multicast = new Map<GatewayName, Multicast>();
-  const observers = new Set<(deliveries: number) => void>();
+  const observers = new Set<Observer>();
   let count = 0;
   return {
     /** Called with the number of connections each event went to (metrics). */
-    observe(observer: (deliveries: number) => void) {
+    observe(observer: Observer) {
       observers.add(observer);
       return () => observers.delete(observer);
     },
-    /** Each gateway registers how it sends; the hub only decides who receives. */
+    /** Each gateway registers how it sends; the hub only decides who receives. Returns the unregistration. */
     register(gateway: GatewayName, send: Multicast) {
+      if (multicast.has(gateway)) throw new Error(`gateway ${gateway} is registered already`);
       multicast.set(gateway, send);
+      return () => void multicast.delete(gateway);
     },
     add(c: Connection) {
       let set = byUser.get(c.userId);
@@ -48,22 +54,38 @@ export function createHub() {
       if (set.size === 0) byUser.delete(c.userId);
     },
     of: (userId: string): ReadonlySet<Connection> => byUser.get(userId) ?? new Set(),
+    /** Users with a connection here (a resync goes to all of them). */
+    userIds: (): Iterable<string> => byUser.keys(),
+    /** Connections here, by gateway (operators' status, metrics). */
+    countByGateway(): Record<GatewayName, number> {
+      const counts: Record<GatewayName, number> = Object.fromEntries([...multicast.keys()].map((g) => [g, 0]));
+      for (const set of byUser.values()) for (const c of set) counts[c.gateway] = (counts[c.gateway] ?? 0) + 1;
+      return counts;
+    },
     get size() {
       return count;
     },
     /** Emits to every local connection of `userIds`, skipping those `skip` returns true for. */
-    emitTo(userIds: Iterable<string>, event: EventName, data: unknown, skip?: (c: Connection) => boolean) {
-      const targets: Record<GatewayName, Connection[]> = { socketio: [], ws: [] };
+    emitTo<E extends EventName>(userIds: Iterable<string>, event: E, data: ServerEvents[E], skip?: (c: Connection) => boolean) {
+      const targets = new Map<GatewayName, Connection[]>();
+      let total = 0;
       for (const userId of userIds) {
         const set = byUser.get(userId);
         if (!set) continue;
-        for (const c of set) if (!skip?.(c)) targets[c.gateway].push(c);
+        for (const c of set) {
+          if (skip?.(c)) continue;
+          const list = targets.get(c.gateway);
+          if (list) list.push(c);
+          else targets.set(c.gateway, [c]);
+          total++;
+        }
       }
-      for (const gateway of ['socketio', 'ws'] as const) {
-        if (targets[gateway].length) multicast.get(gateway)?.(targets[gateway], event, data);
+      for (const [gateway, connections] of targets) multicast.get(gateway)?.(connections, event, data);
+      if (total) {
+        const byGateway: Record<GatewayName, number> = {};
+        for (const [gateway, connections] of targets) byGateway[gateway] = connections.length;
+        for (const o of observers) o(total, byGateway, event, data);
       }
-      const total = targets.socketio.length + targets.ws.length;
-      if (total) for (const o of observers) o(total);
     },
   };
 }

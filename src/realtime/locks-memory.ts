@@ -10,6 +10,16 @@ export function createMemoryLocks(): LockStore {
     }
     return h ?? null;
   };
+  const releaseWhere = (match: (h: LockHolder) => boolean) => {
+    const released: { messageId: string; holder: LockHolder }[] = [];
+    for (const [messageId, holder] of locks) {
+      if (match(holder)) {
+        locks.delete(messageId);
+        released.push({ messageId, holder });
+      }
+    }
+    return released;
+  };
   return {
     async acquire(messageId, holder, now) {
       const h = current(messageId, now);
@@ -26,15 +36,7 @@ export function createMemoryLocks(): LockStore {
     async holder(messageId, now) {
       return current(messageId, now);
     },
-    async releaseConnection(connectionId) {
-      const released: { messageId: string; holder: LockHolder }[] = [];
-      for (const [messageId, holder] of locks) {
-        if (holder.connectionId === connectionId) {
-          locks.delete(messageId);
-          released.push({ messageId, holder });
-        }
-      }
-      return released;
-    },
+    releaseConnection: async (connectionId) => releaseWhere((h) => h.connectionId === connectionId),
+    releaseHolder: async (conversationId, userId) => releaseWhere((h) => h.conversationId === conversationId && h.userId === userId),
   };
 }

@@ -8,7 +8,8 @@ export interface LockHolder {
 
 /**
  * Edit locks port (memory now; Redis for a cluster). A lock is held by one connection of
- * one user until it expires, is released, or that connection goes away.
+ * one user until it expires, is released, that connection goes away or that user leaves the
+ * conversation.
  */
 export interface LockStore {
   /** Takes or renews the lock; answers the current holder when someone else has it. */
@@ -18,4 +19,9 @@ export interface LockStore {
   holder(messageId: string, now: number): Promise<LockHolder | null>;
   /** Releases every lock held by a connection; answers what was released. */
   releaseConnection(connectionId: string): Promise<{ messageId: string; holder: LockHolder }[]>;
+  /**
+   * Releases every lock `userId` holds in a conversation (they left it); answers what was
+   * released, so of several instances acting on the same event only one announces it.
+   */
+  releaseHolder(conversationId: string, userId: string): Promise<{ messageId: string; holder: LockHolder }[]>;
 }

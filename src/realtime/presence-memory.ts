@@ -13,13 +13,15 @@ export function createMemoryPresence(): PresenceStore {
   const live = (r: PresenceRecord) => Object.keys(r.connections).length > 0;
   const clone = (r: PresenceRecord): PresenceRecord => ({ ...r, connections: { ...r.connections } });
 
+  async function connect(userId: string, connectionId: string, now: number) {
+    const r = record(userId);
+    const was = live(r);
+    r.connections[connectionId] = now;
+    return !was;
+  }
+
   return {
-    async connect(userId, connectionId, now) {
-      const r = record(userId);
-      const was = live(r);
-      r.connections[connectionId] = now;
-      return !was;
-    },
+    connect,
     async disconnect(userId, connectionId, now) {
       const r = users.get(userId);
       if (!r || !(connectionId in r.connections)) return false;
@@ -28,10 +30,7 @@ export function createMemoryPresence(): PresenceStore {
       r.lastSeenAt = new Date(now).toISOString();
       return true;
     },
-    async heartbeat(userId, connectionId, now) {
-      const r = users.get(userId);
-      if (r && connectionId in r.connections) r.connections[connectionId] = now;
-    },
+    heartbeat: connect,
     async setStatus(userId, patch) {
       const r = record(userId);
       if (patch.status) r.chosen = patch.status;
@@ -62,6 +61,10 @@ export function createMemoryPresence(): PresenceStore {
         }
       }
       return expired;
+    },
+    async online(limit) {
+      const userIds = [...users.values()].filter(live).map((r) => r.userId);
+      return { count: userIds.length, userIds: userIds.slice(0, limit) };
     },
   };
 }

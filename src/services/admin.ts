@@ -3,6 +3,8 @@ import { notFound } from '../errors.ts';
 import { QUEUES, type QueueCounts, type QueueName } from '../storage/job-queue.ts';
 import { decodeCursor, encodeCursor } from './cursor.ts';
 import type { ServiceDeps } from './deps.ts';
+import type { InstanceInfo, InstanceRegistry } from '../realtime/instances.ts';
+import type { PresenceStore } from '../realtime/presence.ts';
 
 /** Operators see channels, not queue names: `push` is the decision step before the per-platform queues. */
 const CHANNELS: Record<string, QueueName> = {
@@ -15,15 +17,40 @@ const CHANNELS: Record<string, QueueName> = {
 };
 const channelOf = (queue: QueueName): string => Object.entries(CHANNELS).find(([, q]) => q === queue)?.[0] ?? queue;
 
-/** Delivery visibility for operators: queue depths, attempts, failures, dead letters. */
-export function adminService(deps: ServiceDeps) {
+/** Online users whose conversations are counted for the status; past it the count is a floor. */
+const ONLINE_SAMPLE = 50_000;
+
+export interface ClusterStatus {
+  /** Instances heard from lately: id, start, live connections by gateway. */
+  instances: InstanceInfo[];
+  connectedClients: number;
+  onlineUsers: number;
+  /** Conversations with at least one online member (a floor past 50,000 online users). */
+  conversationsWithLiveMembers: number;
+}
+
+/**
+ * Operators' view: the cluster (instances, clients, online users, live conversations) and
+ * delivery (queue depths, attempts, failures, dead letters).
+ */
+export function adminService(deps: ServiceDeps & { instances: InstanceRegistry; presence: PresenceStore; instanceStaleMs: number }) {
   const { store } = deps;
   return {
-    async status(): Promise<{ channels: Record<string, QueueCounts> }> {
-      const byQueue = await store.jobs.status();
+    async status(): Promise<ClusterStatus & { channels: Record<string, QueueCounts> }> {
+      const [byQueue, instances, online] = await Promise.all([
+        store.jobs.status(),
+        deps.instances.list(deps.now().getTime() - deps.instanceStaleMs),
+        deps.presence.online(ONLINE_SAMPLE),
+      ]);
       const channels: Record<string, QueueCounts> = {};
       for (const [channel, queue] of Object.entries(CHANNELS)) channels[channel] = byQueue[queue]!;
-      return { channels };
+      return {
+        instances,
+        connectedClients: instances.reduce((sum, i) => sum + Object.values(i.connections).reduce((a, b) => a + b, 0), 0),
+        onlineUsers: online.count,
+        conversationsWithLiveMembers: await store.members.conversationsWith(online.userIds),
+        channels,
+      };
     },
 
     async deadLetters(q: DeadLetterQuery) {

@@ -7,6 +7,7 @@ import { directKey } from '../domain/ids.ts';
 import type { Actor, Conversation, ConversationEvent } from '../domain/types.ts';
 import { AppError, notFound } from '../errors.ts';
 import { decodeCursor, encodeCursor } from './cursor.ts';
+import { isStorableInstant } from '../domain/instant.ts';
 import { type ServiceDeps, transact, Unchanged } from './deps.ts';
 import { checkMetadata } from './metadata.ts';
 
@@ -124,7 +125,7 @@ export function conversationService(deps: ServiceDeps) {
     /** Muted until `until`, or indefinitely without one. Muted unread is left out of the total. */
     async mute(actor: Actor, id: string, until?: Date): Promise<Conversation> {
       // A date-time the schema accepts may still be no date here (second 60) or past year 9999.
-      if (until && !(until.getTime() > now().getTime() && until.getUTCFullYear() <= 9999)) {
+      if (until && !(isStorableInstant(until.getTime()) && until.getTime() > now().getTime())) {
         throw new AppError('validation_failed', 'until must be a time in the future, before year 10000');
       }
       if (!(await store.members.setSettings(id, actor.userId, { mutedUntil: until ?? MUTED_FOREVER }))) throw notFound('Conversation not found');

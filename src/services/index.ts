@@ -1,6 +1,8 @@
 import type { Config } from '../config.ts';
 import type { LockStore } from '../realtime/locks.ts';
 import type { PresenceStore } from '../realtime/presence.ts';
+import type { TypingStore } from '../realtime/typing.ts';
+import type { InstanceRegistry } from '../realtime/instances.ts';
 import { authService } from './auth.ts';
 import { conversationService } from './conversations.ts';
 import type { ServiceDeps } from './deps.ts';
@@ -27,12 +29,17 @@ import type { DevicePlatform } from '../domain/types.ts';
 export interface RealtimePorts {
   presence: PresenceStore;
   locks: LockStore;
+  typing: TypingStore;
+  instances: InstanceRegistry;
+  /** An instance silent this long is no longer listed. */
+  instanceStaleMs: number;
   /** Platforms with a configured push channel; devices of others are not pushed to. */
   pushPlatforms: ReadonlySet<DevicePlatform>;
 }
 
-/** Outbox rows taken per dispatcher transaction. */
+/** Outbox rows, and new messages, taken per dispatcher transaction. */
 const DISPATCH_BATCH = 200;
+const DISPATCH_MESSAGES = 1000;
 
 /** Typing shows for 6 s after the last sign of it; `true` is re-sent at most every 2 s. */
 const TYPING = { ttlMs: 6000, resendMs: 2000 };
@@ -44,7 +51,7 @@ export function createServices(config: Config, deps: ServiceDeps, ports: Realtim
   const users = userService(deps);
   const membership = membershipCache(deps.store, deps.bus);
   const locks = lockService({ ...deps, locks: ports.locks, membership }, { ttlMs: config.realtime.lockTtlMs });
-  const typing = typingService({ bus: deps.bus, membership }, TYPING);
+  const typing = typingService({ bus: deps.bus, membership, typing: ports.typing }, TYPING);
   return {
     auth: authService(config, users),
     users,
@@ -54,22 +61,23 @@ export function createServices(config: Config, deps: ServiceDeps, ports: Realtim
     messages: messageService({ ...deps, locks }),
     reactions: reactionService(deps),
     readState: readStateService(deps),
-    sync: syncService(deps, { syncLimit: config.syncLimit, pageDefault: SYNC_PAGE }),
-    presence: presenceService({ ...deps, presence: ports.presence }),
+    sync: syncService(deps, { syncLimit: config.syncLimit, pageDefault: SYNC_PAGE, pageBytes: config.syncPageBytes }),
+    presence: presenceService({ ...deps, presence: ports.presence, membership }, { groupLimit: config.realtime.presenceGroupLimit }),
     typing,
     locks,
     notifications: notificationService(deps),
     notificationFilters: notificationFilters(),
     dispatcher: notifyDispatcher(
-      { ...deps, presence: ports.presence },
-      { pushWhen: config.push.when, coalesceMs: config.push.coalesceMs, batch: DISPATCH_BATCH },
+      { ...deps, presence: ports.presence, membership },
+      { pushWhen: config.push.when, coalesceMs: config.push.coalesceMs, batch: DISPATCH_BATCH, messageBatch: DISPATCH_MESSAGES },
     ),
     push: pushService({ ...deps, presence: ports.presence }, { pushWhen: config.push.when, platforms: ports.pushPlatforms }),
-    admin: adminService(deps),
+    admin: adminService({ ...deps, instances: ports.instances, presence: ports.presence, instanceStaleMs: ports.instanceStaleMs }),
     digest: digestService({ ...deps, presence: ports.presence }, { appUrl: config.email.appUrl }),
     devices: deviceService(deps, { allowInsecurePush: config.push.allowInsecure, vapidPublicKey: config.push.vapid?.publicKey ?? null }),
     close() {
       typing.close();
+      locks.close();
       membership.close();
     },
   };

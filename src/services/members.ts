@@ -63,7 +63,9 @@ export function memberService(deps: ServiceDeps) {
 
     /**
      * Removes `userId`; removing oneself is leaving. When the last owner leaves, the
-     * longest-standing admin (else member) becomes owner in the same transaction.
+     * longest-standing admin (else member) becomes owner in the same transaction. The
+     * caller's role comes from lockAsMember, read after the conversation lock: two members
+     * leaving at once see each other's change.
      */
     async remove(actor: Actor, conversationId: string, userId: string): Promise<void> {
       const at = now();
@@ -78,14 +80,14 @@ export function memberService(deps: ServiceDeps) {
         const events: ConversationEvent[] = [
           { type: 'member:left', conversationId, seq, data: { conversationId, seq, userId, by: actor.userId } },
         ];
-        if (target.role === 'owner') {
-          const remaining = await tx.members.list(conversationId);
-          const heir = remaining.some((m) => m.role === 'owner') ? null : nextOwner(remaining);
-          if (heir) {
-            const member = (await tx.members.setRole(conversationId, heir.userId, 'owner'))!;
-            const next = await tx.conversations.takeSeq(conversationId, { message: false, at });
-            events.push({ type: 'member:updated', conversationId, seq: next, data: { conversationId, seq: next, member, by: actor.userId } });
-          }
+        // Whoever left, a group with members keeps an owner: the longest-standing admin
+        // (else member) inherits when none is left (this also mends a group left ownerless before).
+        const remaining = await tx.members.list(conversationId);
+        const heir = remaining.some((m) => m.role === 'owner') ? null : nextOwner(remaining);
+        if (heir) {
+          const member = (await tx.members.setRole(conversationId, heir.userId, 'owner'))!;
+          const next = await tx.conversations.takeSeq(conversationId, { message: false, at });
+          events.push({ type: 'member:updated', conversationId, seq: next, data: { conversationId, seq: next, member, by: actor.userId } });
         }
         for (const e of events) await tx.events.append(e, at);
         return events;

@@ -11,6 +11,8 @@ const MAX_CACHED = 20_000;
 export function membershipCache(store: Store, bus: Bus) {
   const cache = new Map<string, Set<string>>();
   const versions = new Map<string, number>();
+  /** Moves on a resync: a load begun before it is not kept either. */
+  let epoch = 0;
 
   const invalidate = (conversationId: string) => {
     cache.delete(conversationId);
@@ -18,14 +20,26 @@ export function membershipCache(store: Store, bus: Bus) {
   };
   const unsubscribe = bus.subscribe((m) => {
     if (m.kind === 'conversation' && m.event.type.startsWith('member:')) invalidate(m.event.conversationId);
+    // Membership events from other instances may have been missed: forget everything.
+    if (m.kind === 'resync') {
+      cache.clear();
+      epoch++;
+    }
   });
 
   async function members(conversationId: string): Promise<Set<string>> {
+    // While the bus may be missing other instances' membership events, only the database is
+    // trusted: a member removed elsewhere must not keep receiving through a stale entry.
+    if (!bus.health().ok) {
+      cache.clear();
+      return new Set((await store.members.list(conversationId)).map((m) => m.userId));
+    }
     const hit = cache.get(conversationId);
     if (hit) return hit;
     const version = versions.get(conversationId) ?? 0;
+    const startedIn = epoch;
     const loaded = new Set((await store.members.list(conversationId)).map((m) => m.userId));
-    if ((versions.get(conversationId) ?? 0) === version) {
+    if ((versions.get(conversationId) ?? 0) === version && epoch === startedIn) {
       if (cache.size >= MAX_CACHED) cache.delete(cache.keys().next().value!);
       cache.set(conversationId, loaded);
     }
@@ -34,6 +48,8 @@ export function membershipCache(store: Store, bus: Bus) {
 
   return {
     members,
+    /** The cached entry, if any, without loading (callers inside a transaction load through it). */
+    cached: (conversationId: string): ReadonlySet<string> | undefined => cache.get(conversationId),
     isMember: async (conversationId: string, userId: string) => (await members(conversationId)).has(userId),
     close: unsubscribe,
   };

@@ -1,7 +1,7 @@
-import { randomUUID } from 'node:crypto';
+import { timeOrderedUuid } from '../domain/ids.ts';
 import { LIMITS } from '../../protocol/limits.ts';
 import type { HistoryQuery, SendMessage } from '../../protocol/schemas.ts';
-import { canManage, statusFor } from '../domain/roles.ts';
+import { canManage, editRefusal, statusFor } from '../domain/roles.ts';
 import type { Actor, ConversationEvent, Member, Message, MessageStatus } from '../domain/types.ts';
 import { AppError, notFound } from '../errors.ts';
 import { type ServiceDeps, Unchanged } from './deps.ts';
@@ -42,7 +42,7 @@ export function messageService(deps: ServiceDeps & { locks: Pick<LockService, 'a
     /** Returns the stored message and whether this call created it (false for a retry). */
     async send(actor: Actor, conversationId: string, input: SendMessage): Promise<{ message: Message; created: boolean }> {
       const draft: Message = {
-        id: randomUUID(),
+        id: timeOrderedUuid(),
         conversationId,
         seq: 0,
         senderId: actor.userId,
@@ -60,6 +60,8 @@ export function messageService(deps: ServiceDeps & { locks: Pick<LockService, 'a
       // The store checks membership and the idempotency key first (a retry answers with the
       // original even when its content changed into something invalid), then mentions and
       // the reply target, all under the conversation's lock, in one round trip.
+      // Nothing before this call awaits: the send is queued in call order, which is what
+      // keeps one connection's back-to-back sends in seq order (see send-batch.ts).
       const result = await store.messages.send(draft);
       switch (result.outcome) {
         case 'not_member':
@@ -100,8 +102,8 @@ export function messageService(deps: ServiceDeps & { locks: Pick<LockService, 'a
     async edit(actor: Actor, messageId: string, body: string): Promise<Message> {
       await deps.locks.assertNotLockedByOther(actor, messageId);
       return changeMessage<Message>(deps, actor, messageId, async (tx, message, { seq, at }) => {
-        if (message.senderId !== actor.userId) throw new AppError('forbidden', 'Only the sender edits a message');
-        if (message.deletedAt) throw new AppError('message_deleted');
+        const refusal = editRefusal(message, actor.userId);
+        if (refusal) throw new AppError(refusal, refusal === 'forbidden' ? 'Only the sender edits a message' : undefined);
         const edited = await tx.messages.edit(messageId, body, at);
         const event: ConversationEvent = {
           type: 'message:updated',

@@ -5,7 +5,7 @@ import { channelOn, withDefaults } from '../domain/notifications.ts';
 import type { Notification } from '../domain/types.ts';
 import type { PresenceStore } from '../realtime/presence.ts';
 import { type JobSpec, QUEUES } from '../storage/job-queue.ts';
-import type { OutboxItem } from '../storage/store.ts';
+import type { OutboxItem, Repos } from '../storage/store.ts';
 import type { ServiceDeps } from './deps.ts';
 import { announceTo } from './notifications.ts';
 import { onlineUsers } from './online.ts';
@@ -16,7 +16,15 @@ export interface DispatchOptions {
   pushWhen: 'offline' | 'always';
   /** A conversation's messages within this long of the first unpushed one make one push. */
   coalesceMs: number;
+  /** Outbox rows taken per transaction. */
   batch: number;
+  /** New messages taken per transaction. */
+  messageBatch: number;
+}
+
+/** Who is in a conversation: the membership cache's entry when it has one, else read in `tx`. */
+export interface Recipients {
+  cached(conversationId: string): ReadonlySet<string> | undefined;
 }
 
 /** The outbox row telling `userIds` they were added to a group (by `actorId`). */
@@ -38,16 +46,17 @@ const DRAIN_DELAY_MS = 25;
 const snippet = (s: string) => clip(s, SNIPPET);
 
 /**
- * Turns the outbox (work recorded with each message and reaction) into inbox entries and
- * delivery jobs. Taking the rows, writing the entries and enqueueing the jobs is one
- * transaction: a crash anywhere leaves the rows for the next drain, never half the work.
+ * Turns new messages (read from the log past the dispatcher's position) and the outbox (work
+ * recorded with each reaction and group invite) into inbox entries and delivery jobs.
+ * Taking the work, writing the entries and enqueueing the jobs is one transaction: a crash
+ * anywhere leaves the work for the next drain, never half of it.
  *
  * Per recipient of a message: nothing for muted or archived conversations unless it
  * mentions them and they allow mentions there; a mention also lands in the inbox; a push
  * job is queued unless one for that (user, conversation) is already waiting. Whether
  * anything is still unread is decided when that job runs (services/push.ts).
  */
-export function notifyDispatcher(deps: ServiceDeps & { presence: PresenceStore }, opts: DispatchOptions) {
+export function notifyDispatcher(deps: ServiceDeps & { presence: PresenceStore; membership: Recipients }, opts: DispatchOptions) {
   const { store, now } = deps;
 
   /**
@@ -64,18 +73,46 @@ export function notifyDispatcher(deps: ServiceDeps & { presence: PresenceStore }
     };
   }
 
-  async function drainOnce(): Promise<number> {
+  /** Messages as work items: recipients are the members (as this instance knows them) but the sender. */
+  async function messageWork(tx: Repos): Promise<{ work: OutboxItem[]; more: boolean }> {
+    const taken = await tx.notifyWork.takeMessages(opts.messageBatch);
+    if (!taken) return { work: [], more: false };
+    const members = new Map<string, ReadonlySet<string>>();
+    for (const id of new Set(taken.messages.map((m) => m.conversationId))) {
+      members.set(id, deps.membership.cached(id) ?? new Set((await tx.members.list(id)).map((m) => m.userId)));
+    }
+    const work = taken.messages.map(
+      (m): OutboxItem => ({
+        kind: 'message',
+        conversationId: m.conversationId,
+        seq: m.seq,
+        actorId: m.senderId,
+        messageId: m.messageId,
+        recipients: [...members.get(m.conversationId)!].filter((u) => u !== m.senderId),
+        mentions: m.mentions,
+        data: {},
+        createdAt: m.createdAt,
+      }),
+    );
+    return { work, more: taken.more };
+  }
+
+  /** One transaction of work; answers whether more may be waiting. */
+  async function drainOnce(): Promise<boolean> {
     const at = now();
-    const { taken, created } = await store.transaction(async (tx) => {
-      const work = await tx.notifyWork.takeOutbox(opts.batch);
-      if (work.length === 0) return { taken: 0, created: [] as Notification[] };
+    const { more, taken, created } = await store.transaction(async (tx) => {
+      const outbox = await tx.notifyWork.takeOutbox(opts.batch);
+      const messages = await messageWork(tx);
+      const work = [...messages.work, ...outbox];
+      const more = messages.more || outbox.length === opts.batch;
+      if (work.length === 0) return { more, taken: 0, created: [] as Notification[] };
       // Recipients reading live need nothing for a plain message (the common case under
       // load): drop them before any other query.
       const everyone = [...new Set(work.flatMap((w) => w.recipients))];
       const online = opts.pushWhen === 'always' ? new Set<string>() : await onlineUsers(deps.presence, everyone);
       for (const w of work) if (w.kind === 'message') w.recipients = w.recipients.filter((u) => !online.has(u) || w.mentions.includes(u));
       const userIds = [...new Set(work.flatMap((w) => w.recipients))];
-      if (userIds.length === 0) return { taken: work.length, created: [] as Notification[] };
+      if (userIds.length === 0) return { more, taken: work.length, created: [] as Notification[] };
       const pairs = work.flatMap((w) => w.recipients.map((userId) => ({ conversationId: w.conversationId, userId })));
       const states = await tx.notifyWork.memberStates(pairs);
       const stored = await tx.notifications.preferences(userIds);
@@ -93,6 +130,8 @@ export function notifyDispatcher(deps: ServiceDeps & { presence: PresenceStore }
         for (const userId of w.recipients) {
           const state = states.get(`${w.conversationId}\n${userId}`);
           if (!state) continue; // left the conversation since
+          // Joined after it (markers start at the join), or read it already.
+          if (w.kind === 'message' && state.readSeq >= w.seq) continue;
           const prefs = prefsOf(userId);
           const quiet = state.archived || (state.mutedUntil !== null && Date.parse(state.mutedUntil) > at.getTime());
           const base = { id: randomUUID(), userId, priority: 'normal' as const, actionUrl: null, createdAt: at.toISOString() };
@@ -123,11 +162,11 @@ export function notifyDispatcher(deps: ServiceDeps & { presence: PresenceStore }
       }
       const created = await tx.notifications.insertMany(inbox, null);
       await tx.jobs.enqueue([...jobs.values()]);
-      return { taken: work.length, created };
+      return { more, taken: work.length, created };
     });
     for (const n of created) await announceTo(deps, n.userId, n);
     if (taken) store.jobs.wake(QUEUES.push);
-    return taken;
+    return more;
   }
 
   let running: Promise<void> | null = null;
@@ -144,7 +183,7 @@ export function notifyDispatcher(deps: ServiceDeps & { presence: PresenceStore }
       try {
         do {
           again = false;
-          while ((await drainOnce()) === opts.batch) {}
+          while (await drainOnce()) {}
         } while (again);
       } finally {
         running = null;

@@ -32,6 +32,15 @@ export function userService(deps: ServiceDeps) {
       return store.users.upsert({ id, ...input }, now());
     },
 
+    /**
+     * Public profiles (id, name, picture) by id, in the order asked; an id never seen gets a
+     * bare profile. Any user may see these: they are what message senders show.
+     */
+    async profiles(ids: readonly string[]): Promise<User[]> {
+      const found = new Map((await store.users.getMany([...new Set(ids)])).map((u) => [u.id, u]));
+      return ids.map((id) => found.get(id) ?? { id, name: null, picture: null });
+    },
+
     async me(actor: Actor): Promise<User> {
       const user = await store.users.get(actor.userId);
       if (!user) throw notFound('User not found');

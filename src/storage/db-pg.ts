@@ -7,7 +7,8 @@ const types = {
 };
 
 export async function openPostgres(connectionString: string, opts: { max?: number } = {}): Promise<Db> {
-  const pool = new pg.Pool({ connectionString, max: opts.max ?? 20, types });
+  // A database that does not answer fails a request in 5 s (`unavailable`) instead of holding it.
+  const pool = new pg.Pool({ connectionString, max: opts.max ?? 20, types, connectionTimeoutMillis: 5000 });
   // An idle client losing its connection (database restart) must not crash the process.
   pool.on('error', () => {});
   const client = await pool.connect(); // fail fast on a wrong URL
@@ -27,16 +28,24 @@ export async function openPostgres(connectionString: string, opts: { max?: numbe
     ...wrap(pool),
     async transaction(fn) {
       const conn = await pool.connect();
+      // A checked-out client whose connection dies (database restart) emits 'error'; with
+      // no listener that would end the process. The failing query rejects anyway.
+      const ignore = () => {};
+      conn.on('error', ignore);
+      let broken: Error | undefined;
       try {
         await conn.query('BEGIN');
         const result = await fn(wrap(conn));
         await conn.query('COMMIT');
         return result;
       } catch (err) {
-        await conn.query('ROLLBACK').catch(() => {});
+        await conn.query('ROLLBACK').catch((rollbackErr: Error) => {
+          broken = rollbackErr; // the connection is gone: do not hand it to the next caller
+        });
         throw err;
       } finally {
-        conn.release();
+        conn.off('error', ignore);
+        conn.release(broken);
       }
     },
     close: () => pool.end(),

@@ -1,4 +1,5 @@
 import fs from 'node:fs';
+import path from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
 import { type Db, INT8_OID, type Queryable } from './db.ts';
 
@@ -9,13 +10,40 @@ export interface PgliteOptions {
   loadDataDir?: Blob;
 }
 
-export async function openPglite(opts: PgliteOptions = {}): Promise<Db & { dump(): Promise<Blob> }> {
+/**
+ * Postgres's 128 MB default cache is sized for a server of its own; embedded, it is most of
+ * the process's idle memory. 32 MB keeps a working set of this size in memory.
+ */
+const START_PARAMS = [...PGlite.defaultStartParams, '-c', 'shared_buffers=32MB'];
+
+/** The initialised cluster dumped at install (scripts/pglite-initdb.mjs), when there is one. */
+function initdbTemplate(): Blob | null {
+  try {
+    const modules = path.resolve(import.meta.dirname, '../../node_modules');
+    const { version } = JSON.parse(fs.readFileSync(path.join(modules, '@electric-sql/pglite/package.json'), 'utf8')) as { version: string };
+    const file = path.join(modules, '.cache', 'parley', `pglite-initdb-${version}.tgz`);
+    return fs.existsSync(file) ? new Blob([fs.readFileSync(file)]) : null;
+  } catch {
+    return null;
+  }
+}
+
+/** PGlite as Parley runs it, in process or in its worker thread (pglite-worker.ts). */
+export async function createPglite(opts: PgliteOptions = {}): Promise<PGlite> {
   if (opts.dataDir) fs.mkdirSync(opts.dataDir, { recursive: true });
-  const pg = await PGlite.create({
+  // A new data directory starts from the installed template rather than from initdb.
+  const fresh = opts.dataDir && !opts.loadDataDir && !fs.existsSync(path.join(opts.dataDir, 'PG_VERSION'));
+  const loadDataDir = opts.loadDataDir ?? (fresh ? initdbTemplate() : null);
+  return PGlite.create({
     ...(opts.dataDir ? { dataDir: opts.dataDir } : {}),
-    ...(opts.loadDataDir ? { loadDataDir: opts.loadDataDir } : {}),
+    ...(loadDataDir ? { loadDataDir } : {}),
+    startParams: START_PARAMS,
     parsers: { [INT8_OID]: (v: string) => Number(v) },
   });
+}
+
+export async function openPglite(opts: PgliteOptions = {}): Promise<Db & { dump(): Promise<Blob> }> {
+  const pg = await createPglite(opts);
   const wrap = (q: { query: PGlite['query']; exec: PGlite['exec'] }): Queryable => ({
     async query<R>(text: string, params?: unknown[]) {
       return (await q.query<R>(text, params)).rows;

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import PgBoss from 'pg-boss';
 import type { Db, Queryable } from './db.ts';
+import { guardPgBossCompletions } from './pgboss-guard.ts';
 import {
   type DeadLetter,
   DELIVERY_QUEUES,
@@ -67,6 +68,7 @@ const reasonOf = (output: unknown): string => {
 
 /** The job queue over pg-boss 10, on the same database (and, inside a store transaction, the same transaction). */
 export function createJobQueue(db: Db, opts: JobQueueOptions) {
+  guardPgBossCompletions();
   const boss = new PgBoss({
     db: bossDb(db, db),
     schema: SCHEMA,
@@ -87,6 +89,28 @@ export function createJobQueue(db: Db, opts: JobQueueOptions) {
   const insert = (q: Queryable, specs: JobSpec[]) =>
     specs.length ? boss.insert(specs.map(toInsert) as never, { db: bossDb(q) } as never).then(() => undefined) : Promise.resolve();
 
+  /** Queues with their retry and retention policies (created once, settings updated on every start). */
+  async function createQueues() {
+    const retention = { retentionMinutes: 60 * 24 * 30 };
+    await afterDeadlock(() => boss.createQueue(QUEUES.dead, retention as never));
+    await afterDeadlock(() => boss.createQueue(QUEUES.digest, { retryLimit: 0, expireInSeconds: 15 * 60 } as never));
+    const delivery = {
+      retryLimit: opts.retryLimit,
+      retryDelay: opts.retryDelaySeconds,
+      retryBackoff: true,
+      expireInSeconds: opts.expireSeconds,
+      deadLetter: QUEUES.dead,
+      ...retention,
+    };
+    for (const name of DELIVERY_QUEUES) {
+      // 'short': at most one queued job per singleton key (see JobSpec.singletonKey).
+      const settings = { ...delivery, policy: name === QUEUES.push ? 'short' : 'standard' };
+      await afterDeadlock(() => boss.createQueue(name, settings as never));
+      // createQueue keeps an existing queue's settings; configuration changes apply here.
+      await afterDeadlock(() => boss.updateQueue(name, settings as never));
+    }
+  }
+
   const queue: JobQueue & { repoFor(q: Queryable): JobRepo } = {
     onError(listener) {
       listeners.add(listener);
@@ -94,26 +118,11 @@ export function createJobQueue(db: Db, opts: JobQueueOptions) {
     },
     async start() {
       if (started) return;
-      await boss.start();
-      started = true;
-      const retention = { retentionMinutes: 60 * 24 * 30 };
-      await boss.createQueue(QUEUES.dead, retention as never);
-      await boss.createQueue(QUEUES.digest, { retryLimit: 0, expireInSeconds: 15 * 60 } as never);
-      const delivery = {
-        retryLimit: opts.retryLimit,
-        retryDelay: opts.retryDelaySeconds,
-        retryBackoff: true,
-        expireInSeconds: opts.expireSeconds,
-        deadLetter: QUEUES.dead,
-        ...retention,
-      };
-      for (const name of DELIVERY_QUEUES) {
-        // 'short': at most one queued job per singleton key (see JobSpec.singletonKey).
-        const settings = { ...delivery, policy: name === QUEUES.push ? 'short' : 'standard' };
-        await boss.createQueue(name, settings as never);
-        // createQueue keeps an existing queue's settings; configuration changes apply here.
-        await boss.updateQueue(name, settings as never);
-      }
+      await installOnce(db, async () => {
+        await boss.start();
+        started = true;
+        await createQueues();
+      });
     },
 
     enqueue: (specs) => insert(db, specs),
@@ -239,3 +248,35 @@ export function createJobQueue(db: Db, opts: JobQueueOptions) {
 }
 
 export type PgJobQueue = ReturnType<typeof createJobQueue>;
+
+/**
+ * Instances of a cluster starting together on a new database create the same queues at
+ * once, and PostgreSQL may pick one of them as a deadlock victim: that one tries again.
+ */
+async function afterDeadlock<T>(fn: () => Promise<T>): Promise<T> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await fn();
+    } catch (err) {
+      if ((err as { code?: string }).code !== '40P01' || attempt >= 5) throw err;
+      await new Promise((r) => setTimeout(r, 20 * 2 ** attempt * (1 + Math.random())));
+    }
+  }
+}
+
+const INSTALL_LOCK = 7_413_902;
+
+/**
+ * pg-boss creates its schema and queues unguarded: instances of a cluster starting together
+ * on a new PostgreSQL database collide (duplicate schema, deadlocks). One at a time, under
+ * an advisory lock held by a transaction of our own while pg-boss works on its connections.
+ * PGlite is one process with one connection: nothing to guard, and a transaction held open
+ * there would stall pg-boss's own queries.
+ */
+async function installOnce(db: Db, install: () => Promise<void>): Promise<void> {
+  if (db.engine !== 'postgres') return install();
+  await db.transaction(async (tx) => {
+    await tx.query('SELECT pg_advisory_xact_lock($1)', [INSTALL_LOCK]);
+    await install();
+  });
+}

@@ -29,9 +29,9 @@ const repos = (q: Queryable, jobs: PgJobQueue): Repos => ({
 export function createSqlStore(db: Db, opts: { jobs?: JobQueueOptions } = {}): Store {
   const jobs = createJobQueue(db, opts.jobs ?? DEFAULT_JOB_OPTIONS);
   const top = repos(db, jobs);
-  // Outside transactions, sends are group-committed (see send-batch.ts). PGlite runs one
-  // statement at a time anyway; PostgreSQL gets a few batches in flight on the pool.
-  const send = createSendBatcher(db, { concurrency: db.engine === 'postgres' ? 4 : 1, maxBatch: 100 });
+  // Outside transactions, sends are group-committed (see send-batch.ts): one batch in flight,
+  // up to 256 sends, waiting at most 1 ms for company when idle.
+  const send = createSendBatcher(db, { maxBatch: 256, lingerMs: 1 });
   return {
     engine: db.engine,
     ...top,

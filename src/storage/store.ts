@@ -53,6 +53,8 @@ export interface UserRepo {
   /** Creates bare profiles for ids not seen yet (members added before their first login). */
   ensure(ids: string[], at: Date): Promise<void>;
   get(id: string): Promise<(User & { email: string | null; metadata: Record<string, unknown> }) | null>;
+  /** Public profiles of those of `ids` that exist, in one query (GraphQL's per-request loader). */
+  getMany(ids: string[]): Promise<User[]>;
 }
 
 export interface NewConversation {
@@ -82,10 +84,11 @@ export interface ConversationRepo {
   /** False when a direct conversation for that pair already exists. */
   insert(c: NewConversation): Promise<boolean>;
   findDirect(directKey: string): Promise<string | null>;
+  /** Locks the conversation, then reads the caller's role (so it reflects every change committed before the lock); null for non-members. */
   lockAsMember(conversationId: string, userId: string): Promise<MemberLock | null>;
   /** Takes the next seq; call only while holding the lock (lockAsMember) in the same transaction. */
   takeSeq(conversationId: string, opts: { message: boolean; at: Date }): Promise<number>;
-  /** lockAsMember and takeSeq in one statement: the send hot path. */
+  /** lockAsMember and takeSeq in one round trip (changes to existing messages). */
   takeSeqAsMember(conversationId: string, userId: string, opts: { message: boolean; at: Date }): Promise<(MemberLock & { seq: number }) | null>;
   getFor(conversationId: string, userId: string): Promise<Conversation | null>;
   listFor(userId: string, page: ConversationPage): Promise<Conversation[]>;
@@ -113,6 +116,8 @@ export interface MemberRepo {
   positionsOf(userId: string): Promise<{ conversationId: string; lastSeq: number }[]>;
   /** Users sharing at least one conversation with `userId` (the audience of their presence), restricted to `among` when given. */
   contactsOf(userId: string, among?: string[]): Promise<string[]>;
+  /** How many conversations have at least one of `userIds` as a member (operators' status). */
+  conversationsWith(userIds: string[]): Promise<number>;
 }
 
 export type SendOutcome =
@@ -227,12 +232,28 @@ export interface DigestConversationRow extends Omit<UnseenMessages, 'messages'> 
   messages: (UnseenMessage & { createdAt: string })[];
 }
 
+/** A message not yet turned into notification work (read from the log, see migration 006). */
+export interface NewMessage {
+  conversationId: string;
+  seq: number;
+  senderId: string;
+  messageId: string;
+  mentions: string[];
+  createdAt: string;
+}
+
 export interface NotifyWorkRepo {
   addOutbox(item: OutboxItem): Promise<void>;
   /** Removes and returns the oldest work; rows another transaction holds are skipped. */
   takeOutbox(limit: number): Promise<OutboxItem[]>;
-  /** Mute and archive state per (conversation, user), keyed `conversationId\nuserId`; absent = not a member. */
-  memberStates(pairs: { conversationId: string; userId: string }[]): Promise<Map<string, { mutedUntil: string | null; archived: boolean }>>;
+  /**
+   * Up to `limit` messages past the dispatcher's position in the log, moving the position
+   * past them; it stays locked until the transaction ends. Null when another transaction
+   * holds it (another instance draining).
+   */
+  takeMessages(limit: number): Promise<{ messages: NewMessage[]; more: boolean } | null>;
+  /** Mute, archive and read state per (conversation, user), keyed `conversationId\nuserId`; absent = not a member. */
+  memberStates(pairs: { conversationId: string; userId: string }[]): Promise<Map<string, { mutedUntil: string | null; archived: boolean; readSeq: number }>>;
   userNames(ids: string[]): Promise<Map<string, string | null>>;
   /** Titles of the conversations that have one. */
   conversationTitles(ids: string[]): Promise<Map<string, string>>;

@@ -5,6 +5,7 @@ import { openPglite } from '../../src/storage/db-pglite.ts';
 import { openPostgres } from '../../src/storage/db-pg.ts';
 import { migrate } from '../../src/storage/migrate.ts';
 import { createSqlStore } from '../../src/storage/sql-store.ts';
+import type { Db } from '../../src/storage/db.ts';
 import type { Store } from '../../src/storage/store.ts';
 import type { JobQueueOptions } from '../../src/storage/pgboss.ts';
 import { ensurePgliteTemplate } from './pglite-template.ts';
@@ -13,14 +14,18 @@ export interface StoreOptions {
   jobs?: JobQueueOptions;
 }
 
+/** A store for tests, with its database at hand (to move a delayed job's due time, say). */
+export type TestStore = Store & { query: Db['query'] };
+
 /** A storage engine the shared suites run against. */
 export interface Backend {
   name: 'pglite' | 'postgres';
   /** A fresh, migrated, empty store; closing it removes what it created. */
-  openStore(opts?: StoreOptions): Promise<Store>;
+  openStore(opts?: StoreOptions): Promise<TestStore>;
 }
 
-export const PG_URL = process.env.PARLEY_TEST_DATABASE_URL || 'postgres://postgres@127.0.0.1:5432/test';
+const DEFAULT_PG_URL = 'postgres://postgres@127.0.0.1:5432/test';
+export const PG_URL = process.env.PARLEY_TEST_DATABASE_URL || DEFAULT_PG_URL;
 
 const pglite: Backend = {
   name: 'pglite',
@@ -28,7 +33,7 @@ const pglite: Backend = {
     const template = fs.readFileSync(await ensurePgliteTemplate());
     const db = await openPglite({ loadDataDir: new Blob([template]) });
     await migrate(db);
-    return createSqlStore(db, opts);
+    return { ...createSqlStore(db, opts), query: db.query };
   },
 };
 
@@ -60,6 +65,7 @@ const postgres: Backend = {
     const store = createSqlStore(db, opts);
     return {
       ...store,
+      query: db.query,
       async close() {
         await store.close();
         await database.drop();
@@ -68,25 +74,41 @@ const postgres: Backend = {
   },
 };
 
-async function postgresReachable(): Promise<boolean> {
-  const c = new pg.Client({ connectionString: PG_URL, connectionTimeoutMillis: 3000 });
-  try {
-    await c.connect();
-    await c.end();
-    return true;
-  } catch {
-    return false;
+/**
+ * Whether the test PostgreSQL answers. Nothing listening (refused, unknown host) is an
+ * answer at once; a slow answer is not: on a busy machine a connection can take seconds,
+ * so the probe retries until PROBE_DEADLINE_MS before calling the server unreachable.
+ */
+const PROBE_DEADLINE_MS = 60_000;
+async function postgresReachable(url: string): Promise<{ ok: true } | { ok: false; why: string }> {
+  const deadline = Date.now() + PROBE_DEADLINE_MS;
+  for (;;) {
+    const c = new pg.Client({ connectionString: url, connectionTimeoutMillis: 10_000 });
+    try {
+      await c.connect();
+      await c.end();
+      return { ok: true };
+    } catch (err) {
+      await c.end().catch(() => {});
+      const code = (err as { code?: string }).code;
+      const why = `${code ?? ''} ${(err as Error).message}`.trim();
+      if (code === 'ECONNREFUSED' || code === 'ENOTFOUND' || code === 'EAI_AGAIN' || Date.now() > deadline) return { ok: false, why };
+      await new Promise((r) => setTimeout(r, 500));
+    }
   }
 }
 
 /**
- * PGlite always; PostgreSQL when reachable. In CI an unreachable PostgreSQL is a failure,
- * never a silent skip; on a developer machine without it the suites run on PGlite alone.
+ * PGlite always; PostgreSQL when reachable. In CI, or when PARLEY_TEST_DATABASE_URL names
+ * a server, an unreachable PostgreSQL fails the file loudly, never a silent skip; on a
+ * developer machine without it the suites run on PGlite alone and say so.
  */
-export async function resolveBackends(): Promise<{ backends: Backend[]; skippedPostgres: string | null }> {
-  if (await postgresReachable()) return { backends: [pglite, postgres], skippedPostgres: null };
-  if (process.env.CI) throw new Error(`PostgreSQL is required in CI but ${PG_URL} is not reachable`);
-  return { backends: [pglite], skippedPostgres: `PostgreSQL not reachable at ${PG_URL} (set PARLEY_TEST_DATABASE_URL)` };
+export async function resolveBackends(env: Record<string, string | undefined> = process.env): Promise<{ backends: Backend[]; skippedPostgres: string | null }> {
+  const url = env.PARLEY_TEST_DATABASE_URL || DEFAULT_PG_URL;
+  const probe = await postgresReachable(url);
+  if (probe.ok) return { backends: [pglite, postgres], skippedPostgres: null };
+  if (env.CI || env.PARLEY_TEST_DATABASE_URL) throw new Error(`PostgreSQL is required (${env.CI ? 'CI is set' : 'PARLEY_TEST_DATABASE_URL is set'}) but ${url} is not reachable: ${probe.why}`);
+  return { backends: [pglite], skippedPostgres: `PostgreSQL not reachable at ${url} (set PARLEY_TEST_DATABASE_URL): ${probe.why}` };
 }
 
 export const { backends, skippedPostgres } = await resolveBackends();

@@ -51,11 +51,13 @@ export interface RouteSpec {
 export interface Case {
   group: string;
   name: string;
+  /** The route as registered (`/v1/messages/:id`), to find its operation in the OpenAPI document. */
+  route: string;
   caller: 'user' | 'admin';
   method: Method;
   url: string;
-  /** Raw text, sent as is (application/json unless headers say otherwise). */
-  body?: string;
+  /** Raw text or bytes, sent as is (application/json unless headers say otherwise). */
+  body?: string | Buffer;
   headers?: Record<string, string>;
   /** The codes this input must get, when the input decides it. */
   codes?: ErrorCode[];
@@ -76,7 +78,21 @@ export const metadata: Field = {
 };
 export const seq: Field = { kind: 'int' };
 export const bodyText: Field = { kind: 'string', required: true, tooLong: 'x'.repeat(10_001) };
-export const until = ['tomorrow', '2000-01-01T00:00:00Z', '2999-02-30T00:00:00Z', '2999-12-31T23:59:60Z', '9999-12-31T23:59:59-01:00', '2999-01-01T00:00:00'];
+/** Cursors this server never issues: bad shapes, and times JavaScript holds but Postgres does not (year 0000). */
+export const badCursors = [
+  '',
+  '!!!',
+  'x'.repeat(201),
+  cursorOf('not an array'),
+  cursorOf(['0', U]),
+  cursorOf(['2020-01-01T00:00:00Z', '-'.repeat(36)]),
+  cursorOf(['-271821-04-20T00:00:00Z', U]),
+  cursorOf(['+275760-09-13T00:00:00Z', U]),
+  cursorOf(["1' OR '1'='1", U]),
+  cursorOf(['0000-01-01T00:00:00.000Z', U]),
+  cursorOf(['0000-12-31T23:59:59.999Z', U]),
+];
+export const until = ['0000-06-01T00:00:00Z', '10000-01-01T00:00:00Z', 'tomorrow', '2000-01-01T00:00:00Z', '2999-02-30T00:00:00Z', '2999-12-31T23:59:60Z', '9999-12-31T23:59:59-01:00', '2999-01-01T00:00:00'];
 
 export const ROUTES: RouteSpec[] = [
   {
@@ -98,17 +114,7 @@ export const ROUTES: RouteSpec[] = [
     caller: 'user',
     query: {
       limit: ['-1', '0', '1.5', '101', '9007199254740993', '1e400', 'abc', ''],
-      cursor: [
-        '',
-        '!!!',
-        'x'.repeat(201),
-        cursorOf('not an array'),
-        cursorOf(['0', U]),
-        cursorOf(['2020-01-01T00:00:00Z', '-'.repeat(36)]),
-        cursorOf(['-271821-04-20T00:00:00Z', U]),
-        cursorOf(['+275760-09-13T00:00:00Z', U]),
-        cursorOf(["1' OR '1'='1", U]),
-      ],
+      cursor: badCursors,
       archived: ['maybe', '2'],
     },
     baseline: () => ({ query: { limit: '10', archived: 'false' } }),
@@ -278,7 +284,7 @@ export const ROUTES: RouteSpec[] = [
       status: { kind: 'enum', bad: ['offline'] },
       customStatus: {
         kind: 'nullableObject',
-        bad: [{ text: '' }, { text: 't'.repeat(101) }, { emoji: 'a b' }, { extra: 1 }, { expiresAt: '2000-01-01T00:00:00Z' }, { expiresAt: '2999-12-31T23:59:60Z' }],
+        bad: [{ text: '' }, { text: 't'.repeat(101) }, { emoji: 'a b' }, { extra: 1 }, { expiresAt: '2000-01-01T00:00:00Z' }, { expiresAt: '2999-12-31T23:59:60Z' }, { expiresAt: '9999-12-31T23:59:59-01:00' }, { expiresAt: '0000-01-01T00:00:00Z' }],
       },
     },
     baseline: () => ({ body: { status: 'away', customStatus: { text: 'lunch', emoji: '🍔', expiresAt: '2999-01-01T00:00:00Z' } } }),
@@ -298,9 +304,9 @@ export const ROUTES: RouteSpec[] = [
     baseline: (f) => ({ params: { id: f.target }, body: { name: 'Carol', picture: 'https://img.example/c.png', email: 'carol@example.com', metadata: { team: 'x' } } }),
   },
   { method: 'GET', path: '/v1/admin/status', caller: 'admin', baseline: () => ({}) },
-  { method: 'GET', path: '/v1/admin/dead-letters', caller: 'admin', query: { limit: ['0', '201', 'x', '-1'], cursor: ['x', ''] }, baseline: () => ({ query: { limit: '10' } }) },
+  { method: 'GET', path: '/v1/admin/dead-letters', caller: 'admin', query: { limit: ['0', '201', 'x', '-1'], cursor: badCursors }, baseline: () => ({ query: { limit: '10' } }) },
   { method: 'POST', path: '/v1/admin/dead-letters/:id/retry', caller: 'admin', params: id, baseline: (f) => ({ params: { id: f.deadLetterId } }) },
-  { method: 'GET', path: '/v1/notifications', caller: 'user', query: { limit: ['0', '101', 'x', '-1'], unread: ['maybe', '2'], type: ['nope', ''], cursor: ['x', ''] }, baseline: () => ({ query: { limit: '10', unread: 'true', type: 'system' } }) },
+  { method: 'GET', path: '/v1/notifications', caller: 'user', query: { limit: ['0', '101', 'x', '-1'], unread: ['maybe', '2'], type: ['nope', ''], cursor: badCursors }, baseline: () => ({ query: { limit: '10', unread: 'true', type: 'system' } }) },
   { method: 'GET', path: '/v1/notifications/unread-count', caller: 'user', baseline: () => ({}) },
   { method: 'POST', path: '/v1/notifications/:id/read', caller: 'user', params: id, baseline: (f) => ({ params: { id: f.notificationId } }) },
   { method: 'POST', path: '/v1/notifications/read-all', caller: 'user', baseline: () => ({}) },

@@ -4,8 +4,8 @@ import { createEmailChannel } from '../../src/delivery/channels/email.ts';
 import { createExpoChannel } from '../../src/delivery/channels/expo.ts';
 import { createFcmChannel } from '../../src/delivery/channels/fcm.ts';
 import { createWebPushChannel } from '../../src/delivery/channels/webpush.ts';
-import type { Store } from '../../src/storage/store.ts';
-import type { Backend } from './backends.ts';
+import { QUEUES } from '../../src/storage/job-queue.ts';
+import type { Backend, TestStore } from './backends.ts';
 import { type Client, type Harness, harness, uid, VAPID, waitFor } from './harness.ts';
 import { type FakeApns, fakeApns } from './push/apns.ts';
 import { type FakeExpo, fakeExpo } from './push/expo.ts';
@@ -16,12 +16,17 @@ import { type LocalSmtp, startLocalSmtp } from './smtp.ts';
 /** Shared by the delivery and digest suites: an app whose channels all talk to local protocol servers, and ways to watch it settle. */
 /** Fast retries so backoff and dead letters happen within a test. */
 const JOBS = { retryLimit: 2, retryDelaySeconds: 1, expireSeconds: 30, maintenanceSeconds: 5, pollSeconds: 1 };
-const ENV = { PARLEY_PUSH_COALESCE_MS: '700', PARLEY_PUSH_ALLOW_INSECURE: '1', PARLEY_DIGEST_INTERVAL_MINUTES: '0', PARLEY_EXPO_RECEIPT_DELAY_SECONDS: '1' };
+/**
+ * The push coalescing window is long, so no load can make a burst straddle it or a read
+ * miss it; `idle` then moves the clock past it for the pushes waiting on it.
+ */
+const COALESCE_MS = 600_000;
+const ENV = { PARLEY_PUSH_COALESCE_MS: String(COALESCE_MS), PARLEY_PUSH_ALLOW_INSECURE: '1', PARLEY_DIGEST_INTERVAL_MINUTES: '0', PARLEY_EXPO_RECEIPT_DELAY_SECONDS: '1' };
 const CHANNELS = ['push', 'apns', 'fcm', 'webpush', 'expo', 'email'] as const;
 
 export interface Rig {
   h: Harness;
-  store: Store;
+  store: TestStore;
   web: FakePushService;
   apns: FakeApns;
   fcm: FakeFcm;
@@ -63,9 +68,27 @@ export async function rig(backend: Backend, now?: () => Date, env: Record<string
 export type Counts = Record<(typeof CHANNELS)[number], { queued: number; active: number; retrying: number; completed: number; failed: number; attempts: number; deadLetters: number }>;
 export const status = async (h: Harness): Promise<Counts> => (await h.admin().get('/v1/admin/status')).body.channels;
 
-/** Waits until the outbox is drained and no delivery job is queued, running or waiting to retry. */
-export async function idle(h: Harness, timeoutMs = 20_000): Promise<Counts> {
-  await h.app.delivery.drain();
+/**
+ * The coalescing window ends now for every push waiting on it (and for nothing held for
+ * another reason, such as quiet hours): its due time moves back by the window.
+ */
+export async function endCoalescing(r: Pick<Rig, 'h' | 'store'>): Promise<void> {
+  await r.h.app.delivery.drain();
+  await r.store.query(
+    `UPDATE pgboss.job SET start_after = start_after - make_interval(secs => $1)
+      WHERE name = $2 AND state = 'created' AND abs(extract(epoch FROM start_after - created_on) - $1) < 5`,
+    [COALESCE_MS / 1000, QUEUES.push],
+  );
+  r.store.jobs.wake(QUEUES.push);
+}
+
+/**
+ * Waits until the outbox is drained and no delivery job is queued, running or waiting to
+ * retry, ending the coalescing window first (see endCoalescing).
+ */
+export async function idle(r: Pick<Rig, 'h' | 'store'>, timeoutMs = 60_000): Promise<Counts> {
+  const { h } = r;
+  await endCoalescing(r);
   const settled = await waitFor(
     async () => {
       const s = await status(h);

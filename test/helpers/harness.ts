@@ -70,7 +70,7 @@ function client(app: App, userId: string, auth: () => Promise<Record<string, str
       method: method as 'GET',
       url,
       headers: { ...(await auth()), ...(body !== undefined ? { 'content-type': 'application/json' } : {}), ...headers },
-      ...(body !== undefined ? { payload: typeof body === 'string' ? body : JSON.stringify(body) } : {}),
+      ...(body !== undefined ? { payload: typeof body === 'string' || Buffer.isBuffer(body) ? body : JSON.stringify(body) } : {}),
     });
     let parsed: unknown = res.body;
     try {
@@ -90,9 +90,16 @@ function client(app: App, userId: string, auth: () => Promise<Record<string, str
 }
 
 /** Builds an app on a fresh store of `backend` (or on `store` when given). */
-export async function harness(backend: Backend | { store: Store }, env: Record<string, string> = {}, overrides: Omit<AppOverrides, 'store'> = {}): Promise<Harness> {
+export async function harness(
+  backend: Backend | { store: Store },
+  env: Record<string, string> = {},
+  overrides: Omit<AppOverrides, 'store'> = {},
+  /** Runs before the HTTP server is ready: where a test adds its own hooks. */
+  beforeReady?: (app: App) => void,
+): Promise<Harness> {
   const store = 'store' in backend ? backend.store : await backend.openStore();
   const app = await buildApp(testConfig(env), { ...overrides, store });
+  beforeReady?.(app);
   await app.http.ready();
   const as = (userId: string, claims: Record<string, unknown> = {}) => {
     let token: Promise<string> | null = null;
@@ -127,11 +134,11 @@ export async function send(c: Client, conversationId: string, body = 'hello', ex
 }
 
 /** Polls `check` until it returns a truthy value, failing after `timeoutMs`: no fixed sleeps. */
-export async function waitFor<T>(check: () => Promise<T> | T, timeoutMs = 10_000, what = 'condition'): Promise<T> {
+export async function waitFor<T>(check: () => Promise<T> | T, timeoutMs = 30_000, what = 'condition'): Promise<Exclude<T, undefined | null | false | 0 | ''>> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const v = await check();
-    if (v) return v;
+    if (v) return v as Exclude<T, undefined | null | false | 0 | ''>;
     if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 20));
   }

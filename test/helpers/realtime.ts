@@ -3,6 +3,12 @@ import WebSocket from 'ws';
 import type { Harness } from './harness.ts';
 import { tokenFor } from './harness.ts';
 
+/**
+ * How long an awaited event or ack may take before the test fails. Generous: it only
+ * bounds a failure, and a busy machine can take seconds to deliver what is correct.
+ */
+const EVENT_DEADLINE_MS = 30_000;
+
 /** Listens on a free loopback port (realtime tests need real sockets) and returns the base URL. */
 export async function listen(h: Harness): Promise<string> {
   const address = await h.app.http.listen({ port: 0, host: '127.0.0.1' });
@@ -31,7 +37,7 @@ function recorder() {
       }
     }
   };
-  const next = (event: string, match: (d: any) => boolean = () => true, timeoutMs = 5000) => {
+  const next = (event: string, match: (d: any) => boolean = () => true, timeoutMs = EVENT_DEADLINE_MS) => {
     const seen = events.find((e) => e.event === event && match(e.data));
     if (seen) return Promise.resolve(seen.data);
     return new Promise((resolve, reject) => {
@@ -67,7 +73,7 @@ export async function socketClient(url: string, userId: string, opts: { token?: 
     socket,
     userId,
     events: r.events,
-    send: (command, data = {}) => socket.timeout(5000).emitWithAck(command, data),
+    send: (command, data = {}) => socket.timeout(EVENT_DEADLINE_MS).emitWithAck(command, data),
     next: r.next,
     close: async () => {
       socket.disconnect();
@@ -100,7 +106,7 @@ export async function wsClient(url: string, userId: string, opts: { token?: stri
     send: (command, data = {}) =>
       new Promise((resolve, reject) => {
         const id = nextId++;
-        const timer = setTimeout(() => reject(new Error(`no ack for ${command}`)), 5000);
+        const timer = setTimeout(() => reject(new Error(`no ack for ${command}`)), EVENT_DEADLINE_MS);
         acks.set(id, (frame) => {
           clearTimeout(timer);
           const { type: _t, id: _i, ...ack } = frame;
@@ -123,3 +129,20 @@ export const gateways = [
   { name: 'socket.io', connect: socketClient },
   { name: 'ws', connect: wsClient },
 ] as const;
+
+/**
+ * Syncs one conversation from `cursor` to the end, page after page while `hasMore`, as a
+ * client does after a reconnect; `onPage` sees each page. Answers every change, in order.
+ */
+export async function syncAll(client: RtClient, conversationId: string, cursor = 0, onPage: (changes: any[]) => void = () => {}): Promise<any[]> {
+  const all: any[] = [];
+  for (let pages = 0; ; pages++) {
+    if (pages > 1000) throw new Error('sync never finished');
+    const ack = await client.send('sync', { cursors: { [conversationId]: cursor }, limit: 1000 });
+    if (!ack.ok) throw new Error(`sync failed: ${JSON.stringify(ack.error)}`);
+    onPage(ack.data.changes);
+    all.push(...ack.data.changes);
+    cursor = ack.data.changes.at(-1)?.seq ?? cursor;
+    if (!ack.data.hasMore) return all;
+  }
+}

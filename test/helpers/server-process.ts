@@ -12,10 +12,22 @@ export interface ServerProcess {
 }
 
 const running = new Set<ChildProcess>();
-// A failed assertion must not leave a server behind holding the test process open.
-process.on('exit', () => {
+const killRunning = () => {
   for (const child of running) child.kill('SIGKILL');
-});
+};
+// A failed assertion must not leave a server behind holding the test process open, nor
+// may a test process stopped by a signal (a runner's deadline, Ctrl-C) orphan one: kill
+// them, then let the signal do what it would have done. (scripts/run-tests.mjs also kills
+// each file's whole process group; this covers other ways of running a file.)
+process.on('exit', killRunning);
+for (const signal of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) {
+  const onSignal = () => {
+    killRunning();
+    process.off(signal, onSignal);
+    process.kill(process.pid, signal);
+  };
+  process.on(signal, onSignal);
+}
 
 /** Kills every server this process started and has not stopped yet. */
 export async function killAllServers(): Promise<void> {
@@ -31,8 +43,12 @@ export async function killAllServers(): Promise<void> {
   );
 }
 
-/** Starts `npm start`'s entry point as a child process on a free port and waits for its URL. */
-export async function startServer(env: Record<string, string>, timeoutMs = 60_000): Promise<ServerProcess> {
+/**
+ * Starts `npm start`'s entry point as a child process on a free port and waits for its URL.
+ * The deadline is for a server that hangs: an embedded first start (template, migrations)
+ * takes about 7 s on a quiet machine and was seen past 60 s with every core busy.
+ */
+export async function startServer(env: Record<string, string>, timeoutMs = 120_000): Promise<ServerProcess> {
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
     cwd: ROOT,
     env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', PORT: '0', LOG_LEVEL: 'warn', ...env },
@@ -44,7 +60,11 @@ export async function startServer(env: Record<string, string>, timeoutMs = 60_00
   child.stdout!.on('data', (d) => (out += d));
   child.stderr!.on('data', (d) => (out += d));
   const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`server did not start in ${timeoutMs} ms:\n${out}`)), timeoutMs);
+    const timer = setTimeout(() => {
+      // It must not go on starting unseen, holding ports and connections, and this process open.
+      child.kill('SIGKILL');
+      reject(new Error(`server did not start in ${timeoutMs} ms:\n${out}`));
+    }, timeoutMs);
     const onData = () => {
       const m = /Parley listening on (http:\/\/\S+)/.exec(out);
       if (m) {

@@ -76,7 +76,7 @@ export async function startLocalSmtp(): Promise<LocalSmtp> {
   return {
     url: `smtp://127.0.0.1:${port}`,
     received,
-    waitFor(count, timeoutMs = 5000) {
+    waitFor(count, timeoutMs = 30_000) {
       if (received.length >= count) return Promise.resolve([...received]);
       return new Promise((resolve, reject) => {
         const wake = () => {

@@ -19,7 +19,8 @@ declare module 'fastify' {
 
 const WRITES = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 
-function bearer(req: FastifyRequest): string | undefined {
+/** The token of an `Authorization: Bearer` header; a malformed header is token_invalid. */
+export function bearer(req: FastifyRequest): string | undefined {
   const h = req.headers.authorization;
   if (!h) return undefined;
   const m = /^Bearer\s+(\S+)\s*$/i.exec(h);

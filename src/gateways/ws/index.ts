@@ -2,14 +2,16 @@ import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, Server as HttpServer } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocket, WebSocketServer } from 'ws';
-import { CLOSE_CODES } from '../../../protocol/events.ts';
+import { CLOSE_CODES, type WsServerFrame } from '../../../protocol/events.ts';
 import { LIMITS } from '../../../protocol/limits.ts';
 import type { Config } from '../../config.ts';
 import type { Actor } from '../../domain/types.ts';
 import { AppError, toAppError } from '../../errors.ts';
 import { parseClientJson } from '../json.ts';
+import { keepAlive } from '../keepalive.ts';
 import { originAllowed } from '../origin.ts';
-import { openSession, type SessionDeps } from '../realtime/session.ts';
+import { openSession, type SessionDeps } from '../session/session.ts';
+import { checkProtocolVersion } from '../session/version.ts';
 
 export const WS_PATH = '/v1/ws';
 
@@ -27,25 +29,17 @@ function tokenOf(req: IncomingMessage, url: URL): string | undefined {
  */
 export function attachWs(server: HttpServer, config: Config, deps: SessionDeps) {
   const wss = new WebSocketServer({ noServer: true, maxPayload: LIMITS.frameMaxBytes });
-  const pingTimer = setInterval(() => {
-    for (const ws of wss.clients) {
-      const alive = ws as WebSocket & { alive?: boolean };
-      // No pong since the last ping: the peer is gone (or stuck); drop it.
-      if (alive.alive === false) {
-        ws.terminate();
-        continue;
-      }
-      alive.alive = false;
-      ws.ping();
-    }
-  }, config.realtime.pingIntervalMs);
-  pingTimer.unref();
+  const pings = keepAlive(wss, config.realtime.pingIntervalMs);
 
   const onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     const url = new URL(req.url ?? '/', 'http://localhost');
     if (url.pathname !== WS_PATH) return; // Socket.IO's own path, or nobody's
     if (!originAllowed(req, config.corsOrigins)) {
       socket.end('HTTP/1.1 403 Forbidden\r\nContent-Type: application/json\r\nConnection: close\r\n\r\n{"error":{"code":"origin_not_allowed"}}');
+      return;
+    }
+    if (checkProtocolVersion(url.searchParams.get('v') ?? undefined)) {
+      wss.handleUpgrade(req, socket, head, (ws) => ws.close(CLOSE_CODES.protocolUnsupported, 'protocol_unsupported'));
       return;
     }
     // The handshake completes only once the token is checked, so the session is ready for
@@ -59,30 +53,41 @@ export function attachWs(server: HttpServer, config: Config, deps: SessionDeps) 
     ).catch((err) => {
       const e = toAppError(err);
       if (socket.destroyed) return;
-      wss.handleUpgrade(req, socket, head, (ws) => ws.close(CLOSE_CODES.unauthorized, e.code));
+      // Storage down is not the client's fault: a reconnect code (4000-4499), not 4501.
+      const code = e.code === 'unavailable' ? CLOSE_CODES.unavailable : CLOSE_CODES.unauthorized;
+      wss.handleUpgrade(req, socket, head, (ws) => ws.close(code, e.code));
     });
   };
   server.on('upgrade', onUpgrade);
 
   const sockets = new Map<string, WebSocket>();
-  // One JSON encoding per event, written to every target socket.
+  /**
+   * The one way a frame leaves: events, acks and errors alike. Whatever is queued counts
+   * (ws's bufferedAmount: bytes not yet taken by the kernel); a connection past
+   * PARLEY_MAX_BUFFERED_BYTES is closed 4008 (reconnect and sync) and, since a peer that
+   * does not read will not read the close frame either, cut a second later. What one
+   * connection can make the server hold is the bound plus one frame.
+   */
+  const write = (ws: WebSocket, frame: string | Buffer, userId: string) => {
+    if (ws.readyState !== WebSocket.OPEN) return;
+    ws.send(frame, { binary: false });
+    if (ws.bufferedAmount <= config.realtime.maxBufferedBytes) return;
+    deps.log.warn({ userId, buffered: ws.bufferedAmount }, 'slow consumer: disconnected');
+    ws.close(CLOSE_CODES.slowConsumer, 'slow_consumer');
+    setTimeout(() => ws.terminate(), 1000).unref();
+  };
+  // One JSON encoding per event, written to every target socket: as bytes, since a string
+  // would be encoded to UTF-8 again for each socket.
   deps.hub.register('ws', (connections, event, data) => {
-    const frame = JSON.stringify({ type: event, data });
+    const frame = Buffer.from(JSON.stringify({ type: event, data }));
     for (const c of connections) {
       const ws = sockets.get(c.id);
-      if (!ws || ws.readyState !== WebSocket.OPEN) continue;
-      if (ws.bufferedAmount > config.realtime.maxBufferedBytes) {
-        deps.log.warn({ userId: c.userId }, 'slow consumer disconnected');
-        ws.close(CLOSE_CODES.slowConsumer, 'slow_consumer');
-        setTimeout(() => ws.terminate(), 1000).unref();
-      } else ws.send(frame);
+      if (ws) write(ws, frame, c.userId);
     }
   });
 
   function onConnection(ws: WebSocket, actor: Actor, expiresAt: number) {
-    const send = (frame: unknown) => {
-      if (ws.readyState === WebSocket.OPEN) ws.send(JSON.stringify(frame));
-    };
+    const send = (frame: WsServerFrame) => write(ws, JSON.stringify(frame), actor.userId);
     const id = randomUUID();
     sockets.set(id, ws);
     const session = openSession(deps, actor, { id, userId: actor.userId, gateway: 'ws' }, {
@@ -90,11 +95,7 @@ export function attachWs(server: HttpServer, config: Config, deps: SessionDeps) 
       onExpire: () => ws.close(CLOSE_CODES.tokenExpired, 'token_expired'),
       expiresAt,
     });
-    (ws as WebSocket & { alive?: boolean }).alive = true;
-    ws.on('pong', () => {
-      (ws as WebSocket & { alive?: boolean }).alive = true;
-      void session.heartbeat();
-    });
+    pings.track(ws, () => void session.heartbeat());
     ws.on('message', (raw, isBinary) => {
       let frame: unknown;
       try {
@@ -121,7 +122,7 @@ export function attachWs(server: HttpServer, config: Config, deps: SessionDeps) 
   return {
     wss,
     async close() {
-      clearInterval(pingTimer);
+      pings.stop();
       server.off('upgrade', onUpgrade);
       for (const ws of wss.clients) ws.close(CLOSE_CODES.restart, 'restart');
       await new Promise<void>((resolve) => wss.close(() => resolve()));

@@ -88,12 +88,9 @@ export function conversationRepo(q: Queryable): ConversationRepo {
       return rows[0]?.id ?? null;
     },
     async lockAsMember(conversationId, userId) {
-      const rows = await q.query(
-        `SELECT c.kind, c.last_seq, c.last_message_seq, m.role
-         FROM conversations c JOIN conversation_members m ON m.conversation_id = c.id AND m.user_id = $2
-         WHERE c.id = $1 FOR UPDATE OF c`,
-        [conversationId, userId],
-      );
+      // The role is read after the lock is granted (migration 005): a member removed or
+      // demoted by the transaction we waited for is seen as such.
+      const rows = await q.query('SELECT * FROM parley_lock_member($1, $2)', [conversationId, userId]);
       return rows[0] ? toLock(rows[0]) : null;
     },
     async takeSeq(conversationId, { message, at }) {
@@ -107,15 +104,7 @@ export function conversationRepo(q: Queryable): ConversationRepo {
       return rows[0]!.seq;
     },
     async takeSeqAsMember(conversationId, userId, { message, at }) {
-      const rows = await q.query(
-        `UPDATE conversations c SET last_seq = c.last_seq + 1,
-           last_message_seq = CASE WHEN $3 THEN c.last_seq + 1 ELSE c.last_message_seq END,
-           last_activity_at = CASE WHEN $3 THEN GREATEST(c.last_activity_at, $4) ELSE c.last_activity_at END
-         FROM conversation_members m
-         WHERE c.id = $1 AND m.conversation_id = c.id AND m.user_id = $2
-         RETURNING c.last_seq AS seq, c.kind, c.last_seq, c.last_message_seq, m.role`,
-        [conversationId, userId, message, at],
-      );
+      const rows = await q.query('SELECT * FROM parley_take_seq_as_member($1, $2, $3, $4)', [conversationId, userId, message, at]);
       return rows[0] ? { ...toLock(rows[0]), seq: Number(rows[0].seq) } : null;
     },
     async getFor(conversationId, userId) {

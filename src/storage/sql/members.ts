@@ -114,5 +114,10 @@ export function memberRepo(q: Queryable): MemberRepo {
       );
       return rows.map((r) => r.user_id);
     },
+    async conversationsWith(userIds) {
+      if (userIds.length === 0) return 0;
+      const [row] = await q.query<{ n: number }>(`SELECT count(DISTINCT conversation_id)::int AS n FROM conversation_members WHERE user_id = ANY($1::text[])`, [userIds]);
+      return Number(row?.n ?? 0);
+    },
   };
 }

@@ -41,17 +41,41 @@ export function notifyWorkRepo(q: Queryable): NotifyWorkRepo {
       return rows.sort((a, b) => Number(a.id) - Number(b.id)).map(toOutbox);
     },
 
+    async takeMessages(limit) {
+      const [position] = await q.query<{ pos: number }>('SELECT pos FROM notify_position WHERE id = 1 FOR UPDATE SKIP LOCKED');
+      if (!position) return null;
+      // Log positions become visible in order (migration 006): nothing can appear behind the last one read.
+      const rows = await q.query(
+        `SELECT m.conversation_id, m.seq, m.sender_id, m.id, m.mentions, m.created_at, m.log_pos FROM messages m
+         WHERE m.log_pos > $1 ORDER BY m.log_pos LIMIT $2`,
+        [position.pos, limit],
+      );
+      if (rows.length === 0) return { messages: [], more: false };
+      await q.query('UPDATE notify_position SET pos = $1 WHERE id = 1', [rows.at(-1)!.log_pos]);
+      return {
+        more: rows.length === limit,
+        messages: rows.map((r) => ({
+          conversationId: String(r.conversation_id),
+          seq: Number(r.seq),
+          senderId: String(r.sender_id),
+          messageId: String(r.id),
+          mentions: (r.mentions as string[]) ?? [],
+          createdAt: iso(r.created_at),
+        })),
+      };
+    },
+
     async memberStates(pairs) {
       if (pairs.length === 0) return new Map();
       const rows = await q.query(
-        `SELECT cm.conversation_id, cm.user_id, cm.muted_until, cm.archived_seq IS NOT NULL AS archived
+        `SELECT cm.conversation_id, cm.user_id, cm.muted_until, cm.read_seq, cm.archived_seq IS NOT NULL AS archived
          FROM conversation_members cm JOIN unnest($1::uuid[], $2::text[]) AS p(c, u) ON cm.conversation_id = p.c AND cm.user_id = p.u`,
         [pairs.map((p) => p.conversationId), pairs.map((p) => p.userId)],
       );
       return new Map(
         rows.map((r) => [
           `${r.conversation_id}\n${r.user_id}`,
-          { mutedUntil: r.muted_until ? iso(r.muted_until) : null, archived: Boolean(r.archived) },
+          { mutedUntil: r.muted_until ? iso(r.muted_until) : null, archived: Boolean(r.archived), readSeq: Number(r.read_seq) },
         ]),
       );
     },

@@ -2,7 +2,7 @@ import type { Message } from '../../domain/types.ts';
 import type { Queryable } from '../db.ts';
 import type { SendOutcome } from '../store.ts';
 
-type Row = { outcome: string; out_seq: number | null; out_id: string | null };
+type Row = { ord: number; outcome: string; out_seq: number | null; out_id: string | null };
 
 const toOutcome = (r: Row): SendOutcome => {
   if (r.outcome === 'created') return { outcome: 'created', seq: Number(r.out_seq) };
@@ -12,51 +12,50 @@ const toOutcome = (r: Row): SendOutcome => {
 
 /**
  * Sends several messages in one statement, hence one transaction and one commit (one WAL
- * flush on PostgreSQL). Rows are sorted by conversation so that every batch takes its
- * conversation locks in the same order: concurrent batches cannot deadlock.
+ * flush on PostgreSQL): see parley_send_batch in migration 006. Sends of one conversation
+ * take consecutive seqs in the order given.
  */
 export async function sendMany(q: Queryable, messages: Message[]): Promise<SendOutcome[]> {
-  const order = messages.map((m, i) => ({ m, i })).sort((a, b) => (a.m.conversationId < b.m.conversationId ? -1 : a.m.conversationId > b.m.conversationId ? 1 : a.i - b.i));
-  const col = <T>(f: (m: Message) => T) => order.map(({ m }) => f(m));
-  const rows = await q.query<Row & { ord: number }>(
-    `SELECT r.outcome, r.out_seq, r.out_id, t.ord
-     FROM unnest($1::uuid[], $2::text[], $3::text[], $4::uuid[], $5::text[], $6::text[], $7::uuid[], $8::text[], $9::timestamptz[], $10::text[])
-       WITH ORDINALITY AS t(conv, sender, cmid, id, body, attachments, reply_to, mentions, at, message, ord)
-     CROSS JOIN LATERAL parley_send_message(t.conv, t.sender, t.cmid, t.id, t.body, t.attachments::jsonb, t.reply_to,
-       ARRAY(SELECT jsonb_array_elements_text(t.mentions::jsonb)), t.at, t.message::jsonb) r
-     ORDER BY t.ord`,
-    [
-      col((m) => m.conversationId),
-      col((m) => m.senderId),
-      col((m) => m.clientMsgId),
-      col((m) => m.id),
-      col((m) => m.body),
-      col((m) => JSON.stringify(m.attachments)),
-      col((m) => m.replyTo),
-      col((m) => JSON.stringify(m.mentions)),
-      col((m) => m.createdAt),
-      col((m) => JSON.stringify(m)),
-    ],
-  );
+  const col = <T>(f: (m: Message) => T) => messages.map(f);
+  const rows = await q.query<Row>('SELECT * FROM parley_send_batch($1, $2, $3, $4, $5, $6, $7, $8, $9)', [
+    col((m) => m.conversationId),
+    col((m) => m.senderId),
+    col((m) => m.clientMsgId),
+    col((m) => m.id),
+    col((m) => m.body),
+    col((m) => JSON.stringify(m.attachments)),
+    col((m) => m.replyTo),
+    col((m) => JSON.stringify(m.mentions)),
+    col((m) => m.createdAt),
+  ]);
   const outcomes: SendOutcome[] = new Array(messages.length);
-  rows.forEach((r, k) => {
-    outcomes[order[k]!.i] = toOutcome(r);
-  });
+  for (const r of rows) outcomes[Number(r.ord) - 1] = toOutcome(r);
   return outcomes;
 }
 
+export interface BatcherOptions {
+  /** Most sends per statement. */
+  maxBatch: number;
+  /** How long the first send of a batch waits for company when nothing is in flight. */
+  lingerMs: number;
+}
+
 /**
- * Group commit for sends: calls arriving while `concurrency` batches are in flight wait and
- * go together in the next one. Idle, a send goes alone at once (no added latency); under
- * load, many sends share a transaction. A batch that fails is retried one send at a time,
- * so one bad send cannot fail the others.
+ * Group commit for sends. One batch is in flight at a time and batches are taken from one
+ * FIFO queue, so sends get seqs in the order they were handed over: a connection that sends
+ * back to back without waiting for acks sees its messages numbered in that order. While a
+ * batch commits, the next one fills; an idle queue waits `lingerMs` for company (batching at
+ * every rate) or until `maxBatch` sends are waiting. A batch that fails is retried one send at
+ * a time, in order, so one bad send cannot fail the others.
  */
-export function createSendBatcher(q: Queryable, opts: { concurrency: number; maxBatch: number }) {
+export function createSendBatcher(q: Queryable, opts: BatcherOptions) {
   const queue: { message: Message; resolve: (o: SendOutcome) => void; reject: (e: unknown) => void }[] = [];
-  let running = 0;
+  let running = false;
+  let timer: NodeJS.Timeout | null = null;
 
   async function pump() {
-    running++;
+    timer = null;
+    running = true;
     try {
       while (queue.length) {
         const batch = queue.splice(0, opts.maxBatch);
@@ -69,13 +68,18 @@ export function createSendBatcher(q: Queryable, opts: { concurrency: number; max
         }
       }
     } finally {
-      running--;
+      running = false;
     }
   }
 
+  /** Queues a send; the push happens synchronously, so call order is seq order. */
   return (message: Message): Promise<SendOutcome> =>
     new Promise((resolve, reject) => {
       queue.push({ message, resolve, reject });
-      if (running < opts.concurrency) void pump();
+      if (running) return;
+      if (queue.length >= opts.maxBatch || opts.lingerMs === 0) {
+        if (timer) clearTimeout(timer);
+        void pump();
+      } else timer ??= setTimeout(() => void pump(), opts.lingerMs);
     });
 }

@@ -44,5 +44,9 @@ export function userRepo(q: Queryable): UserRepo {
       );
       return rows[0] ?? null;
     },
+    async getMany(ids) {
+      if (ids.length === 0) return [];
+      return q.query<User>('SELECT id, name, picture FROM users WHERE id = ANY($1::text[])', [ids]);
+    },
   };
 }

@@ -10,4 +10,3 @@ export const ReactionParams = Type.Object({ id: Uuid, emoji: Emoji }, { addition
 /** Routes that take no body refuse one with keys in it, like every other closed object. */
 export const NoBody = Type.Object({}, { additionalProperties: false });
 
-export const bearerAuth = [{ bearerAuth: [] }];

@@ -4,9 +4,10 @@ import { SetPresence, SyncCmd } from '../../../../protocol/events.ts';
 import { USER_ID_PATTERN } from '../../../../protocol/limits.ts';
 import { UUID_PATTERN } from '../../../../protocol/schemas.ts';
 import { AppError } from '../../../errors.ts';
+import { Bodies } from '../../../../protocol/responses.ts';
+import { operation } from './docs.ts';
 import type { Services } from '../../../services/index.ts';
 import { actorOf } from '../auth.ts';
-import { bearerAuth } from './params.ts';
 
 const USER_ID_RE = new RegExp(USER_ID_PATTERN);
 const UUID_RE = new RegExp(UUID_PATTERN);
@@ -20,7 +21,10 @@ function parseCursors(raw: string | undefined): Record<string, number> {
     if (rest.length || !id || !UUID_RE.test(id) || !Number.isSafeInteger(n)) {
       throw new AppError('validation_failed', 'cursors is a list of <conversationId>:<seq> pairs, comma separated');
     }
-    cursors[id] = n;
+    // One form for ids (docs/ids.md): lower case, and a conversation named once.
+    const canonical = id.toLowerCase();
+    if (Object.hasOwn(cursors, canonical)) throw new AppError('validation_failed', `cursors names ${canonical} twice (ids are not case-sensitive)`);
+    cursors[canonical] = n;
   }
   return cursors;
 }
@@ -31,9 +35,7 @@ export function realtimeRoutes(app: FastifyInstance, s: Services): void {
   app.get<{ Querystring: { cursors?: string; limit?: number } }>('/v1/sync', {
     config,
     schema: {
-      tags: ['realtime'],
-      security: bearerAuth,
-      summary: 'Every change after each cursor, in seq order, paged; `reset` past PARLEY_SYNC_LIMIT',
+      ...operation({ operationId: 'sync', summary: 'Every change after each cursor, in seq order, paged; `reset` past PARLEY_SYNC_LIMIT', tags: ['realtime'], access: 'user', ok: { 200: Bodies.sync } }),
       querystring: Type.Object(
         { cursors: Type.Optional(Type.String({ maxLength: 8000 })), limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000 })) },
         { additionalProperties: false },
@@ -44,16 +46,14 @@ export function realtimeRoutes(app: FastifyInstance, s: Services): void {
 
   app.post<{ Body: { cursors: Record<string, number>; limit?: number } }>('/v1/sync', {
     config,
-    schema: { tags: ['realtime'], security: bearerAuth, summary: 'Sync with cursors in the body (many conversations)', body: SyncCmd },
+    schema: { ...operation({ operationId: 'syncWithBody', summary: 'Sync with cursors in the body (many conversations)', tags: ['realtime'], access: 'user', ok: { 200: Bodies.sync }, body: true }), body: SyncCmd },
     handler: (req) => s.sync.sync(actorOf(req), req.body.cursors, req.body.limit),
   });
 
   app.get<{ Querystring: { userIds: string } }>('/v1/presence', {
     config,
     schema: {
-      tags: ['realtime'],
-      security: bearerAuth,
-      summary: 'Presence of users sharing a conversation with you (others are left out)',
+      ...operation({ operationId: 'getPresence', summary: 'Presence of users sharing a conversation with you (others are left out)', tags: ['realtime'], access: 'user', ok: { 200: Bodies.presenceList } }),
       querystring: Type.Object({ userIds: Type.String({ minLength: 1, maxLength: 26_000 }) }, { additionalProperties: false }),
     },
     handler: async (req) => {
@@ -67,7 +67,7 @@ export function realtimeRoutes(app: FastifyInstance, s: Services): void {
 
   app.put<{ Body: SetPresence }>('/v1/me/status', {
     config,
-    schema: { tags: ['realtime'], security: bearerAuth, summary: 'Set your status (online, away, busy, dnd) and custom status', body: SetPresence },
+    schema: { ...operation({ operationId: 'setStatus', summary: 'Set your status (online, away, busy, dnd) and custom status', tags: ['realtime'], access: 'user', ok: { 200: Bodies.presence }, write: true }), body: SetPresence },
     handler: async (req) => ({ presence: await s.presence.set(actorOf(req), req.body) }),
   });
 }

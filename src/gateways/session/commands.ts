@@ -1,5 +1,5 @@
 import type { ValidateFunction } from 'ajv';
-import { type Ack, COMMANDS, type CommandData, type CommandName } from '../../../protocol/events.ts';
+import { type Ack, COMMANDS, type CommandData, type CommandName, type CommandResults } from '../../../protocol/events.ts';
 import type { Actor } from '../../domain/types.ts';
 import { AppError, toAppError } from '../../errors.ts';
 import type { RateLimiter } from '../../realtime/rate-limiter.ts';
@@ -13,7 +13,9 @@ export interface CommandContext {
   connectionId: string;
 }
 
-type Handlers = { [C in CommandName]: (s: Services, ctx: CommandContext, data: CommandData<C>) => Promise<unknown> };
+/** Each returns its command's ack data (`protocol/event-map.ts`); those answering `{}` return nothing. */
+type Reply<C extends CommandName> = CommandResults[C] extends Record<string, never> ? Promise<void> : Promise<CommandResults[C]>;
+type Handlers = { [C in CommandName]: (s: Services, ctx: CommandContext, data: CommandData<C>) => Reply<C> };
 
 /** One line per command: parse is done, call one service, the result is the ack's data. */
 const HANDLERS: Handlers = {
@@ -50,7 +52,12 @@ const fail = (err: AppError): Ack => ({ ok: false, error: err.toBody() });
  * The one command path of every realtime gateway: known name, schema-valid payload,
  * rate limit, then the service. Always resolves to an ack; never throws.
  */
-export function createDispatcher(services: Services, limiter: RateLimiter, onInternalError: (err: unknown, name: string) => void): Dispatch {
+export function createDispatcher(
+  services: Services,
+  limiter: RateLimiter,
+  /** A failure of the server's own (`internal_error`) or of storage (`unavailable`), for logs and metrics. */
+  onServerError: (err: unknown, name: string, code: 'internal_error' | 'unavailable') => void,
+): Dispatch {
   const validators = new Map<string, ValidateFunction>(Object.entries(COMMANDS).map(([name, schema]) => [name, bodyAjv.compile(schema)]));
   return async (ctx, name, data) => {
     const validate = typeof name === 'string' ? validators.get(name) : undefined;
@@ -74,7 +81,7 @@ export function createDispatcher(services: Services, limiter: RateLimiter, onInt
       return { ok: true, data: (await handler(services, ctx, data ?? {})) ?? {} };
     } catch (err) {
       const appErr = toAppError(err);
-      if (appErr.code === 'internal_error') onInternalError(err, command);
+      if (appErr.code === 'internal_error' || appErr.code === 'unavailable') onServerError(err, command, appErr.code);
       return fail(appErr);
     }
   };

@@ -1,0 +1,225 @@
+// The group runs: BENCH_CLIENTS clients in groups of BENCH_GROUP, a share of them sending,
+// against the bare ws relay (the ceiling) and Parley (embedded or PostgreSQL, per gateway).
+import { type BenchClient, connectAll, socketIoClient, wsClient } from './clients.ts';
+import type { Gateway, Knobs } from './knobs.ts';
+import { type LoadResult, loadGenerator, type Member } from './load.ts';
+import { type BenchDatabase, type DbCounters, deltaOf, openBenchDatabase } from './postgres.ts';
+import { cpuMeter, rssMb, rssPeak } from './proc.ts';
+import type { BenchRun, RunContext } from './registry.ts';
+import { createGroup, deliveryIdle, type ServerProcess, startParley, startRelay, tokenFor } from './server.ts';
+import { cpuLine, dbLine, fmt, type Point, rssLine } from './stats.ts';
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** What a group run measures: a server, how to lay out its groups and connect to it. */
+export interface Target {
+  server: ServerProcess;
+  /** Every process whose CPU counts as the server's (a cluster's instances and Redis); default: `server`. */
+  pids?(): number[];
+  db: BenchDatabase | null;
+  /** Conversation ids for groups of user ids. */
+  groups(groups: string[][]): Promise<string[]>;
+  connect(userId: string, conversationId: string): Promise<BenchClient>;
+  /** Resolves once setup's background work is done. */
+  settled(): Promise<void>;
+  close(): Promise<void>;
+}
+
+function describeRefused(refused: Record<string, number>) {
+  const entries = Object.entries(refused);
+  return entries.length ? entries.map(([code, n]) => `${code} ${n}`).join(', ') : '0';
+}
+
+/** Measures one rate: the load, CPU of the server and of PostgreSQL, database counters, peak RSS. */
+async function measure(target: Target, step: (meter: { start(): Promise<void>; stop(): Promise<void> }) => Promise<LoadResult>) {
+  const server = cpuMeter(() => target.pids?.() ?? [target.server.pid]);
+  const pg = target.db ? cpuMeter(() => target.db!.pids()) : null;
+  let before: DbCounters | null = null;
+  let db: DbCounters | null = null;
+  let serverSeconds: number | null = null;
+  let serverSystemSeconds: number | null = null;
+  let pgSeconds: number | null = null;
+  let stopPeak = () => 0;
+  const load = await step({
+    async start() {
+      await target.db?.resetStatements();
+      before = (await target.db?.counters()) ?? null;
+      await Promise.all([server.start(), pg?.start()]);
+      stopPeak = rssPeak(target.server.pid);
+    },
+    async stop() {
+      const [split, pgTotal] = await Promise.all([server.split(), pg?.stop() ?? null]);
+      serverSeconds = split.user + split.system;
+      serverSystemSeconds = split.system;
+      pgSeconds = pgTotal;
+      // Backends report their counters about once a second.
+      if (before) await sleep(1200);
+      db = before && target.db ? deltaOf(before, await target.db.counters()) : null;
+    },
+  });
+  return { load, serverSeconds, serverSystemSeconds, pgSeconds, db: db as DbCounters | null, peak: stopPeak() };
+}
+
+const sustainable = (r: LoadResult, p99LimitMs: number) => r.lost === 0 && Object.keys(r.refused).length === 0 && r.latency.p99 <= p99LimitMs;
+
+export async function groupRun(name: string, ctx: RunContext, open: () => Promise<Target>) {
+  const { knobs: k } = ctx;
+  const target = await open();
+  try {
+    await sleep(2000);
+    const idle = rssMb(target.server.pid);
+    const users = Array.from({ length: k.clients }, (_, i) => `bench-${i}`);
+    const layout: string[][] = [];
+    for (let i = 0; i < users.length; i += k.group) layout.push(users.slice(i, i + k.group));
+    const conversations = await target.groups(layout);
+    // The first `senders` share of each group sends.
+    const sendersPerGroup = Math.max(1, Math.round(k.group * k.senders));
+    const clients = await connectAll(k.clients, (i) => target.connect(users[i]!, conversations[Math.floor(i / k.group)]!));
+    const members: Member[] = clients.map((client, i) => ({ client, conversationId: conversations[Math.floor(i / k.group)]!, sender: i % k.group < sendersPerGroup }));
+    await target.settled();
+    const connected = rssMb(target.server.pid);
+    const gen = loadGenerator(members, { groupSize: k.group, bodyBytes: k.bodyBytes, warmupSeconds: k.warmupSeconds, seconds: k.seconds });
+    let peak = 0;
+
+    const report = async (rate: number, key: string): Promise<{ r: LoadResult; point: Point }> => {
+      const m = await measure(target, (meter) => gen.step(rate, meter));
+      peak = Math.max(peak, m.peak);
+      const r = m.load;
+      const perSec = r.delivered / r.seconds;
+      const relay = ctx.relayAt(key);
+      ctx.print(
+        `${name} at ${rate} msg/s: ${fmt(perSec, 0)} deliveries/s${relay ? ` (${fmt(perSec / relay.deliveriesPerSec, 2)} of the relay)` : ''}, latency ms p50 ${fmt(r.latency.p50)} p95 ${fmt(r.latency.p95)} p99 ${fmt(r.latency.p99)} max ${fmt(r.latency.max)}`,
+      );
+      ctx.print(
+        `  sent ${r.sent}, acked ${r.acked}, refused ${describeRefused(r.refused)}; deliveries expected ${r.expected}, delivered ${r.delivered}, lost ${r.lost}, duplicates ${r.duplicates}`,
+      );
+      ctx.print(`  out of order: per conversation ${r.outOfOrderConversation}, per sender ${r.outOfOrderSender}, seqs taken out of send order ${r.seqsOutOfSendOrder}`);
+      // Only where something is missing: the relay's seqs are not per conversation, so its "gaps" mean nothing.
+      if (r.lost || r.dropped || r.syncRequired) {
+        ctx.print(
+          `  recoverable by sync: seq gaps seen ${r.gaps}, connections dropped by the server ${r.dropped}, sync:required received ${r.syncRequired} (bench clients do not sync, so what these missed counts as lost)`,
+        );
+      }
+      ctx.print(cpuLine(m, r.delivered, relay?.serverUsPerDelivery ?? null));
+      const dbl = dbLine(m.db, r.acked);
+      if (dbl) ctx.print(dbl);
+      const us = (s: number | null) => (s === null || r.delivered === 0 ? null : (s * 1e6) / r.delivered);
+      const point: Point = {
+        run: name,
+        key,
+        rate: key === 'find' ? `max ${rate}` : rate,
+        deliveriesPerSec: perSec,
+        p50: r.latency.p50,
+        p99: r.latency.p99,
+        lost: r.lost,
+        duplicates: r.duplicates,
+        outOfOrder: `${r.outOfOrderConversation}/${r.outOfOrderSender}/${r.seqsOutOfSendOrder}`,
+        serverUsPerDelivery: us(m.serverSeconds),
+        pgUsPerDelivery: us(m.pgSeconds),
+        rssIdleMb: idle,
+      };
+      return { r, point };
+    };
+
+    const points: Point[] = [];
+    for (const key of k.rates) {
+      if (key !== 'find') {
+        points.push((await report(Number(key), key)).point);
+        continue;
+      }
+      // The highest rate kept up with: up by half while it holds, then halve the gap.
+      let lo = 0;
+      let hi = Number.POSITIVE_INFINITY;
+      let rate = 500;
+      let best: Point | null = null;
+      for (let i = 0; i < k.findSteps; i++) {
+        const { r, point } = await report(rate, 'find');
+        if (sustainable(r, k.p99LimitMs)) {
+          lo = rate;
+          best = point;
+        } else hi = rate;
+        rate = Number.isFinite(hi) ? Math.round((lo + hi) / 2) : Math.round(rate * 1.5);
+        if (Number.isFinite(hi) && hi - lo < Math.max(50, lo * 0.05)) break;
+      }
+      if (best) points.push(best);
+    }
+
+    for (const c of clients) c.close();
+    await sleep(1000);
+    const after = rssMb(target.server.pid);
+    await sleep(k.settleSeconds * 1000);
+    const settled = rssMb(target.server.pid);
+    ctx.print(rssLine({ idle, connected, peak, after, settled, settleSeconds: k.settleSeconds }));
+    for (const p of points) ctx.point({ ...p, rssSettledMb: settled });
+    if (target.db && k.statements) {
+      const top = await target.db.topStatements(k.statements);
+      if (top.length) ctx.print(`  top statements (pg_stat_statements, last rate):`);
+      for (const s of top) ctx.print(`    ${fmt(s.totalMs, 0)} ms  ${s.calls} calls  ${s.rows} rows  ${s.query.slice(0, 160)}`);
+    }
+  } finally {
+    await target.close();
+  }
+}
+
+const relayRun: BenchRun = {
+  name: 'relay',
+  what: 'bare ws relay, memory only: the ceiling',
+  applies: () => true,
+  run: (ctx) =>
+    groupRun('relay', ctx, async () => {
+      const server = await startRelay();
+      return {
+        server,
+        db: null,
+        groups: async (groups) => groups.map((_, i) => `room-${i}`),
+        connect: (_user, room) => wsClient(server.url, `room=${room}`),
+        settled: async () => {},
+        close: () => server.stop(),
+      };
+    }),
+};
+
+/** How a run connects one member to Parley (GraphQL's runs bring theirs: bench/graphql.ts). */
+export type Connect = (url: string, userId: string, conversationId: string) => Promise<BenchClient>;
+const viaSessionGateway = (gateway: Gateway): Connect => async (url, user) =>
+  gateway === 'ws' ? wsClient(url, `token=${await tokenFor(user)}`) : socketIoClient(url, await tokenFor(user));
+const LABELS: Record<Gateway, string> = { socketio: 'Socket.IO', ws: '/v1/ws', graphql: 'GraphQL (a messageAdded subscription, sendMessage over the same graphql-ws socket)' };
+
+export function parleyRun(store: 'embedded' | 'postgres', gateway: Gateway, connect: Connect = viaSessionGateway(gateway)): BenchRun {
+  const name = `${store}:${gateway}`;
+  return {
+    name,
+    what: `Parley ${store === 'embedded' ? 'embedded (PGlite)' : 'on PostgreSQL'}, ${LABELS[gateway]}`,
+    applies: (k: Knobs) => k.gateways.includes(gateway) && (store === 'embedded' || k.databaseUrl !== null),
+    run: (ctx) =>
+      groupRun(name, ctx, async () => {
+        const db = store === 'postgres' ? await openBenchDatabase(ctx.knobs.databaseUrl!) : null;
+        let server: ServerProcess;
+        try {
+          server = await startParley(name.replace(':', '-'), db?.url ?? null);
+        } catch (err) {
+          await db?.close();
+          throw err;
+        }
+        return {
+          server,
+          db,
+          groups: (groups) => Promise.all(groups.map((g) => createGroup(server.url, g))),
+          connect: (user, conversationId) => connect(server.url, user, conversationId),
+          settled: () => deliveryIdle(server.url),
+          async close() {
+            await server.stop();
+            await db?.close();
+          },
+        };
+      }),
+  };
+}
+
+export const groupRuns: BenchRun[] = [
+  relayRun,
+  parleyRun('embedded', 'socketio'),
+  parleyRun('embedded', 'ws'),
+  parleyRun('postgres', 'socketio'),
+  parleyRun('postgres', 'ws'),
+];

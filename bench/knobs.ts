@@ -1,0 +1,55 @@
+// Every setting of `npm run bench`, read once from the environment (documented in the README).
+import os from 'node:os';
+import path from 'node:path';
+
+const num = (name: string, fallback: number): number => {
+  const v = process.env[name];
+  if (v === undefined || v === '') return fallback;
+  const n = Number(v);
+  if (!Number.isFinite(n) || n < 0) throw new Error(`${name} must be a non-negative number, got ${v}`);
+  return n;
+};
+const list = (name: string, fallback: string): string[] =>
+  (process.env[name] || fallback)
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+
+export type Gateway = 'socketio' | 'ws' | 'graphql';
+
+export const knobs = Object.freeze({
+  /** Connected clients in the group runs. */
+  clients: num('BENCH_CLIENTS', 1000),
+  /** Members per conversation. */
+  group: Math.max(2, num('BENCH_GROUP', 10)),
+  /** Share of the clients that send. */
+  senders: Math.min(1, num('BENCH_SENDERS', 0.2)),
+  /** Messages a second, one or more rates (each measured in turn), or `find`: the highest rate kept up with. */
+  rates: list('BENCH_RATE', '2222'),
+  seconds: num('BENCH_SECONDS', 10),
+  warmupSeconds: num('BENCH_WARMUP_SECONDS', 2),
+  bodyBytes: num('BENCH_BODY_BYTES', 100),
+  /** After the load, how long to wait for the RSS "settled" reading. */
+  settleSeconds: num('BENCH_SETTLE_SECONDS', 60),
+  /** `find`: a rate counts as kept up with when p99 stays under this and nothing is lost. */
+  p99LimitMs: num('BENCH_P99_MS', 250),
+  /** `find`: the most rates tried per run. */
+  findSteps: num('BENCH_FIND_STEPS', 8),
+  gateways: list('BENCH_GATEWAY', 'socketio,ws,graphql').filter((g): g is Gateway => g === 'socketio' || g === 'ws' || g === 'graphql'),
+  /** Run names (or prefixes) to run; empty: all that apply. */
+  runs: list('BENCH_RUNS', ''),
+  fanoutSizes: list('BENCH_FANOUT', '1000,10000').map(Number).filter((n) => n > 1),
+  fanoutMessages: num('BENCH_FANOUT_MESSAGES', 20),
+  /** The Parley checkout whose server is measured (before/after comparisons use one bench). */
+  serverDir: path.resolve(process.env.BENCH_SERVER_DIR || path.join(import.meta.dirname, '..')),
+  /** PostgreSQL for the postgres runs: `private` starts one of the bench's own (with pg_stat_statements). */
+  databaseUrl: process.env.BENCH_PG === 'private' ? 'private' : (process.env.DATABASE_URL ?? null),
+  /** Statements listed from pg_stat_statements (private PostgreSQL only). */
+  statements: num('BENCH_STATEMENTS', 12),
+  profileDir: process.env.BENCH_PROFILE_DIR ? path.resolve(process.env.BENCH_PROFILE_DIR) : null,
+  /** Extra environment for the Parley server, `A=1,B=2`. */
+  serverEnv: Object.fromEntries(list('BENCH_SERVER_ENV', '').map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)])) as Record<string, string>,
+  cores: os.cpus().length,
+});
+
+export type Knobs = typeof knobs;

@@ -1,0 +1,154 @@
+// The PostgreSQL side of a run: a database of its own (so pg_stat_database deltas are the
+// run's alone), the CPU of the processes serving it, and, on a private server the bench
+// starts itself, pg_stat_statements.
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import pg from 'pg';
+
+const PG_BIN = '/usr/lib/postgresql/15/bin';
+
+export interface DbCounters {
+  commits: number;
+  rollbacks: number;
+  inserted: number;
+  updated: number;
+  deleted: number;
+  fetched: number;
+  blocksWritten: number;
+}
+
+export interface BenchDatabase {
+  url: string;
+  /** Processes whose CPU counts as PostgreSQL's: the database's backends and the server's background workers. */
+  pids(): Promise<number[]>;
+  counters(): Promise<DbCounters>;
+  /** Private server only: forget statement statistics / the top statements since. */
+  resetStatements(): Promise<void>;
+  topStatements(limit: number): Promise<{ calls: number; totalMs: number; rows: number; query: string }[]>;
+  close(): Promise<void>;
+}
+
+export async function freePort(): Promise<number> {
+  const server = net.createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as net.AddressInfo;
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+async function query<R>(url: string, sql: string, params: unknown[] = []): Promise<R[]> {
+  const c = new pg.Client({ connectionString: url });
+  await c.connect();
+  try {
+    return (await c.query(sql, params)).rows as R[];
+  } finally {
+    await c.end();
+  }
+}
+
+/** A throwaway PostgreSQL 15 cluster on its own port and data dir, run as the postgres user when we are root. */
+async function startPrivateServer(): Promise<{ url: string; stop(): Promise<void> }> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'parley-bench-pg-'));
+  const asPostgres = process.getuid?.() === 0;
+  if (asPostgres) execFileSync('chown', ['postgres:postgres', dir]);
+  const run = (cmd: string, args: string[]) => (asPostgres ? ['runuser', ['-u', 'postgres', '--', cmd, ...args]] : [cmd, args]) as [string, string[]];
+  execFileSync(...run(`${PG_BIN}/initdb`, ['-D', path.join(dir, 'data'), '-A', 'trust', '-U', 'postgres', '--no-sync']), { stdio: 'ignore' });
+  const port = await freePort();
+  const child: ChildProcess = spawn(
+    ...run(`${PG_BIN}/postgres`, [
+      '-D', path.join(dir, 'data'), '-p', String(port), '-k', dir, '-c', 'listen_addresses=127.0.0.1',
+      '-c', 'shared_preload_libraries=pg_stat_statements', '-c', 'pg_stat_statements.track=all', '-c', 'max_connections=200',
+    ]),
+    { stdio: 'ignore' },
+  );
+  const url = `postgres://postgres@127.0.0.1:${port}/postgres`;
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    try {
+      await query(url, 'SELECT 1');
+      break;
+    } catch (err) {
+      if (Date.now() > deadline || child.exitCode !== null) throw new Error(`private PostgreSQL did not start: ${String(err)}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+  await query(url, 'CREATE EXTENSION IF NOT EXISTS pg_stat_statements');
+  return {
+    url,
+    async stop() {
+      if (child.exitCode === null) {
+        // SIGINT is PostgreSQL's fast shutdown; sent to the postmaster itself, as runuser does not pass it on.
+        const postmaster = Number(fs.readFileSync(path.join(dir, 'data', 'postmaster.pid'), 'utf8').split('\n')[0]);
+        process.kill(postmaster, 'SIGINT');
+        await new Promise((resolve) => child.once('exit', resolve));
+      }
+      fs.rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** A fresh database for one run, on `DATABASE_URL`'s server or on a private one (`private`). */
+export async function openBenchDatabase(serverUrl: string): Promise<BenchDatabase> {
+  const server = serverUrl === 'private' ? await startPrivateServer() : null;
+  const adminUrl = server?.url ?? serverUrl;
+  const name = `parley_bench_${randomBytes(4).toString('hex')}`;
+  await query(adminUrl, `CREATE DATABASE ${name}`);
+  const url = new URL(adminUrl);
+  url.pathname = `/${name}`;
+  const local = ['127.0.0.1', 'localhost', '::1', '[::1]'].includes(url.hostname);
+  return {
+    url: url.toString(),
+    async pids() {
+      if (!local) return [];
+      const rows = await query<{ pid: number }>(
+        adminUrl,
+        `SELECT pid FROM pg_stat_activity WHERE (datname = $1 AND pid <> pg_backend_pid()) OR backend_type NOT IN ('client backend')`,
+        [name],
+      );
+      return rows.map((r) => r.pid);
+    },
+    async counters() {
+      const [r] = await query<Record<string, string>>(
+        adminUrl,
+        `SELECT pg_stat_clear_snapshot(), xact_commit, xact_rollback, tup_inserted, tup_updated, tup_deleted, tup_fetched,
+           (SELECT buffers_checkpoint + buffers_clean + buffers_backend FROM pg_stat_bgwriter) AS blocks_written
+         FROM pg_stat_database WHERE datname = $1`,
+        [name],
+      );
+      return {
+        commits: Number(r!.xact_commit),
+        rollbacks: Number(r!.xact_rollback),
+        inserted: Number(r!.tup_inserted),
+        updated: Number(r!.tup_updated),
+        deleted: Number(r!.tup_deleted),
+        fetched: Number(r!.tup_fetched),
+        blocksWritten: Number(r!.blocks_written),
+      };
+    },
+    async resetStatements() {
+      if (server) await query(adminUrl, 'SELECT pg_stat_statements_reset()');
+    },
+    async topStatements(limit) {
+      if (!server) return [];
+      const rows = await query<{ calls: string; total: number; rows: string; query: string }>(
+        adminUrl,
+        `SELECT calls, total_exec_time AS total, rows, query FROM pg_stat_statements s JOIN pg_database d ON d.oid = s.dbid
+         WHERE d.datname = $1 ORDER BY total_exec_time DESC LIMIT $2`,
+        [name, limit],
+      );
+      return rows.map((r) => ({ calls: Number(r.calls), totalMs: Number(r.total), rows: Number(r.rows), query: r.query.replace(/\s+/g, ' ') }));
+    },
+    async close() {
+      await query(adminUrl, `DROP DATABASE IF EXISTS ${name} WITH (FORCE)`).catch(() => {});
+      await server?.stop();
+    },
+  };
+}
+
+/** Counter deltas (after - before). */
+export const deltaOf = (a: DbCounters, b: DbCounters): DbCounters =>
+  Object.fromEntries(Object.keys(a).map((k) => [k, b[k as keyof DbCounters] - a[k as keyof DbCounters]])) as unknown as DbCounters;

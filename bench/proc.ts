@@ -1,0 +1,67 @@
+// What the kernel knows about a process: CPU time and resident memory, from /proc.
+import fs from 'node:fs';
+
+/** Clock ticks per second of /proc/<pid>/stat times (USER_HZ: 100 on Linux). */
+const TICKS = 100;
+
+export interface Cpu {
+  user: number;
+  system: number;
+}
+
+/** User and system CPU seconds of a process (threads included), or null when it is gone. */
+export function cpuSeconds(pid: number): Cpu | null {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // Fields after the command name (which may hold spaces): state is field 3, utime 14, stime 15.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return { user: Number(fields[11]) / TICKS, system: Number(fields[12]) / TICKS };
+  } catch {
+    return null;
+  }
+}
+
+export function rssMb(pid: number): number | null {
+  try {
+    const kb = /VmRSS:\s+(\d+)/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1];
+    return kb ? Number(kb) / 1024 : null;
+  } catch {
+    return null;
+  }
+}
+
+/** CPU seconds of a set of processes between start() and stop(); processes born in between count whole. */
+export function cpuMeter(pids: () => Promise<number[]> | number[]) {
+  let before = new Map<number, Cpu>();
+  const read = async () => new Map((await pids()).map((p) => [p, cpuSeconds(p)] as const).filter((e): e is [number, Cpu] => e[1] !== null));
+  return {
+    async start() {
+      before = await read();
+    },
+    /** Total CPU seconds since start(); `split` has the user and system parts. */
+    async stop(): Promise<number> {
+      const d = await this.split();
+      return d.user + d.system;
+    },
+    async split(): Promise<Cpu> {
+      const total = { user: 0, system: 0 };
+      for (const [pid, t] of await read()) {
+        total.user += t.user - (before.get(pid)?.user ?? 0);
+        total.system += t.system - (before.get(pid)?.system ?? 0);
+      }
+      return total;
+    },
+  };
+}
+
+/** Samples a process's RSS every `everyMs` until stopped; answers the peak. */
+export function rssPeak(pid: number, everyMs = 200) {
+  let peak = rssMb(pid) ?? 0;
+  const timer = setInterval(() => {
+    peak = Math.max(peak, rssMb(pid) ?? 0);
+  }, everyMs);
+  return () => {
+    clearInterval(timer);
+    return Math.max(peak, rssMb(pid) ?? 0);
+  };
+}

@@ -1,0 +1,77 @@
+import { Counter, Histogram, type Registry } from 'prom-client';
+import type { Bus } from '../realtime/bus.ts';
+import type { Hub } from '../realtime/hub.ts';
+
+/** Events whose commit time is remembered until written; past this the oldest are forgotten. */
+const MAX_PENDING = 10_000;
+
+/**
+ * What a cluster operator watches, beside the process defaults (event-loop lag included):
+ * delivery latency from commit to socket write per gateway, the bus's traffic and resyncs,
+ * sync requests and resets, rate-limit hits, Redis reconnects. Counters end in `_total`.
+ */
+export function registerClusterMetrics(registry: Registry, bus: Bus, hub: Hub) {
+  const latency = new Histogram({
+    name: 'parley_delivery_latency_seconds',
+    help: 'From the COMMIT of a change (its publish) to its write to the sockets of this instance, per gateway',
+    labelNames: ['gateway'],
+    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+    registers: [registry],
+  });
+  // Bus figures live in the bus; each scrape adds what happened since the last one.
+  const busCounter = (name: string, help: string, read: () => number) => {
+    let seen = 0;
+    return new Counter({
+      name,
+      help,
+      registers: [registry],
+      collect() {
+        const now = read();
+        if (now > seen) this.inc(now - seen);
+        seen = now;
+      },
+    });
+  };
+  busCounter('parley_bus_published_total', 'Messages this instance published on the bus', () => bus.stats().published);
+  busCounter('parley_bus_received_total', 'Messages this instance received from other instances', () => bus.stats().received);
+  busCounter('parley_bus_resyncs_total', 'Times the bus subscription came back after a possible gap (local clients told to sync)', () => bus.stats().resyncs);
+  busCounter('parley_bus_dropped_total', 'Messages that could not reach other instances (Redis down); closed by sync', () => bus.stats().dropped);
+  const syncRequests = new Counter({ name: 'parley_sync_requests_total', help: 'Sync requests answered', registers: [registry] });
+  const syncResets = new Counter({ name: 'parley_sync_resets_total', help: 'Conversations answered reset (too far behind) by sync', registers: [registry] });
+  const rateLimited = new Counter({ name: 'parley_rate_limited_total', help: 'Writes refused by the per-user rate limit', registers: [registry] });
+  const redisReconnects = new Counter({ name: 'parley_redis_reconnects_total', help: 'Redis connections re-established after a drop', labelNames: ['connection'], registers: [registry] });
+
+  const committedAt = new Map<string, number>();
+  const keyOf = (data: unknown) => {
+    const d = data as { conversationId?: unknown; seq?: unknown } | null;
+    return typeof d?.conversationId === 'string' && typeof d.seq === 'number' ? `${d.conversationId}:${d.seq}` : null;
+  };
+  const unsubscribe = bus.subscribe((m, meta) => {
+    if (m.kind !== 'conversation') return;
+    if (committedAt.size >= MAX_PENDING) committedAt.delete(committedAt.keys().next().value!);
+    committedAt.set(`${m.event.conversationId}:${m.event.seq}`, meta.publishedAt);
+  });
+  const unobserve = hub.observe((_n, byGateway, _event, data) => {
+    const key = keyOf(data);
+    const at = key === null ? undefined : committedAt.get(key);
+    if (at === undefined) return;
+    committedAt.delete(key!);
+    const seconds = Math.max(0, Date.now() - at) / 1000;
+    for (const [gateway, n] of Object.entries(byGateway)) if (n > 0) latency.observe({ gateway }, seconds);
+  });
+
+  return {
+    syncAnswered(reset: number) {
+      syncRequests.inc();
+      if (reset) syncResets.inc(reset);
+    },
+    rateLimited: () => rateLimited.inc(),
+    redisReconnected: (connection: string) => redisReconnects.inc({ connection }),
+    close() {
+      unsubscribe();
+      unobserve();
+    },
+  };
+}
+
+export type ClusterMetrics = ReturnType<typeof registerClusterMetrics>;

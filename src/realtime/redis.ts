@@ -1,0 +1,72 @@
+import { createHash } from 'node:crypto';
+import { createClient } from 'redis';
+
+/**
+ * Redis connections for the cluster mode (node-redis 6; chosen over ioredis 6 because both
+ * passed the resubscribe test after CLIENT KILL and after a restart, and node-redis is the
+ * one Redis maintains, typed, with sharded pub/sub built in: see docs/scaling.md).
+ */
+export type RedisClient = ReturnType<typeof newClient>;
+
+export interface RedisEvents {
+  /** The connection came back after a drop (counted as a reconnect in /metrics). */
+  onReconnect?(name: string): void;
+  onError?(name: string, err: unknown): void;
+}
+
+/** Reconnect quickly at first, then every second at most: an outage ends in about a second. */
+const backoff = (retries: number) => Math.min(50 * 2 ** retries, 1000);
+
+/**
+ * Opens one connection. Commands fail at once while it is down (no offline queue): an ack
+ * never waits for Redis, and callers fall back or retry instead of piling up memory.
+ */
+export async function openRedis(url: string, name: string, events: RedisEvents = {}): Promise<RedisClient> {
+  const client = newClient(url, name);
+  let connectedOnce = false;
+  client.on('error', (err) => events.onError?.(name, err));
+  client.on('ready', () => {
+    if (connectedOnce) events.onReconnect?.(name);
+    connectedOnce = true;
+  });
+  await client.connect();
+  return client;
+}
+
+function newClient(url: string, name: string) {
+  return createClient({
+    url,
+    name: `parley-${name}`,
+    disableOfflineQueue: true,
+    // PING every few seconds: a half-open connection (no RST, no FIN) is found and replaced.
+    pingInterval: 5000,
+    socket: { reconnectStrategy: backoff, connectTimeout: 2000 },
+  });
+}
+
+/** Closes a client whatever its state (a down Redis must not stall shutdown). */
+export async function closeRedis(client: RedisClient): Promise<void> {
+  if (!client.isOpen) return;
+  try {
+    await Promise.race([client.close(), new Promise((_, reject) => setTimeout(() => reject(new Error('timeout')), 1000).unref())]);
+  } catch {
+    client.destroy();
+  }
+}
+
+/**
+ * A Lua script run by EVALSHA, loaded again after NOSCRIPT (a restarted Redis forgot it).
+ * Atomic on the server: the check and the change cannot interleave with another instance.
+ */
+export function luaScript(source: string) {
+  const sha = createHash('sha1').update(source).digest('hex');
+  return async (client: RedisClient, keys: string[], args: (string | number)[]): Promise<unknown> => {
+    const options = { keys, arguments: args.map(String) };
+    try {
+      return await client.evalSha(sha, options);
+    } catch (err) {
+      if (!String((err as Error)?.message).startsWith('NOSCRIPT')) throw err;
+      return client.eval(source, options);
+    }
+  };
+}

@@ -1,0 +1,138 @@
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { after, before, describe, test } from 'node:test';
+import WebSocket from 'ws';
+import { type ClientOptions, createClient, type ParleyClient } from '../client/src/index.ts';
+import { pgliteBackend } from './helpers/backends.ts';
+import { type Harness, harness, tokenFor, uid, waitFor } from './helpers/harness.ts';
+import { listen } from './helpers/realtime.ts';
+
+/** The SDK against an in-process server: the stores follow what other users do, live. */
+describe('client: live stores', () => {
+  let h: Harness;
+  let url: string;
+  const clients: ParleyClient[] = [];
+  before(async () => {
+    h = await harness(pgliteBackend);
+    url = await listen(h);
+  });
+  after(async () => {
+    await Promise.all(clients.map((c) => c.close()));
+    await h.close();
+  });
+
+  async function connect(userId: string, opts: Partial<ClientOptions> = {}) {
+    const errors: unknown[] = [];
+    const client = createClient({ url, token: await tokenFor(userId), WebSocket: WebSocket as never, onError: (e) => errors.push(e), ...opts });
+    clients.push(client);
+    await waitFor(() => client.connection.get().synced, 10_000, `${userId} synced`);
+    return Object.assign(client, { errors });
+  }
+
+  for (const transport of ['socketio', 'ws'] as const) {
+    test(`${transport}: a send shows pending at once, ends sent with its seq, and reaches the other member's stores`, async () => {
+      const a = await connect(uid('a'), { transport });
+      const bId = uid('b');
+      const b = await connect(bId, { transport });
+      const conv = await a.createConversation({ kind: 'group', members: [bId], title: 'live' });
+      await b.openConversation(conv.id);
+      await waitFor(() => b.messages(conv.id).get().loaded, 5000, 'history loaded');
+
+      const entry = a.send(conv.id, 'hello');
+      assert.equal(entry.status, 'pending');
+      assert.equal(a.outbox.get().at(-1)?.clientMsgId, entry.clientMsgId);
+      const sent = await waitFor(() => a.outbox.get().find((e) => e.clientMsgId === entry.clientMsgId && e.status === 'sent'), 5000, 'sent');
+      assert.equal(sent.seq, 1);
+
+      const got = await waitFor(() => b.messages(conv.id).get().messages[0], 5000, 'b has it');
+      assert.deepEqual([got.body, got.clientMsgId, got.seq], ['hello', entry.clientMsgId, 1]);
+      // b had not loaded the conversation: it arrives with the message (no seq of its own).
+      const summary = await waitFor(() => b.conversations.get().byId[conv.id], 5000, 'b lists it');
+      assert.equal(summary.lastMessage?.body, 'hello');
+      await waitFor(() => b.conversations.get().byId[conv.id]?.unreadCount === 1 && b.conversations.get().totalUnread === 1, 5000, 'unread 1');
+
+      // Read: b's counts drop, a sees b's read receipt.
+      await b.markRead(conv.id);
+      assert.equal(b.conversations.get().totalUnread, 0);
+      await waitFor(() => a.receipts.get()[conv.id]?.[bId]?.readSeq === 1, 5000, 'receipt');
+
+      // Reactions and edits arrive as changes to the loaded message.
+      await a.openConversation(conv.id);
+      await b.addReaction(got.id, '👍');
+      await waitFor(() => a.messages(conv.id).get().messages[0]?.reactions[0]?.count === 1, 5000, 'reaction');
+      await a.editMessage(got.id, 'hello, edited');
+      assert.equal(a.messages(conv.id).get().messages[0]?.body, 'hello, edited', 'own edit shown from the ack');
+      await waitFor(() => b.messages(conv.id).get().messages[0]?.body === 'hello, edited', 5000, 'edit');
+      assert.deepEqual([a.errors, b.errors], [[], []]);
+      assert.equal(b.stats.get().duplicateEvents, 0);
+    });
+  }
+
+  test('added to a group with a history: the conversation appears as it is now, its log not replayed', async () => {
+    const a = await connect(uid('a'));
+    const bId = uid('b');
+    const b = await connect(bId);
+    const conv = await a.createConversation({ kind: 'group', members: [], title: 'history' });
+    for (let i = 0; i < 5; i++) a.send(conv.id, `old ${i}`);
+    await waitFor(() => a.outbox.get().every((e) => e.status === 'sent'), 5000, 'history sent');
+    const { syncs } = b.stats.get();
+    await a.rest.addMembers(conv.id, { userIds: [bId] });
+    const seen = await waitFor(() => b.conversations.get().byId[conv.id], 5000, 'b lists it');
+    assert.equal(seen.lastSeq, 6, 'five messages and b joining');
+    assert.equal(seen.lastMessage?.body, 'old 4');
+    assert.equal(b.stats.get().syncs, syncs, 'no sync replaying the log');
+    a.send(conv.id, 'welcome');
+    await waitFor(() => b.conversations.get().byId[conv.id]?.lastMessage?.body === 'welcome', 5000, 'live after joining');
+    assert.equal(b.stats.get().gaps, 0);
+    await b.openConversation(conv.id);
+    assert.deepEqual(
+      b.messages(conv.id).get().messages.map((m) => m.body),
+      ['old 0', 'old 1', 'old 2', 'old 3', 'old 4', 'welcome'],
+    );
+  });
+
+  test('typing shows for the others and stops with the typist’s message; presence is watched live', async () => {
+    const aId = uid('a');
+    const bId = uid('b');
+    const a = await connect(aId);
+    const b = await connect(bId);
+    const conv = await a.createConversation({ kind: 'group', members: [bId], title: 'typing' });
+    a.startTyping(conv.id);
+    await waitFor(() => b.typing.get()[conv.id]?.includes(aId), 5000, 'typing shown');
+    a.send(conv.id, 'done typing');
+    await waitFor(() => !b.typing.get()[conv.id], 5000, 'typing cleared');
+
+    b.watchPresence([aId]);
+    await waitFor(() => b.presence.get()[aId]?.status === 'online', 5000, 'a online');
+    await a.setPresence({ status: 'busy' });
+    await waitFor(() => b.presence.get()[aId]?.status === 'busy', 5000, 'a busy');
+  });
+
+  test('a send the server refuses ends failed with its code; retry keeps the clientMsgId; discard drops it', async () => {
+    const a = await connect(uid('a'));
+    const entry = a.send(randomUUID(), 'to nowhere');
+    const failed = await waitFor(() => a.outbox.get().find((e) => e.clientMsgId === entry.clientMsgId && e.status === 'failed'), 5000, 'failed');
+    assert.equal(failed.error?.code, 'not_found');
+    // Later sends are not held behind a refused one.
+    const conv = await a.createConversation({ kind: 'group', members: [], title: 'solo' });
+    const next = a.send(conv.id, 'after the failure');
+    await waitFor(() => a.outbox.get().find((e) => e.clientMsgId === next.clientMsgId)?.status === 'sent', 5000, 'next sent');
+    a.retry(entry.clientMsgId);
+    await waitFor(() => a.outbox.get().find((e) => e.clientMsgId === entry.clientMsgId)?.status === 'failed', 5000, 'failed again');
+    a.discard(entry.clientMsgId);
+    assert.equal(a.outbox.get().find((e) => e.clientMsgId === entry.clientMsgId), undefined);
+  });
+
+  test('the notification inbox: live arrivals, unread count, read', async () => {
+    const userId = uid('n');
+    const a = await connect(userId);
+    await a.loadNotifications();
+    const sent = await h.admin().post('/v1/notifications', { userIds: [userId], type: 'system', title: 'Hello', body: 'World' });
+    assert.equal(sent.status, 201);
+    const item = await waitFor(() => a.notifications.get().items.find((n) => n.title === 'Hello'), 5000, 'notification');
+    assert.equal(a.notifications.get().unreadCount, 1);
+    await a.markNotificationRead(item.id);
+    assert.equal(a.notifications.get().unreadCount, 0);
+    assert.ok(a.notifications.get().items[0]?.readAt);
+  });
+});

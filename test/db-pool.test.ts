@@ -1,0 +1,49 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import pg from 'pg';
+import { throwawayDatabase } from './helpers/backends.ts';
+import { SECRET, tokenFor } from './helpers/harness.ts';
+import { type ServerProcess, startServer } from './helpers/server-process.ts';
+
+/**
+ * PARLEY_DB_POOL_SIZE bounds the PostgreSQL connections one instance holds, so N instances
+ * fit under the server's max_connections (a rolling deploy runs old and new side by side).
+ */
+describe('PARLEY_DB_POOL_SIZE', () => {
+  let db: Awaited<ReturnType<typeof throwawayDatabase>>;
+  let server: ServerProcess;
+  before(async () => {
+    db = await throwawayDatabase('parley_pool');
+    server = await startServer({ DATABASE_URL: db.url, PARLEY_JWT_SECRET: SECRET, PARLEY_RATE_LIMIT: 'off', PARLEY_DB_POOL_SIZE: '3' });
+  });
+  after(async () => {
+    await server?.kill();
+    await db?.drop();
+  });
+
+  test('100 concurrent requests are served through at most that many connections', async () => {
+    const token = await tokenFor('pool-user');
+    const admin = new pg.Client({ connectionString: db.url });
+    await admin.connect();
+    try {
+      const held = async () =>
+        (await admin.query('SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()')).rows[0].n as number;
+      // Separate HTTP connections, so the requests are in the server at once (one connection's
+      // requests run one after another); the default pool (20) would open a connection for each.
+      let done = false;
+      const burst = Promise.all(
+        Array.from({ length: 100 }, () =>
+          fetch(`${server.url}/v1/conversations`, { headers: { authorization: `Bearer ${token}`, connection: 'close' } }).then((r) => r.status),
+        ),
+      ).finally(() => (done = true));
+      // The most connections the instance held, watched while the requests run.
+      let most = 0;
+      while (!done) most = Math.max(most, await held());
+      assert.deepEqual(new Set(await burst), new Set([200]));
+      most = Math.max(most, await held());
+      assert.ok(most >= 1 && most <= 3, `connections held by the instance: ${most}`);
+    } finally {
+      await admin.end();
+    }
+  });
+});

@@ -1,0 +1,57 @@
+import net from 'node:net';
+
+/**
+ * A TCP proxy in front of a Redis that can wedge the pub/sub connections only: while
+ * `hold` is on, what Redis sends to a connection that issued SSUBSCRIBE is kept back, so
+ * the subscription carries nothing while commands (PING, SPUBLISH) on the other connections
+ * still answer. That is the failure a readiness check must not call healthy.
+ */
+export interface RedisProxy {
+  url: string;
+  hold(on: boolean): void;
+  close(): Promise<void>;
+}
+
+export async function startRedisProxy(redisPort: number): Promise<RedisProxy> {
+  let held = false;
+  const conns = new Set<{ client: net.Socket; upstream: net.Socket; subscriber: boolean; pending: Buffer[] }>();
+  const server = net.createServer((client) => {
+    const upstream = net.connect(redisPort, '127.0.0.1');
+    const conn = { client, upstream, subscriber: false, pending: [] as Buffer[] };
+    conns.add(conn);
+    const end = () => {
+      conns.delete(conn);
+      client.destroy();
+      upstream.destroy();
+    };
+    client.on('data', (d: Buffer) => {
+      if (!conn.subscriber && /ssubscribe/i.test(d.toString('latin1'))) conn.subscriber = true;
+      upstream.write(d);
+    });
+    upstream.on('data', (d: Buffer) => {
+      if (held && conn.subscriber) conn.pending.push(d);
+      else client.write(d);
+    });
+    for (const s of [client, upstream]) {
+      s.on('error', end);
+      s.on('close', end);
+    }
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as net.AddressInfo;
+  return {
+    url: `redis://127.0.0.1:${port}`,
+    hold(on) {
+      held = on;
+      if (on) return;
+      for (const c of conns) for (const d of c.pending.splice(0)) c.client.write(d);
+    },
+    async close() {
+      for (const c of conns) {
+        c.client.destroy();
+        c.upstream.destroy();
+      }
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}

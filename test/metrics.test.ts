@@ -1,0 +1,65 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { pgliteBackend } from './helpers/backends.ts';
+import { type Harness, harness, send, uid } from './helpers/harness.ts';
+import { checkMetrics } from './helpers/promlint.ts';
+import { listen, wsClient } from './helpers/realtime.ts';
+
+/**
+ * GET /metrics passes what `promtool check metrics` checks: the text exposition format and
+ * Prometheus' naming rules (test/helpers/promlint.ts implements both; promtool is not
+ * installed here).
+ */
+describe('/metrics', () => {
+  let h: Harness;
+  let url: string;
+  before(async () => {
+    h = await harness(pgliteBackend);
+    url = await listen(h);
+  });
+  after(() => h.close());
+
+  test('the checker flags what promtool flags (so a pass means something)', () => {
+    const bad = [
+      '# HELP x_total A gauge named like a counter',
+      '# TYPE x_total gauge',
+      'x_total 1',
+      '# TYPE requests counter',
+      'requests 1',
+      '# HELP latency_ms In milliseconds',
+      '# TYPE latency_ms gauge',
+      'latency_ms{camelLabel="a"} 1',
+      '# HELP broken A sample that is not one',
+      '# TYPE broken gauge',
+      'broken{a="1} 2',
+      '',
+    ].join('\n');
+    const problems = checkMetrics(bad);
+    for (const expected of [
+      'x_total: non-counter metrics should not have "_total" suffix',
+      'requests: counter metrics should have "_total" suffix',
+      'requests: no help text',
+      'latency_ms: metric names should not contain abbreviated units',
+      "latency_ms: label names should be written in 'snake_case' not 'camelCase'",
+    ]) {
+      assert.ok(problems.includes(expected), `${expected} in ${JSON.stringify(problems)}`);
+    }
+    assert.ok(problems.some((p) => p.startsWith('line 11:')), JSON.stringify(problems));
+  });
+
+  test('the exposition, with connections, events and deliveries in it, passes the format and naming rules', async () => {
+    const ana = h.as(uid('ana'));
+    const conversationId = await h.group(ana, []);
+    const client = await wsClient(url, ana.userId);
+    await send(ana, conversationId, 'counted');
+    await client.next('message:new');
+    const res = await h.app.http.inject({ url: '/metrics' });
+    assert.equal(res.statusCode, 200);
+    assert.match(String(res.headers['content-type']), /^text\/plain; version=0\.0\.4/);
+    assert.deepEqual(checkMetrics(res.body), []);
+    for (const family of ['parley_connections', 'parley_events_total', 'parley_deliveries_total', 'parley_delivery_jobs', 'parley_process_cpu_seconds_total']) {
+      assert.match(res.body, new RegExp(`^# TYPE ${family} `, 'm'));
+    }
+    await client.close();
+  });
+});
