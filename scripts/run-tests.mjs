@@ -118,16 +118,21 @@ function runInGroup(name, argv, { stream }) {
   });
 }
 
-let interrupted = false;
-async function interrupt(signal) {
-  if (interrupted) return;
-  interrupted = true;
-  process.stderr.write(`\n${signal}: stopping ${running.size} test file(s) and their processes\n`);
-  await Promise.all([...running.keys()].map(endGroup));
-  fs.rmSync(runDir, { recursive: true, force: true });
-  process.exit(signal === 'SIGINT' ? 130 : 143);
+/**
+ * Set by the first SIGINT, SIGTERM or SIGHUP: stops every running file's group and answers
+ * the run's exit code. The files it stops end meanwhile and main() sees them end, so the
+ * run exits with this code, not main()'s, whichever finishes first.
+ */
+let interruption = null;
+function interrupt(signal) {
+  interruption ??= (async () => {
+    process.stderr.write(`\n${signal}: stopping ${running.size} test file(s) and their processes\n`);
+    await Promise.all([...running.keys()].map(endGroup));
+    return signal === 'SIGINT' ? 130 : 143;
+  })();
+  void interruption.then(finish);
 }
-for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) process.on(signal, () => void interrupt(signal));
+for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) process.on(signal, () => interrupt(signal));
 process.on('exit', () => {
   for (const pid of running.keys()) signalGroup(pid, 'SIGKILL');
   fs.rmSync(runDir, { recursive: true, force: true });
@@ -148,13 +153,13 @@ async function main() {
   const stream = files.length === 1;
   const queue = [...files];
   const worker = async () => {
-    for (let file = queue.shift(); file && !interrupted; file = queue.shift()) {
+    for (let file = queue.shift(); file && !interruption; file = queue.shift()) {
       // --test-force-exit: once a file's tests and hooks have finished, it exits even if a
       // handle lingers (a client's reconnect timer, say), instead of waiting for the deadline;
       // anything it started is still found and killed with its process group below, and a
       // ref'd interval left running is reported with where it was made (lingering-intervals.ts).
       const r = await runInGroup(path.basename(file), ['--import', 'tsx', '--import', './test/helpers/lingering-intervals.ts', '--test-reporter=spec', '--test-force-exit', ...flags, file], { stream });
-      if (interrupted) return;
+      if (interruption) return;
       if (!stream) process.stdout.write(`\n── ${file} (${r.seconds.toFixed(1)} s)\n${r.output}`);
       for (const k of Object.keys(totals)) totals[k] += count(r.output, k);
       const why = r.timedOut
@@ -167,6 +172,7 @@ async function main() {
     }
   };
   await Promise.all(Array.from({ length: Math.min(CONCURRENCY, files.length) }, worker));
+  if (interruption) return interruption;
   console.log(`\nℹ files ${files.length}`);
   for (const [k, v] of Object.entries(totals)) console.log(`ℹ ${k} ${v}`);
   for (const b of broken) console.log(`✖ ${b}`);
@@ -176,6 +182,8 @@ async function main() {
   return broken.length || failed ? 1 : 0;
 }
 
-const code = await main();
-fs.rmSync(runDir, { recursive: true, force: true });
-process.exit(code);
+function finish(code) {
+  fs.rmSync(runDir, { recursive: true, force: true });
+  process.exit(code);
+}
+finish(await main());
