@@ -91,18 +91,23 @@ describe('cluster under load', () => {
   });
 
   test('rolling replacement under load: three new instances come up, the old ones get SIGTERM one at a time and exit in time; nothing acked is lost', { timeout: LONG }, async () => {
-    const stops: { code: number | null; ms: number }[] = [];
+    const stops: { code: number | null; ms: number; output: string }[] = [];
     const roll = async () => {
       const old = [0, 1, 2];
       // New instances first (a deployment with surge), so the clients always have somewhere to go.
+      const t0 = Date.now();
       await Promise.all(old.map((slot) => cluster.start(slot + 3)));
-      for (const slot of old) stops.push(await cluster.stop(slot));
+      console.log(`rolling replacement: new instances up after ${Date.now() - t0} ms`);
+      for (const slot of old) {
+        stops.push(await cluster.stop(slot));
+        console.log(`rolling replacement: old instance ${slot} stopped after ${Date.now() - t0} ms`);
+      }
     };
     // The load goes on until the last old instance has exited.
     const result = await runLoad({ urls: cluster.urls, seconds: 2, untilEventsDone: true, events: [{ atMs: 1000, run: roll }] });
-    print('rolling replacement', { ...result, stops });
+    print('rolling replacement', { ...result, stops: stops.map(({ code, ms }) => ({ code, ms })) });
     // Exit 0: drained before the server's own PARLEY_SHUTDOWN_TIMEOUT_MS timer (which exits 1).
-    for (const s of stops) assert.equal(s.code, 0, `a graceful exit (${s.ms} ms seen from here)`);
+    for (const s of stops) assert.equal(s.code, 0, `a graceful exit (${s.ms} ms seen from here); it printed:\n${s.output}`);
     const newUrls = cluster.urls();
     assert.ok(result.clients.every((c) => newUrls.includes(c.url()!)), 'every client ended on a new instance');
     assert.equal(result.lost, 0);

@@ -20,13 +20,29 @@ interface Link {
 }
 
 const ACK_TIMEOUT_MS = 5000;
+const CONNECT_TIMEOUT_MS = 3000;
 
 function linkSocketIo(url: string, token: string, onEvent: (event: string, data: any) => void, onClose: () => void): Promise<Link> {
-  const socket: Socket = io(url, { auth: { token }, transports: ['websocket'], reconnection: false, forceNew: true, timeout: 3000 });
+  const socket: Socket = io(url, { auth: { token }, transports: ['websocket'], reconnection: false, forceNew: true, timeout: CONNECT_TIMEOUT_MS });
   socket.onAny((event, data) => onEvent(event, data));
   return new Promise((resolve, reject) => {
-    socket.once('connect_error', (err) => reject(err));
+    // socket.io-client's `timeout` covers the transport's opening only. An instance that stops
+    // between that and its CONNECT (SIGTERM during the handshake) closes the transport, which
+    // a socket not yet connected reports as 'disconnect' alone: without these the attempt,
+    // and the client's reconnect loop with it, would wait forever.
+    const fail = (err: Error) => {
+      clearTimeout(timer);
+      socket.off('disconnect', beforeConnect);
+      socket.disconnect();
+      reject(err);
+    };
+    const beforeConnect = (reason: string) => fail(new Error(`closed before connect: ${reason}`));
+    const timer = setTimeout(() => fail(new Error('no connect in time')), CONNECT_TIMEOUT_MS);
+    socket.once('connect_error', fail);
+    socket.once('disconnect', beforeConnect);
     socket.once('connect', () => {
+      clearTimeout(timer);
+      socket.off('disconnect', beforeConnect);
       socket.once('disconnect', onClose);
       resolve({
         // No ack (timeout, or the connection went first): not acknowledged.
@@ -38,7 +54,7 @@ function linkSocketIo(url: string, token: string, onEvent: (event: string, data:
 }
 
 function linkWs(url: string, token: string, onEvent: (event: string, data: any) => void, onClose: () => void): Promise<Link> {
-  const ws = new WebSocket(`${url.replace('http', 'ws')}/v1/ws?token=${encodeURIComponent(token)}`, { handshakeTimeout: 3000 });
+  const ws = new WebSocket(`${url.replace('http', 'ws')}/v1/ws?token=${encodeURIComponent(token)}`, { handshakeTimeout: CONNECT_TIMEOUT_MS });
   const acks = new Map<number, (a: Ack) => void>();
   let nextId = 1;
   ws.on('message', (raw) => {
@@ -50,7 +66,11 @@ function linkWs(url: string, token: string, onEvent: (event: string, data: any) 
   });
   return new Promise((resolve, reject) => {
     ws.once('error', reject);
+    // A close before open without an error (the instance went during the handshake).
+    const beforeOpen = () => reject(new Error('closed before open'));
+    ws.once('close', beforeOpen);
     ws.once('open', () => {
+      ws.off('close', beforeOpen);
       ws.on('error', () => {});
       ws.once('close', () => {
         for (const fail of acks.values()) fail({ ok: false, error: { code: 'disconnected', message: 'closed' } });
@@ -93,6 +113,8 @@ export interface ClusterClient {
   settled(): Promise<void>;
   /** Syncs now (the final catch-up before checking). */
   sync(): Promise<void>;
+  /** Where its connection stands (printed when a run waits on it too long). */
+  state(): { userId: string; gateway: Gateway; url: string | null; linked: boolean; syncing: boolean; attempt: number; counts: ClusterClient['counts']; failures: Record<string, number> };
   close(): void;
 }
 
@@ -250,6 +272,7 @@ export async function clusterClient(userId: string, gateway: Gateway, urls: () =
       await connected;
       await sync();
     },
+    state: () => ({ userId, gateway, url: current, linked: link !== null, syncing: syncing !== null, attempt, counts, failures }),
     close() {
       closed = true;
       link?.close();

@@ -28,6 +28,24 @@ export async function adminPost(url: string, path: string, body: unknown, acting
   return { status: res.status, body: (await res.json()) as any };
 }
 
+/** Each send has its own 5 s ack timeout: all of them are answered well within this. */
+const ACK_DEADLINE_MS = 60_000;
+/** Reconnecting backs off to 2 s at most, and a sync page is bounded by its ack timeout. */
+const CATCH_UP_DEADLINE_MS = 90_000;
+
+/** Waits for `p`; past `ms`, fails with what it was waiting for, so a stuck run says where. */
+async function within<T>(what: string, ms: number, p: Promise<T>, detail: () => unknown): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what}: not done after ${ms / 1000} s: ${JSON.stringify(detail())}`)), ms);
+  });
+  try {
+    return await Promise.race([p, deadline]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 export async function runLoad(o: LoadOptions) {
   const n = o.clients ?? 200;
   const groupSize = o.groupSize ?? 10;
@@ -86,9 +104,13 @@ async function drive(o: LoadOptions, clients: ClusterClient[], groups: { id: str
     const due = start + (i + 1) * interval;
     await new Promise((r) => setTimeout(r, Math.max(0, due - Date.now())));
   }
-  await Promise.all(sends);
+  await within('the last sends', ACK_DEADLINE_MS, Promise.all(sends), () => ({ attempted, acked: ackTimes.length, failed }));
   await Promise.all(eventRuns);
   // Every client reconnected (if it had to) and caught up from its cursors.
-  await Promise.all(clients.map((c) => c.sync()));
+  const synced = new Set<ClusterClient>();
+  const catchUp = clients.map((c) => c.sync().then(() => void synced.add(c)));
+  await within('every client to reconnect and sync', CATCH_UP_DEADLINE_MS, Promise.all(catchUp), () =>
+    clients.filter((c) => !synced.has(c)).map((c) => c.state()),
+  );
   return { ...checkDelivery(groups, acked), attempted, failed, ackTimes, clients };
 }

@@ -20,10 +20,17 @@ export interface Cluster {
   start(slot: number): Promise<ServerProcess>;
   /** SIGKILL of one instance: no shutdown hook runs. */
   kill(slot: number): Promise<void>;
-  /** SIGTERM and wait for the exit; answers the exit code and how long it took. */
-  stop(slot: number): Promise<{ code: number | null; ms: number }>;
+  /**
+   * SIGTERM and wait for the exit; answers the exit code, how long it took and what the
+   * instance printed. One that had ended already (a crash) answers at once; one still
+   * running a minute after (past any shutdown timeout) is killed and answers code null.
+   */
+  stop(slot: number): Promise<{ code: number | null; ms: number; output: string }>;
   close(): Promise<void>;
 }
+
+/** An instance told to stop that has not exited by then is killed (its own shutdown timeout is shorter). */
+const STOP_DEADLINE_MS = 60_000;
 
 export async function startCluster(opts: { size?: number; env?: Record<string, string>; databaseUrl?: string } = {}): Promise<Cluster> {
   const size = opts.size ?? 3;
@@ -74,13 +81,21 @@ export async function startCluster(opts: { size?: number; env?: Record<string, s
     },
     async stop(slot) {
       const server = instances[slot]!;
+      const { child } = server;
       instances[slot] = null;
       const t0 = Date.now();
-      const code = await new Promise<number | null>((resolve) => {
-        server.child.once('exit', (c) => resolve(c));
-        server.child.kill('SIGTERM');
-      });
-      return { code, ms: Date.now() - t0 };
+      const ended = child.exitCode !== null || child.signalCode !== null;
+      const code = ended
+        ? child.exitCode
+        : await new Promise<number | null>((resolve) => {
+            const hung = setTimeout(() => child.kill('SIGKILL'), STOP_DEADLINE_MS);
+            child.once('exit', (c) => {
+              clearTimeout(hung);
+              resolve(c);
+            });
+            child.kill('SIGTERM');
+          });
+      return { code, ms: Date.now() - t0, output: server.output() };
     },
     close,
   };
