@@ -1,7 +1,11 @@
 import type { ConversationEvent, SyncResult } from '../../protocol/types.ts';
+import { ParleyError } from './errors.ts';
 import type { ClientStorage } from './storage.ts';
 
 export type LogEvent = ConversationEvent;
+
+/** Pages refused `rate_limited` that one sync waits out before giving up (until the next connect). */
+const MAX_WAITS = 60;
 
 interface SyncDeps {
   storage: ClientStorage;
@@ -63,10 +67,26 @@ export function createSync(deps: SyncDeps) {
     }
   }
 
+  /**
+   * The next page. Each page costs the connection frames by its size, so a long catch-up of
+   * large messages can outrun the budget: the server answers `rate_limited` with when to come
+   * back, and the page is asked for again then, instead of leaving the client half synced.
+   */
+  async function nextPage(): Promise<SyncResult> {
+    for (let waits = 0; ; waits++) {
+      try {
+        return await deps.request({ ...cursors });
+      } catch (err) {
+        if (!(err instanceof ParleyError) || err.code !== 'rate_limited' || waits >= MAX_WAITS) throw err;
+        await new Promise((r) => setTimeout(r, (err.retryAfter ?? 1) * 1000));
+      }
+    }
+  }
+
   async function once() {
     deps.count('syncs');
     for (;;) {
-      const page = await deps.request({ ...cursors });
+      const page = await nextPage();
       for (const id of page.removed) {
         delete cursors[id];
         deps.removed(id);

@@ -133,12 +133,18 @@ export const gateways = [
 /**
  * Syncs one conversation from `cursor` to the end, page after page while `hasMore`, as a
  * client does after a reconnect; `onPage` sees each page. Answers every change, in order.
+ * Like a real client it waits out `rate_limited` (each page is paid for by its size: a long
+ * catch-up of large messages outruns the frame budget) and asks for that page again.
  */
 export async function syncAll(client: RtClient, conversationId: string, cursor = 0, onPage: (changes: any[]) => void = () => {}): Promise<any[]> {
   const all: any[] = [];
   for (let pages = 0; ; pages++) {
     if (pages > 1000) throw new Error('sync never finished');
     const ack = await client.send('sync', { cursors: { [conversationId]: cursor }, limit: 1000 });
+    if (!ack.ok && ack.error?.code === 'rate_limited') {
+      await new Promise((r) => setTimeout(r, ((ack.error as { retryAfter?: number }).retryAfter ?? 1) * 1000));
+      continue;
+    }
     if (!ack.ok) throw new Error(`sync failed: ${JSON.stringify(ack.error)}`);
     onPage(ack.data.changes);
     all.push(...ack.data.changes);
