@@ -5,7 +5,8 @@ import type { Connection, Hub } from './hub.ts';
 export interface FanoutDeps {
   bus: Bus;
   hub: Hub;
-  membersOf(conversationId: string): Promise<Set<string>>;
+  /** The conversation's members: may be a shared cached set, never to be changed. */
+  membersOf(conversationId: string): Promise<ReadonlySet<string>>;
   onError(err: unknown): void;
   /** Whether a connection wants `notification:new` of this type (it gets the count either way). */
   wantsNotification?(connectionId: string, type: string): boolean;
@@ -67,10 +68,10 @@ export function startFanout(deps: FanoutDeps): () => void {
     hub.emitTo(audience, event.type, event.data, origin ? (c) => c.id === origin : undefined);
 
   async function deliver(event: ConversationEvent, origin: string | undefined) {
-    const audience = new Set(await membersOf(event.conversationId));
-    // A removed member hears of their own removal, then nothing more.
-    if (event.type === 'member:left') audience.add(event.data.userId);
-    emit(event, origin, audience);
+    const members = await membersOf(event.conversationId);
+    // A removed member hears of their own removal, then nothing more. The set is the shared
+    // cached one: extended on a copy, and only then (a copy per event is O(members)).
+    emit(event, origin, event.type === 'member:left' ? new Set(members).add(event.data.userId) : members);
   }
 
   type Pending = { event: ConversationEvent; origin: string | undefined };

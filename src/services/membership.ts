@@ -10,40 +10,59 @@ const MAX_CACHED = 20_000;
  */
 export function membershipCache(store: Store, bus: Bus) {
   const cache = new Map<string, Set<string>>();
-  const versions = new Map<string, number>();
-  /** Moves on a resync: a load begun before it is not kept either. */
-  let epoch = 0;
+  /**
+   * Loads in flight, by conversation, shared by whoever asks meanwhile. An invalidation marks
+   * the one in flight stale (it is not kept) and detaches it, so a caller after the
+   * invalidation starts a fresh load. Only loads in flight are held: nothing here grows with
+   * the number of conversations ever invalidated.
+   */
+  const loading = new Map<string, { stale: boolean; members: Promise<Set<string>> }>();
 
-  const invalidate = (conversationId: string) => {
-    cache.delete(conversationId);
-    versions.set(conversationId, (versions.get(conversationId) ?? 0) + 1);
+  const detach = (conversationId: string) => {
+    const pending = loading.get(conversationId);
+    if (!pending) return;
+    pending.stale = true;
+    loading.delete(conversationId);
   };
   const unsubscribe = bus.subscribe((m) => {
-    if (m.kind === 'conversation' && m.event.type.startsWith('member:')) invalidate(m.event.conversationId);
+    if (m.kind === 'conversation' && m.event.type.startsWith('member:')) {
+      cache.delete(m.event.conversationId);
+      detach(m.event.conversationId);
+    }
     // Membership events from other instances may have been missed: forget everything.
     if (m.kind === 'resync') {
       cache.clear();
-      epoch++;
+      for (const id of [...loading.keys()]) detach(id);
     }
   });
 
-  async function members(conversationId: string): Promise<Set<string>> {
+  const fromStore = async (conversationId: string) => new Set((await store.members.list(conversationId)).map((m) => m.userId));
+
+  function load(conversationId: string): Promise<Set<string>> {
+    const inFlight = loading.get(conversationId);
+    if (inFlight) return inFlight.members;
+    const pending = { stale: false, members: fromStore(conversationId) };
+    loading.set(conversationId, pending);
+    const settle = () => {
+      if (loading.get(conversationId) === pending) loading.delete(conversationId);
+    };
+    pending.members.then((loaded) => {
+      settle();
+      if (pending.stale) return;
+      if (cache.size >= MAX_CACHED) cache.delete(cache.keys().next().value!);
+      cache.set(conversationId, loaded);
+    }, settle);
+    return pending.members;
+  }
+
+  async function members(conversationId: string): Promise<ReadonlySet<string>> {
     // While the bus may be missing other instances' membership events, only the database is
     // trusted: a member removed elsewhere must not keep receiving through a stale entry.
     if (!bus.health().ok) {
       cache.clear();
-      return new Set((await store.members.list(conversationId)).map((m) => m.userId));
+      return fromStore(conversationId);
     }
-    const hit = cache.get(conversationId);
-    if (hit) return hit;
-    const version = versions.get(conversationId) ?? 0;
-    const startedIn = epoch;
-    const loaded = new Set((await store.members.list(conversationId)).map((m) => m.userId));
-    if ((versions.get(conversationId) ?? 0) === version && epoch === startedIn) {
-      if (cache.size >= MAX_CACHED) cache.delete(cache.keys().next().value!);
-      cache.set(conversationId, loaded);
-    }
-    return loaded;
+    return cache.get(conversationId) ?? load(conversationId);
   }
 
   return {
