@@ -35,6 +35,8 @@ export interface App {
   realtime: Realtime;
   /** SIGTERM: refuse new commands, finish those running, close sockets with a reconnect code, then close(). */
   shutdown(): Promise<void>;
+  /** The last shutdown phase done, and how long ago shutdown began (logged if it passes its bound). */
+  shutdownProgress(): { lastPhase: string; ms: number };
   close(): Promise<void>;
 }
 
@@ -142,10 +144,15 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
 
   let closed: Promise<void> | null = null;
   let closeStartedAt = 0;
-  const phase = (what: string) => logger.debug({ ms: Date.now() - closeStartedAt }, `shutdown: ${what}`);
+  /** The last shutdown phase that finished: what a shutdown past its bound reports it was stuck after. */
+  let lastPhase = 'none';
+  const phase = (what: string) => {
+    lastPhase = what;
+    logger.debug({ ms: Date.now() - closeStartedAt }, `shutdown: ${what}`);
+  };
   const close = () =>
     (closed ??= (async () => {
-      closeStartedAt = Date.now();
+      closeStartedAt ||= Date.now();
       clearInterval(sweeper);
       // Sockets first (close code 4001 / transport close: clients reconnect elsewhere), and
       // the sessions they end release their presence, typing and locks before Redis closes.
@@ -157,6 +164,7 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
       await Promise.allSettled([...cleanups]);
       phase('sessions released');
       await stopBeat();
+      phase('instance beat stopped');
       await delivery.stop();
       phase('delivery stopped');
       stopJobErrors();
@@ -167,9 +175,12 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
       await http.close();
       phase('http closed');
       await realtime.close();
+      phase('realtime ports closed');
       for (const channel of Object.values(channels)) await channel.close();
       await email?.close();
+      phase('push and email closed');
       if (!overrides.store) await store.close();
+      phase('storage closed');
     })());
 
   return {
@@ -181,6 +192,7 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
     hub,
     realtime,
     async shutdown() {
+      closeStartedAt = Date.now();
       drain.begin();
       // Stop accepting: new connections go to the other instances (GET /ready says 503 too).
       if (http.server.listening) http.server.close();
@@ -188,9 +200,10 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
       // Half the bound at most: a commit still running after that completes anyway (the
       // client's retry with the same clientMsgId finds it), but the sockets must close in time.
       const waited = await Promise.race([drain.settled().then(() => true), new Promise<false>((r) => setTimeout(() => r(false), config.shutdownTimeoutMs / 2).unref())]);
-      logger.debug({ finished: waited }, 'shutdown: running commands done waiting');
+      phase(waited ? 'running commands finished' : 'running commands still running: closing anyway');
       await close();
     },
+    shutdownProgress: () => ({ lastPhase, ms: closeStartedAt ? Date.now() - closeStartedAt : 0 }),
     close,
   };
 }

@@ -58,7 +58,7 @@ async function main() {
     // Whatever hangs (a peer that never closes, a database that never answers), the process
     // ends within the bound: a process manager waiting on it must not wait forever.
     setTimeout(() => {
-      log.error({ timeoutMs: config.shutdownTimeoutMs }, 'shutdown took too long; exiting anyway');
+      log.error({ timeoutMs: config.shutdownTimeoutMs, ...app.shutdownProgress() }, 'shutdown took too long; exiting anyway');
       process.exit(1);
     }, config.shutdownTimeoutMs).unref();
     try {

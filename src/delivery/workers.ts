@@ -27,6 +27,12 @@ export interface DeliveryOptions {
 /** A safety net: other instances' outbox rows, and rows left by a crash, are picked up this often. */
 const OUTBOX_SWEEP_MS = 5000;
 const DIGEST_TICK_MS = 60_000;
+/**
+ * At shutdown, notification work is drained for this long at most: a bounded part of the
+ * shutdown's own bound (PARLEY_SHUTDOWN_TIMEOUT_MS). The rest waits, durable, for the
+ * other instances or the next start.
+ */
+const DISPATCH_STOP_GRACE_MS = 1000;
 
 const toPushDevice = (d: Device): PushDevice =>
   d.platform === 'webpush' && d.keys ? { id: d.id, platform: d.platform, subscription: { endpoint: d.token, keys: d.keys } } : { id: d.id, platform: d.platform, token: d.token };
@@ -137,7 +143,7 @@ export async function startDelivery(o: DeliveryOptions) {
       unsubscribe();
       clearInterval(sweep);
       if (digestTimer) clearInterval(digestTimer);
-      await services.dispatcher.flush().catch(() => {});
+      await services.dispatcher.stop(DISPATCH_STOP_GRACE_MS);
       for (const stopWork of stops) await stopWork();
     },
   };

@@ -173,6 +173,9 @@ export function notifyDispatcher(deps: ServiceDeps & { presence: PresenceStore; 
   let again = false;
   let timer: NodeJS.Timeout | null = null;
   let waiters: { resolve: () => void; reject: (e: unknown) => void }[] = [];
+  /** Once stopping, no transaction starts after this instant (ms since epoch). */
+  let stopBy = Number.POSITIVE_INFINITY;
+  const mayStart = () => Date.now() < stopBy;
 
   async function drainAll(): Promise<void> {
     if (running) {
@@ -183,8 +186,8 @@ export function notifyDispatcher(deps: ServiceDeps & { presence: PresenceStore; 
       try {
         do {
           again = false;
-          while (await drainOnce()) {}
-        } while (again);
+          while (mayStart() && (await drainOnce())) {}
+        } while (again && mayStart());
       } finally {
         running = null;
       }
@@ -220,10 +223,21 @@ export function notifyDispatcher(deps: ServiceDeps & { presence: PresenceStore; 
     return p;
   }
 
-  /** Drains now, and waits for it (tests, shutdown). */
+  /** Drains now, and waits for it (tests). */
   const flush = (): Promise<void> => fire();
 
-  return { poke, flush, drainOnce };
+  /**
+   * Shutdown: drains for up to `graceMs` more, then lets the transaction under way commit and
+   * starts none. "Until nothing is left" would not end while other instances keep sending
+   * (the log is shared); what is left is durable, and the other instances' sweeps or the next
+   * start take it.
+   */
+  async function stop(graceMs: number): Promise<void> {
+    stopBy = Date.now() + graceMs;
+    await fire().catch(() => {});
+  }
+
+  return { poke, flush, stop, drainOnce };
 }
 
 export type NotifyDispatcher = ReturnType<typeof notifyDispatcher>;
