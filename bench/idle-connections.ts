@@ -1,9 +1,10 @@
 // Idle memory: Parley's resident memory idle, then with 1,000 and 10,000 idle realtime
 // connections, over Socket.IO and over /v1/ws, embedded and on PostgreSQL; and a bare `ws`
-// server with the same connections, for what a connection costs at the least.
+// server and a bare Socket.IO server with the same connections, for what a connection costs
+// at the least on each protocol.
 //
 //   npm run bench:idle                         embedded, plus PostgreSQL when reachable
-//   IDLE_COUNTS=1000,10000 IDLE_RUNS=embedded:ws,postgres:socketio,bare npm run bench:idle
+//   IDLE_COUNTS=1000,10000 IDLE_RUNS=embedded:ws,postgres:socketio,bare,bare:socketio npm run bench:idle
 //   IDLE_DATABASE_URL=postgres://…/test        where the PostgreSQL runs make their database
 //   IDLE_SETTLE_MS=5000                        how long to let memory settle before reading it
 //   IDLE_SERVER_DIR=/path/to/checkout          measure another checkout's server (before/after)
@@ -30,7 +31,9 @@ const OPEN_AT_ONCE = 200;
 
 type Mode = 'embedded' | 'postgres';
 type Gateway = 'socketio' | 'ws';
-type Run = { mode: Mode; gateway: Gateway } | 'bare';
+type Bare = 'bare' | 'bare:socketio';
+type Run = { mode: Mode; gateway: Gateway } | Bare;
+const isBare = (r: Run): r is Bare => typeof r === 'string';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const rssKb = (pid: number) => Number(/VmRSS:\s+(\d+)/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0);
@@ -87,6 +90,14 @@ const wss = new WebSocketServer({ port: 0, host: '127.0.0.1' });
 wss.on('connection', (ws) => ws.on('message', (m) => ws.send(m)));
 wss.on('listening', () => console.log('listening on http://127.0.0.1:' + wss.address().port));`;
 
+/** A server with nothing but Socket.IO (its defaults, every event answered): the floor for the Socket.IO runs. */
+const BARE_SOCKETIO = `
+const http = require('node:http').createServer();
+const { Server } = require('socket.io');
+const io = new Server(http);
+io.on('connection', (socket) => socket.onAny((event, data, ack) => typeof ack === 'function' && ack(data)));
+http.listen(0, '127.0.0.1', () => console.log('listening on http://127.0.0.1:' + http.address().port));`;
+
 async function connect(gateway: Gateway | 'bare', url: string, userId: string): Promise<() => void> {
   if (gateway === 'socketio') {
     const token = await new SignJWT({}).setProtectedHeader({ alg: 'HS256' }).setSubject(userId).setExpirationTime('2h').sign(new TextEncoder().encode(SECRET));
@@ -101,11 +112,11 @@ async function connect(gateway: Gateway | 'bare', url: string, userId: string): 
 }
 
 async function measure(run: Run): Promise<Record<string, number | string>> {
-  const name = run === 'bare' ? 'bare ws server' : `${run.mode} ${run.gateway === 'ws' ? '/v1/ws' : 'Socket.IO'}`;
+  const name = run === 'bare' ? 'bare ws server' : run === 'bare:socketio' ? 'bare Socket.IO server' : `${run.mode} ${run.gateway === 'ws' ? '/v1/ws' : 'Socket.IO'}`;
   let cleanup = async () => {};
   let server: { child: ChildProcess; url: string };
-  if (run === 'bare') {
-    server = await startProcess(['-e', BARE], {}, /listening on (http:\/\/\S+)/);
+  if (isBare(run)) {
+    server = await startProcess(['-e', run === 'bare' ? BARE : BARE_SOCKETIO], {}, /listening on (http:\/\/\S+)/);
   } else {
     const env: Record<string, string> = { PARLEY_JWT_SECRET: SECRET, PARLEY_RATE_LIMIT: 'off' };
     if (run.mode === 'embedded') {
@@ -134,7 +145,7 @@ async function measure(run: Run): Promise<Record<string, number | string>> {
       while (closers.length < n) {
         const batch = Math.min(OPEN_AT_ONCE, n - closers.length);
         const base = closers.length;
-        closers.push(...(await Promise.all(Array.from({ length: batch }, (_, i) => connect(run === 'bare' ? 'bare' : run.gateway, server.url, `idle-${base + i}`)))));
+        closers.push(...(await Promise.all(Array.from({ length: batch }, (_, i) => connect(run === 'bare' ? 'bare' : run === 'bare:socketio' ? 'socketio' : run.gateway, server.url, `idle-${base + i}`)))));
       }
       await sleep(SETTLE_MS);
       const kb = rssKb(pid);
@@ -156,9 +167,10 @@ async function main() {
     { mode: 'embedded', gateway: 'ws' },
     ...(withPg ? ([{ mode: 'postgres', gateway: 'socketio' }, { mode: 'postgres', gateway: 'ws' }] as Run[]) : []),
     'bare',
+    'bare:socketio',
   ];
   const wanted = process.env.IDLE_RUNS?.split(',');
-  const runs = wanted ? all.filter((r) => wanted.includes(r === 'bare' ? 'bare' : `${r.mode}:${r.gateway}`)) : all;
+  const runs = wanted ? all.filter((r) => wanted.includes(isBare(r) ? r : `${r.mode}:${r.gateway}`)) : all;
   if (!withPg) console.log(`PostgreSQL not reachable at ${PG_URL}: embedded runs only`);
   const rows = [];
   for (const run of runs) {
