@@ -117,15 +117,16 @@ export async function createRedisBus(o: RedisBusOptions): Promise<Bus> {
   o.subscriber.on('end', () => lose('subscription connection closed'));
   o.subscriber.on('error', () => lose('subscription connection failed'));
   o.subscriber.on('reconnecting', () => lose('subscription reconnecting'));
-  o.client.on('ready', () => {
-    // Messages published while our publisher was down never reached the others.
-    if (!publishFailed) return;
+  /** Messages published while our publisher was down (or whose publish failed) never reached the others: say so. */
+  const announceGap = () => {
+    if (!publishFailed || !o.client.isReady) return;
     publishFailed = false;
     // Every instance subscribes to every shard: one channel carries it to all of them.
     o.client.sPublish(channels[0]!, JSON.stringify({ i: o.instanceId, gap: true })).catch(() => {
       publishFailed = true;
     });
-  });
+  };
+  o.client.on('ready', announceGap);
 
   function proved(nonce: string) {
     // This round and every older one are settled: pub/sub keeps order on one connection.
@@ -150,6 +151,9 @@ export async function createRedisBus(o: RedisBusOptions): Promise<Bus> {
     const stalled = now - tickedAt > 2 * probeEvery;
     tickedAt = now;
     if (!stalled && rounds.size && now - provedAt > silenceMs) lose(`no probe round trip within ${now - provedAt} ms`);
+    // A publish can fail with the client still ready (no reconnect, so no 'ready' to announce
+    // the gap): every tick tries again until the others are told.
+    announceGap();
     if (!o.client.isReady || !o.subscriber.isReady) {
       rounds.clear();
       return lose(o.subscriber.isReady ? 'publisher not connected' : 'subscriber not connected');
