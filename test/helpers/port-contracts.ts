@@ -18,21 +18,26 @@ export interface Pair<T> {
   close(): Promise<void>;
 }
 
+/** Opens pairs for a contract's tests and closes every one after them (call inside its describe). */
+function opener<T>(make: () => Promise<Pair<T>>): () => Promise<Pair<T>> {
+  const pairs: Pair<T>[] = [];
+  after(async () => {
+    for (const p of pairs) await p.close();
+  });
+  return async () => {
+    const p = await make();
+    pairs.push(p);
+    return p;
+  };
+}
+
 const id = (p: string) => `${p}-${randomBytes(4).toString('hex')}`;
 
 const typingMsg = (conversationId: string, n: number): PublishedMessage => ({ kind: 'typing', update: { conversationId, userId: `u${n}`, typing: true } });
 
 export function busContract(name: string, make: () => Promise<Pair<Bus>>): void {
   describe(`Bus contract: ${name}`, () => {
-    const pairs: Pair<Bus>[] = [];
-    const open = async () => {
-      const p = await make();
-      pairs.push(p);
-      return p;
-    };
-    after(async () => {
-      for (const p of pairs) await p.close();
-    });
+    const open = opener(make);
     const record = (bus: Bus) => {
       const got: { m: BusMessage; meta: BusMeta }[] = [];
       const stop = bus.subscribe((m, meta) => got.push({ m, meta }));
@@ -94,15 +99,7 @@ export function busContract(name: string, make: () => Promise<Pair<Bus>>): void 
 
 export function presenceContract(name: string, make: () => Promise<Pair<PresenceStore>>, opts: { survivesRestart?: () => Promise<PresenceStore> } = {}): void {
   describe(`PresenceStore contract: ${name}`, () => {
-    const pairs: Pair<PresenceStore>[] = [];
-    const open = async () => {
-      const p = await make();
-      pairs.push(p);
-      return p;
-    };
-    after(async () => {
-      for (const p of pairs) await p.close();
-    });
+    const open = opener(make);
 
     test('online once across devices on two instances; offline with last seen when the last goes', async () => {
       const { a, b } = await open();
@@ -193,15 +190,7 @@ export function presenceContract(name: string, make: () => Promise<Pair<Presence
 
 export function typingContract(name: string, make: () => Promise<Pair<TypingStore>>): void {
   describe(`TypingStore contract: ${name}`, () => {
-    const pairs: Pair<TypingStore>[] = [];
-    const open = async () => {
-      const p = await make();
-      pairs.push(p);
-      return p;
-    };
-    after(async () => {
-      for (const p of pairs) await p.close();
-    });
+    const open = opener(make);
     const opts = { ttlMs: 6000, resendMs: 2000 };
 
     test('a start is announced, repeats within resendMs are not (from any instance), a later one is', async () => {
