@@ -1,0 +1,126 @@
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import fs from 'node:fs';
+import { test } from 'node:test';
+import type { Message } from '../src/domain/types.ts';
+import type { Db } from '../src/storage/db.ts';
+import { openPglite } from '../src/storage/db-pglite.ts';
+import { openPostgres } from '../src/storage/db-pg.ts';
+import { migrate } from '../src/storage/migrate.ts';
+import { sendMany } from '../src/storage/sql/send-batch.ts';
+import { skippedPostgres, throwawayDatabase } from './helpers/backends.ts';
+import { ensurePgliteTemplate } from './helpers/pglite-template.ts';
+
+/**
+ * A send batch reaches the rows it needs by key, never by reading a whole table: its cost
+ * must follow the batch, not the size of `conversations` or `conversation_members`, nor the
+ * dead row versions every send leaves behind in them. The transaction's own table counters
+ * (pg_stat_xact_user_tables) show what one batch read.
+ */
+const CONVERSATIONS = 60;
+const MEMBERS = 10;
+const BATCH = 20;
+
+interface Reads {
+  relname: string;
+  seq_scan: number;
+  seq_tup_read: number;
+  idx_tup_fetch: number;
+}
+
+async function seed(db: Db): Promise<string[]> {
+  await db.query(`INSERT INTO users (id) SELECT 'u' || g FROM generate_series(0, $1::int - 1) g`, [CONVERSATIONS * MEMBERS]);
+  const ids = Array.from({ length: CONVERSATIONS }, () => randomUUID());
+  await db.query(
+    `INSERT INTO conversations (id, kind, created_by, last_activity_at, created_at, updated_at)
+     SELECT id, 'group', 'u0', now(), now(), now() FROM unnest($1::uuid[]) id`,
+    [ids],
+  );
+  await db.query(
+    `INSERT INTO conversation_members (conversation_id, user_id, role, joined_at)
+     SELECT ids[c + 1], 'u' || (c * $2::int + m), 'member', now()
+     FROM (SELECT $1::uuid[] AS ids) a, generate_series(0, $3::int - 1) c, generate_series(0, $2::int - 1) m`,
+    [ids, MEMBERS, CONVERSATIONS],
+  );
+  return ids;
+}
+
+let sent = 0;
+function batch(conversations: string[]): Message[] {
+  return Array.from({ length: BATCH }, () => {
+    const c = sent++ % CONVERSATIONS;
+    return {
+      id: randomUUID(),
+      conversationId: conversations[c]!,
+      senderId: `u${c * MEMBERS + (sent % MEMBERS)}`,
+      clientMsgId: `m${sent}`,
+      body: 'hello',
+      attachments: [],
+      replyTo: null,
+      mentions: [],
+      createdAt: new Date().toISOString(),
+    } as unknown as Message;
+  });
+}
+
+async function checkReads(db: Db) {
+  const conversations = await seed(db);
+  // Enough batches for the plan cache to settle, and dead row versions to pile up.
+  for (let i = 0; i < 30; i++) await sendMany(db, batch(conversations));
+  const reads = await db.transaction(async (tx) => {
+    // The counters also hold earlier transactions not yet reported, hence the difference.
+    const counters = () =>
+      tx.query<Reads>(
+        `SELECT relname, seq_scan, seq_tup_read, idx_tup_fetch FROM pg_stat_xact_user_tables
+         WHERE relname IN ('conversations', 'conversation_members', 'messages') ORDER BY relname`,
+      );
+    const before = await counters();
+    const outcomes = await sendMany(tx, batch(conversations));
+    assert.ok(outcomes.every((o) => o.outcome === 'created'), JSON.stringify(outcomes));
+    return (await counters()).map((r, i) => ({
+      relname: r.relname,
+      seq_scan: Number(r.seq_scan) - Number(before[i]!.seq_scan),
+      seq_tup_read: Number(r.seq_tup_read) - Number(before[i]!.seq_tup_read),
+      idx_tup_fetch: Number(r.idx_tup_fetch) - Number(before[i]!.idx_tup_fetch),
+    }));
+  });
+  const all = CONVERSATIONS * MEMBERS;
+  for (const r of reads) {
+    assert.equal(r.seq_scan, 0, `a batch scanned ${r.relname}: ${JSON.stringify(reads)}`);
+    // By key: a few row versions per message (the check, the lock and the update of each).
+    assert.ok(r.idx_tup_fetch <= BATCH * 4, `a batch read ${r.idx_tup_fetch} rows of ${r.relname} (${all} members): ${JSON.stringify(reads)}`);
+  }
+  assert.equal(reads.length, 3);
+
+  // Retries within one batch: the first is created, the others answer its id.
+  const [first, other] = batch(conversations);
+  const retry = { ...first!, id: randomUUID(), body: 'again' };
+  const outcomes = await sendMany(db, [first!, other!, retry, { ...retry, id: randomUUID() }]);
+  assert.deepEqual(
+    outcomes.map((o) => o.outcome),
+    ['created', 'created', 'duplicate', 'duplicate'],
+  );
+  for (const o of outcomes.slice(2)) assert.deepEqual(o, { outcome: 'duplicate', messageId: first!.id });
+}
+
+test('pglite: a send batch reads rows by key, never a whole table', async () => {
+  const db = await openPglite({ loadDataDir: new Blob([fs.readFileSync(await ensurePgliteTemplate())]) });
+  try {
+    await migrate(db);
+    await checkReads(db);
+  } finally {
+    await db.close();
+  }
+});
+
+test('postgres: a send batch reads rows by key, never a whole table', { skip: skippedPostgres ?? false }, async () => {
+  const database = await throwawayDatabase();
+  const db = await openPostgres(database.url, { max: 2 });
+  try {
+    await migrate(db);
+    await checkReads(db);
+  } finally {
+    await db.close();
+    await database.drop();
+  }
+});
