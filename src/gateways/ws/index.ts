@@ -12,6 +12,7 @@ import { keepAlive } from '../keepalive.ts';
 import { originAllowed } from '../origin.ts';
 import { openSession, type SessionDeps } from '../session/session.ts';
 import { checkProtocolVersion } from '../session/version.ts';
+import { textFrame } from './frame.ts';
 
 export const WS_PATH = '/v1/ws';
 
@@ -28,7 +29,8 @@ function tokenOf(req: IncomingMessage, url: URL): string | undefined {
  * meaning (see CLOSE_CODES): 4000-4499 reconnect, 4500-4999 do not.
  */
 export function attachWs(server: HttpServer, config: Config, deps: SessionDeps) {
-  const wss = new WebSocketServer({ noServer: true, maxPayload: LIMITS.frameMaxBytes });
+  // No permessage-deflate (ws's default, stated because pre-framed events rely on it).
+  const wss = new WebSocketServer({ noServer: true, maxPayload: LIMITS.frameMaxBytes, perMessageDeflate: false });
   const pings = keepAlive(wss, config.realtime.pingIntervalMs);
 
   const onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer) => {
@@ -48,7 +50,7 @@ export function attachWs(server: HttpServer, config: Config, deps: SessionDeps) 
     deps.services.auth.authenticate(tokenOf(req, url)).then(
       (principal) => {
         if (principal.kind !== 'user') throw new AppError('token_invalid', 'Realtime connections take a user token');
-        wss.handleUpgrade(req, socket, head, (ws) => onConnection(ws, principal.actor, principal.expiresAt));
+        wss.handleUpgrade(req, socket, head, (ws) => onConnection(ws, socket, principal.actor, principal.expiresAt));
       },
     ).catch((err) => {
       const e = toAppError(err);
@@ -60,36 +62,44 @@ export function attachWs(server: HttpServer, config: Config, deps: SessionDeps) 
   };
   server.on('upgrade', onUpgrade);
 
-  const sockets = new Map<string, WebSocket>();
+  /** A connection with the TCP socket under it, which takes pre-framed events (see frame.ts). */
+  interface Open {
+    ws: WebSocket;
+    socket: Duplex;
+  }
+  const sockets = new Map<string, Open>();
   /**
-   * The one way a frame leaves: events, acks and errors alike. Whatever is queued counts
-   * (ws's bufferedAmount: bytes not yet taken by the kernel); a connection past
-   * PARLEY_MAX_BUFFERED_BYTES is closed 4008 (reconnect and sync) and, since a peer that
-   * does not read will not read the close frame either, cut a second later. What one
-   * connection can make the server hold is the bound plus one frame.
+   * The one way a frame leaves: events, acks and errors alike. A string is framed by ws; a
+   * framed buffer goes to the socket as it is, which keeps frames whole and in order because
+   * ws writes synchronously too (no permessage-deflate, nothing queued in its sender).
+   * Whatever is queued counts (ws's bufferedAmount: bytes not yet taken by the kernel); a
+   * connection past PARLEY_MAX_BUFFERED_BYTES is closed 4008 (reconnect and sync) and, since
+   * a peer that does not read will not read the close frame either, cut a second later. What
+   * one connection can make the server hold is the bound plus one frame.
    */
-  const write = (ws: WebSocket, frame: string | Buffer, userId: string) => {
+  const write = ({ ws, socket }: Open, frame: string | Buffer, userId: string) => {
     if (ws.readyState !== WebSocket.OPEN) return;
-    ws.send(frame, { binary: false });
+    if (typeof frame === 'string') ws.send(frame, { binary: false });
+    else socket.write(frame);
     if (ws.bufferedAmount <= config.realtime.maxBufferedBytes) return;
     deps.log.warn({ userId, buffered: ws.bufferedAmount }, 'slow consumer: disconnected');
     ws.close(CLOSE_CODES.slowConsumer, 'slow_consumer');
     setTimeout(() => ws.terminate(), 1000).unref();
   };
-  // One JSON encoding per event, written to every target socket: as bytes, since a string
-  // would be encoded to UTF-8 again for each socket.
+  // One JSON encoding and one frame per event, the same bytes written to every target socket.
   deps.hub.register('ws', (connections, event, data) => {
-    const frame = Buffer.from(JSON.stringify({ type: event, data }));
+    const frame = textFrame(Buffer.from(JSON.stringify({ type: event, data })));
     for (const c of connections) {
-      const ws = sockets.get(c.id);
-      if (ws) write(ws, frame, c.userId);
+      const open = sockets.get(c.id);
+      if (open) write(open, frame, c.userId);
     }
   });
 
-  function onConnection(ws: WebSocket, actor: Actor, expiresAt: number) {
-    const send = (frame: WsServerFrame) => write(ws, JSON.stringify(frame), actor.userId);
+  function onConnection(ws: WebSocket, socket: Duplex, actor: Actor, expiresAt: number) {
+    const open: Open = { ws, socket };
+    const send = (frame: WsServerFrame) => write(open, JSON.stringify(frame), actor.userId);
     const id = randomUUID();
-    sockets.set(id, ws);
+    sockets.set(id, open);
     const session = openSession(deps, actor, { id, userId: actor.userId, gateway: 'ws' }, {
       onFlood: () => ws.close(CLOSE_CODES.flood, 'flood'),
       onExpire: () => ws.close(CLOSE_CODES.tokenExpired, 'token_expired'),
