@@ -37,7 +37,7 @@ test('pre-framed text frames read as messages at every length encoding, in order
       // Multi-byte characters: the length is in bytes, not characters.
       const text = 'é'.repeat(Math.floor(n / 2)) + 'x'.repeat(n % 2);
       expected.push(text, `between ${i}`);
-      socket.write(textFrame(Buffer.from(text)));
+      socket.write(textFrame(text));
       ws.send(`between ${i}`);
     }
     await all;

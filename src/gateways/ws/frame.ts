@@ -5,8 +5,8 @@
  * where `ws.send` would frame it again for every socket and write header and payload as
  * two pieces.
  */
-export function textFrame(payload: Buffer): Buffer {
-  const n = payload.length;
+export function textFrame(text: string): Buffer {
+  const n = Buffer.byteLength(text);
   const header = n < 126 ? 2 : n < 65_536 ? 4 : 10;
   const frame = Buffer.allocUnsafe(header + n);
   frame[0] = 0x81; // FIN, opcode 1 (text)
@@ -18,6 +18,6 @@ export function textFrame(payload: Buffer): Buffer {
     frame[1] = 127;
     frame.writeBigUInt64BE(BigInt(n), 2);
   }
-  payload.copy(frame, header);
+  frame.write(text, header);
   return frame;
 }

@@ -88,7 +88,7 @@ export function attachWs(server: HttpServer, config: Config, deps: SessionDeps) 
   };
   // One JSON encoding and one frame per event, the same bytes written to every target socket.
   deps.hub.register('ws', (connections, event, data) => {
-    const frame = textFrame(Buffer.from(JSON.stringify({ type: event, data })));
+    const frame = textFrame(JSON.stringify({ type: event, data }));
     for (const c of connections) {
       const open = sockets.get(c.id);
       if (open) write(open, frame, c.userId);
