@@ -1,3 +1,4 @@
+import type { Socket } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import type { Config } from './config.ts';
@@ -58,6 +59,12 @@ export interface AppOverrides {
 
 /** How often an instance tells the others it is alive (and its connection counts). */
 const INSTANCE_BEAT_MS = 2000;
+/**
+ * The share of PARLEY_SHUTDOWN_TIMEOUT_MS after which a stop cuts connections still open.
+ * Running commands get up to half; the rest (notification drain up to 1 s, storage) must
+ * fit in what is left.
+ */
+const CUT_CONNECTIONS_AT = 0.6;
 
 /** Wires ports to services to gateways. Tests call it; only main.ts listens. */
 export async function buildApp(config: Config, overrides: AppOverrides = {}): Promise<App> {
@@ -97,6 +104,13 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
   const http = await buildHttp({ config, services, limiter, readiness, metrics, ...(overrides.logger ? { logger: overrides.logger } : {}) });
   log = http.log;
   const logger = http.log;
+  // Every connection the HTTP server took, upgraded ones included: what a shutdown cuts if
+  // it is still open late (see close()).
+  const connections = new Set<Socket>();
+  http.server.on('connection', (socket: Socket) => {
+    connections.add(socket);
+    socket.once('close', () => connections.delete(socket));
+  });
 
   const stopFanout = startFanout({
     bus,
@@ -154,6 +168,20 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
     (closed ??= (async () => {
       closeStartedAt ||= Date.now();
       clearInterval(sweeper);
+      // Closing the sockets and the HTTP server waits for every connection to end: a peer
+      // that never answers a WebSocket close frame (ws waits 30 s for it), a request that
+      // never finishes arriving, a long-poll. Seen as an 8 s stop in a rolling replacement,
+      // stuck after 'websockets closed' (io.close waits for the whole HTTP server). Past
+      // CUT_CONNECTIONS_AT of the bound, whatever is still open is cut, so the phases finish
+      // in time; its clients reconnect elsewhere like the others.
+      const cutter = setTimeout(
+        () => {
+          if (connections.size) logger.warn({ open: connections.size, lastPhase }, 'shutdown: cutting connections still open');
+          for (const socket of connections) socket.destroy();
+        },
+        Math.max(0, closeStartedAt + config.shutdownTimeoutMs * CUT_CONNECTIONS_AT - Date.now()),
+      );
+      cutter.unref();
       // Sockets first (close code 4001 / transport close: clients reconnect elsewhere), and
       // the sessions they end release their presence, typing and locks before Redis closes.
       await ws.close();
@@ -181,6 +209,7 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
       phase('push and email closed');
       if (!overrides.store) await store.close();
       phase('storage closed');
+      clearTimeout(cutter);
     })());
 
   return {

@@ -157,4 +157,53 @@ describe('graceful shutdown', () => {
       await db.drop();
     }
   });
+  test('peers that never finish (a WebSocket that never answers the close frame, a request never fully sent) are cut in time: the stop stays within its bound', { timeout: 120_000 }, async () => {
+    const db = await throwawayDatabase('parley_shutdown');
+    const raw: net.Socket[] = [];
+    try {
+      const bound = 6000;
+      const server = await startServer({ DATABASE_URL: db.url, PARLEY_JWT_SECRET: SECRET, PARLEY_API_KEYS: API_KEY, PARLEY_SHUTDOWN_TIMEOUT_MS: String(bound), LOG_LEVEL: 'warn' });
+      const { port } = new URL(server.url);
+      const open = async (request: string, until?: string) => {
+        const s = net.connect(Number(port), '127.0.0.1');
+        raw.push(s);
+        s.on('error', () => {});
+        const closed = new Promise<void>((resolve) => s.once('close', () => resolve()));
+        await new Promise<void>((resolve) => s.once('connect', () => resolve()));
+        s.write(request);
+        if (until) {
+          let seen = '';
+          await new Promise<void>((resolve) =>
+            s.on('data', function onData(chunk) {
+              seen += chunk.toString('latin1');
+              if (seen.includes(until)) {
+                s.off('data', onData);
+                resolve();
+              }
+            }),
+          );
+        }
+        // From here it reads nothing and answers nothing: ws would wait 30 s for a close frame back.
+        s.pause();
+        return { closed };
+      };
+      const token = await tokenFor(uid('mute'));
+      const upgraded = await open(
+        `GET /v1/ws?token=${token} HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n`,
+        '101 Switching Protocols',
+      );
+      const halfSent = await open('GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\n');
+      server.child.kill('SIGTERM');
+      await exited(server.child);
+      assert.equal(server.child.exitCode, 0, `a graceful exit within ${bound} ms; it printed:\n${server.output()}`);
+      assert.match(server.output(), /cutting connections still open/);
+      // Reading again, each sees its connection ended.
+      for (const s of raw) s.resume();
+      await Promise.all([upgraded.closed, halfSent.closed]);
+    } finally {
+      for (const s of raw) s.destroy();
+      await killAllServers();
+      await db.drop();
+    }
+  });
 });
