@@ -1,5 +1,5 @@
 import pg from 'pg';
-import { type Db, INT8_OID, type Queryable } from './db.ts';
+import { type Db, INT8_OID, type Queryable, type QueryOptions } from './db.ts';
 
 const types = {
   getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
@@ -14,8 +14,8 @@ export async function openPostgres(connectionString: string, opts: { max?: numbe
   const client = await pool.connect(); // fail fast on a wrong URL
   client.release();
   const wrap = (q: pg.Pool | pg.PoolClient): Queryable => ({
-    async query<R>(text: string, params?: unknown[]) {
-      return (await q.query(text, params)).rows as R[];
+    async query<R>(text: string, params?: unknown[], opts?: QueryOptions) {
+      return (await (opts?.name ? q.query({ name: opts.name, text, values: params }) : q.query(text, params))).rows as R[];
     },
     async exec(text: string) {
       // Without parameters pg uses the simple protocol: one result per statement.

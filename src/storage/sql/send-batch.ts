@@ -27,7 +27,7 @@ export async function sendMany(q: Queryable, messages: Message[]): Promise<SendO
     col((m) => m.replyTo),
     col((m) => JSON.stringify(m.mentions)),
     col((m) => m.createdAt),
-  ]);
+  ], { name: 'parley_send_batch' });
   const outcomes: SendOutcome[] = new Array(messages.length);
   for (const r of rows) outcomes[Number(r.ord) - 1] = toOutcome(r);
   return outcomes;
