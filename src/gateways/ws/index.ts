@@ -69,18 +69,18 @@ export function attachWs(server: HttpServer, config: Config, deps: SessionDeps) 
   }
   const sockets = new Map<string, Open>();
   /**
-   * The one way a frame leaves: events, acks and errors alike. A string is framed by ws; a
-   * framed buffer goes to the socket as it is, which keeps frames whole and in order because
-   * ws writes synchronously too (no permessage-deflate, nothing queued in its sender).
-   * Whatever is queued counts (ws's bufferedAmount: bytes not yet taken by the kernel); a
-   * connection past PARLEY_MAX_BUFFERED_BYTES is closed 4008 (reconnect and sync) and, since
-   * a peer that does not read will not read the close frame either, cut a second later. What
-   * one connection can make the server hold is the bound plus one frame.
+   * The one way a frame leaves: events, acks and errors alike, framed here (frame.ts) and
+   * written to the TCP socket whole, in one write. ws itself writes synchronously too (no
+   * permessage-deflate, nothing queued in its sender), so its close and ping frames cannot
+   * land inside one of these. Whatever is queued counts (ws's bufferedAmount: bytes not yet
+   * taken by the kernel); a connection past PARLEY_MAX_BUFFERED_BYTES is closed 4008
+   * (reconnect and sync) and, since a peer that does not read will not read the close frame
+   * either, cut a second later. What one connection can make the server hold is the bound
+   * plus one frame.
    */
-  const write = ({ ws, socket }: Open, frame: string | Buffer, userId: string) => {
+  const write = ({ ws, socket }: Open, frame: Buffer, userId: string) => {
     if (ws.readyState !== WebSocket.OPEN) return;
-    if (typeof frame === 'string') ws.send(frame, { binary: false });
-    else socket.write(frame);
+    socket.write(frame);
     if (ws.bufferedAmount <= config.realtime.maxBufferedBytes) return;
     deps.log.warn({ userId, buffered: ws.bufferedAmount }, 'slow consumer: disconnected');
     ws.close(CLOSE_CODES.slowConsumer, 'slow_consumer');
@@ -97,7 +97,7 @@ export function attachWs(server: HttpServer, config: Config, deps: SessionDeps) 
 
   function onConnection(ws: WebSocket, socket: Duplex, actor: Actor, expiresAt: number) {
     const open: Open = { ws, socket };
-    const send = (frame: WsServerFrame) => write(open, JSON.stringify(frame), actor.userId);
+    const send = (frame: WsServerFrame) => write(open, textFrame(JSON.stringify(frame)), actor.userId);
     const id = randomUUID();
     sockets.set(id, open);
     const session = openSession(deps, actor, { id, userId: actor.userId, gateway: 'ws' }, {
