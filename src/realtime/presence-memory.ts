@@ -39,6 +39,14 @@ export function createMemoryPresence(): PresenceStore {
     async get(userIds) {
       return userIds.map((id) => clone(users.get(id) ?? { userId: id, connections: {}, chosen: 'online', customStatus: null, lastSeenAt: null }));
     },
+    async connected(userIds) {
+      const out = new Set<string>();
+      for (const id of userIds) {
+        const r = users.get(id);
+        if (r && live(r)) out.add(id);
+      }
+      return out;
+    },
     async sweep(staleBefore, now) {
       const gone: string[] = [];
       for (const r of users.values()) {

@@ -94,6 +94,11 @@ export function createRedisPresence(client: RedisClient, prefix: string): Presen
         }),
       );
     },
+    async connected(userIds) {
+      // One ZCARD per user, sent together (node-redis pipelines commands of one tick).
+      const counts = await Promise.all(userIds.map((userId) => client.zCard(k.conns(userId))));
+      return new Set(userIds.filter((_, i) => counts[i]! > 0));
+    },
     async sweep(staleBefore, now) {
       return (await SWEEP(client, [k.expiry, k.online], [staleBefore, new Date(now).toISOString(), p, SWEEP_BATCH])) as string[];
     },

@@ -29,6 +29,11 @@ export interface PresenceStore {
   heartbeat(userId: string, connectionId: string, now: number): Promise<boolean>;
   setStatus(userId: string, patch: { status?: PresenceRecord['chosen']; customStatus?: CustomStatus | null }): Promise<void>;
   get(userIds: string[]): Promise<PresenceRecord[]>;
+  /**
+   * Which of `userIds` have a live connection: asked for every recipient of every message
+   * (push goes to the others), so it reads no records.
+   */
+  connected(userIds: string[]): Promise<Set<string>>;
   /** Drops connections silent since before `staleBefore`; returns the users left with none. */
   sweep(staleBefore: number, now: number): Promise<string[]>;
   /** Users whose custom status expired by `now` (cleared as a side effect). */

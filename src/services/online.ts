@@ -3,6 +3,5 @@ import type { PresenceStore } from '../realtime/presence.ts';
 /** Which of `userIds` have a live connection on any instance (push goes to the others). */
 export async function onlineUsers(presence: PresenceStore, userIds: string[]): Promise<Set<string>> {
   if (userIds.length === 0) return new Set();
-  const records = await presence.get(userIds);
-  return new Set(records.filter((r) => Object.keys(r.connections).length > 0).map((r) => r.userId));
+  return presence.connected(userIds);
 }

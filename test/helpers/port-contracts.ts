@@ -107,6 +107,8 @@ export function presenceContract(name: string, make: () => Promise<Pair<Presence
       assert.equal(await a.connect(u, 'phone', 1000), true);
       assert.equal(await b.connect(u, 'laptop', 1001), false);
       assert.deepEqual(Object.keys((await b.get([u]))[0]!.connections).sort(), ['laptop', 'phone']);
+      const nobody = id('nobody');
+      assert.deepEqual([...(await a.connected([nobody, u]))], [u]);
       assert.equal(await a.disconnect(u, 'phone', 1002), false);
       assert.equal(await a.disconnect(u, 'phone', 1002), false, 'a second disconnect changes nothing');
       const [still] = await a.get([u]);
@@ -114,8 +116,9 @@ export function presenceContract(name: string, make: () => Promise<Pair<Presence
       assert.equal(await b.disconnect(u, 'laptop', 5000), true);
       const [gone] = await a.get([u]);
       assert.deepEqual(gone!.connections, {});
+      assert.deepEqual([...(await b.connected([u, nobody]))], [], 'offline once the last connection goes');
       assert.equal(gone!.lastSeenAt, new Date(5000).toISOString());
-      const [unknown] = await a.get([id('nobody')]);
+      const [unknown] = await a.get([nobody]);
       assert.deepEqual({ ...unknown, userId: 'x' }, { userId: 'x', connections: {}, chosen: 'online', customStatus: null, lastSeenAt: null });
     });
 
