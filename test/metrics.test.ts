@@ -60,6 +60,8 @@ describe('/metrics', () => {
     for (const family of ['parley_connections', 'parley_events_total', 'parley_deliveries_total', 'parley_delivery_jobs', 'parley_process_cpu_seconds_total']) {
       assert.match(res.body, new RegExp(`^# TYPE ${family} `, 'm'));
     }
+    // From its commit to the socket, per gateway: the one message went out once, on /v1/ws.
+    assert.match(res.body, /^parley_delivery_latency_seconds_count\{gateway="ws"\} 1$/m);
     await client.close();
   });
 });

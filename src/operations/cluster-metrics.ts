@@ -2,9 +2,6 @@ import { Counter, Histogram, type Registry } from 'prom-client';
 import type { Bus } from '../realtime/bus.ts';
 import type { Hub } from '../realtime/hub.ts';
 
-/** Events whose commit time is remembered until written; past this the oldest are forgotten. */
-const MAX_PENDING = 10_000;
-
 /**
  * What a cluster operator watches, beside the process defaults (event-loop lag included):
  * delivery latency from commit to socket write per gateway, the bus's traffic and resyncs,
@@ -41,23 +38,27 @@ export function registerClusterMetrics(registry: Registry, bus: Bus, hub: Hub) {
   const rateLimited = new Counter({ name: 'parley_rate_limited_total', help: 'Writes refused by the per-user rate limit', registers: [registry] });
   const redisReconnects = new Counter({ name: 'parley_redis_reconnects_total', help: 'Redis connections re-established after a drop', labelNames: ['connection'], registers: [registry] });
 
-  const committedAt = new Map<string, number>();
-  const keyOf = (data: unknown) => {
-    const d = data as { conversationId?: unknown; seq?: unknown } | null;
-    return typeof d?.conversationId === 'string' && typeof d.seq === 'number' ? `${d.conversationId}:${d.seq}` : null;
-  };
+  // Keyed by the event's data object, which the fan-out hands to the hub unchanged: no key
+  // is built per event, and an event never written is forgotten along with it.
+  const committedAt = new WeakMap<object, number>();
   const unsubscribe = bus.subscribe((m, meta) => {
-    if (m.kind !== 'conversation') return;
-    if (committedAt.size >= MAX_PENDING) committedAt.delete(committedAt.keys().next().value!);
-    committedAt.set(`${m.event.conversationId}:${m.event.seq}`, meta.publishedAt);
+    if (m.kind === 'conversation') committedAt.set(m.event.data, meta.publishedAt);
   });
-  const unobserve = hub.observe((_n, byGateway, _event, data) => {
-    const key = keyOf(data);
-    const at = key === null ? undefined : committedAt.get(key);
+  const byGateway = new Map<string, ReturnType<typeof latency.labels>>();
+  const latencyOf = (gateway: string) => {
+    let h = byGateway.get(gateway);
+    if (!h) {
+      h = latency.labels({ gateway });
+      byGateway.set(gateway, h);
+    }
+    return h;
+  };
+  const unobserve = hub.observe((_n, counts, _event, data) => {
+    const at = typeof data === 'object' && data !== null ? committedAt.get(data) : undefined;
     if (at === undefined) return;
-    committedAt.delete(key!);
+    committedAt.delete(data!);
     const seconds = Math.max(0, Date.now() - at) / 1000;
-    for (const [gateway, n] of Object.entries(byGateway)) if (n > 0) latency.observe({ gateway }, seconds);
+    for (const gateway in counts) if (counts[gateway]! > 0) latencyOf(gateway).observe(seconds);
   });
 
   return {
