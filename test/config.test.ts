@@ -35,6 +35,7 @@ describe('loadConfig', () => {
     assert.ok(path.isAbsolute(c.dataDir));
     assert.equal(c.databaseUrl, null);
     assert.equal(c.dbPoolSize, 20);
+    assert.equal(c.embeddedVacuumIntervalMs, 600_000);
     assert.deepEqual(c.rateLimit, { points: 30, durationSec: 10 });
     assert.deepEqual(c.jwt, { secret: null, jwksUrl: null, issuer: null, audience: null, algorithms: ['HS256'], clockToleranceSec: 5 });
     assert.deepEqual(c.apiKeys, []);
@@ -52,6 +53,7 @@ describe('loadConfig', () => {
       PARLEY_DATA_DIR: '/var/lib/parley',
       DATABASE_URL: 'postgres://u:p@db:5432/parley',
       PARLEY_DB_POOL_SIZE: '8',
+      PARLEY_EMBEDDED_VACUUM_INTERVAL_MS: '60000',
       PARLEY_JWT_SECRET: SECRET,
       PARLEY_JWKS_URL: 'https://auth.example.com/.well-known/jwks.json',
       PARLEY_JWT_ISSUER: 'https://auth.example.com/',
@@ -68,6 +70,7 @@ describe('loadConfig', () => {
     assert.equal(c.dataDir, '/var/lib/parley');
     assert.equal(c.databaseUrl, 'postgres://u:p@db:5432/parley');
     assert.equal(c.dbPoolSize, 8);
+    assert.equal(c.embeddedVacuumIntervalMs, 60_000);
     assert.deepEqual(c.jwt, {
       secret: SECRET,
       jwksUrl: 'https://auth.example.com/.well-known/jwks.json',
@@ -197,6 +200,7 @@ describe('loadConfig', () => {
       PARLEY_JWT_CLOCK_TOLERANCE: '-1',
       DATABASE_URL: 'mysql://db/parley',
       PARLEY_DB_POOL_SIZE: '1',
+      PARLEY_EMBEDDED_VACUUM_INTERVAL_MS: '5',
     });
     for (const name of [
       'PORT',
@@ -209,13 +213,14 @@ describe('loadConfig', () => {
       'PARLEY_JWT_CLOCK_TOLERANCE',
       'DATABASE_URL',
       'PARLEY_DB_POOL_SIZE',
+      'PARLEY_EMBEDDED_VACUUM_INTERVAL_MS',
     ]) {
       assert.ok(
         problems.some((p) => p.startsWith(name)),
         `no problem reported for ${name}: ${problems.join('; ')}`,
       );
     }
-    assert.equal(problems.length, 10, problems.join('; '));
+    assert.equal(problems.length, 11, problems.join('; '));
   });
 
   test('DATABASE_URL with neither a secret nor a JWKS URL is an error', () => {

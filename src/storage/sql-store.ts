@@ -7,6 +7,7 @@ import { eventRepo } from './sql/events.ts';
 import { memberRepo } from './sql/members.ts';
 import { messageRepo } from './sql/messages.ts';
 import { createSendBatcher } from './sql/send-batch.ts';
+import { startEmbeddedVacuum } from './embedded-vacuum.ts';
 import { userRepo } from './sql/users.ts';
 import { notifyWorkRepo } from './sql/notify-work.ts';
 import { createJobQueue, DEFAULT_JOB_OPTIONS, type JobQueueOptions, type PgJobQueue } from './pgboss.ts';
@@ -26,8 +27,16 @@ const repos = (q: Queryable, jobs: PgJobQueue): Repos => ({
 
 
 /** The Postgres implementation of the store port, over either engine. */
-export function createSqlStore(db: Db, opts: { jobs?: JobQueueOptions } = {}): Store {
+export function createSqlStore(db: Db, opts: { jobs?: JobQueueOptions; vacuumIntervalMs?: number } = {}): Store {
   const jobs = createJobQueue(db, opts.jobs ?? DEFAULT_JOB_OPTIONS);
+  // PGlite has no autovacuum (see embedded-vacuum.ts); a PostgreSQL server runs its own.
+  const vacuum =
+    db.engine === 'pglite'
+      ? startEmbeddedVacuum(db, {
+          intervalMs: opts.vacuumIntervalMs ?? 600_000,
+          onError: (err) => process.emitWarning(`embedded VACUUM failed (tried again next interval): ${(err as Error)?.message ?? err}`),
+        })
+      : null;
   const top = repos(db, jobs);
   // Outside transactions, sends are group-committed (see send-batch.ts): one batch in flight,
   // up to 256 sends, waiting at most 1 ms for company when idle.
@@ -46,6 +55,7 @@ export function createSqlStore(db: Db, opts: { jobs?: JobQueueOptions } = {}): S
       }
     },
     async close() {
+      await vacuum?.stop();
       await jobs.stop();
       await db.close();
     },
