@@ -1,9 +1,10 @@
-// npm run bench:batch: PostgreSQL's CPU per message of the send batch alone, read from /proc
-// for the one backend that runs it. Batches of BENCH_BATCH sends (14 is what 2,222 msg/s
-// makes) into 100 conversations of 10 members, on a PostgreSQL of the bench's own
-// (BENCH_PG=private) or in a database of its own on DATABASE_URL's (local) server. The
-// whole-server runs cannot tell a few per cent from the machine's noise; this can, so two
-// checkouts (BENCH_SERVER_DIR) compare here first.
+// npm run bench:batch: the CPU per message of the send batch alone. Batches of BENCH_BATCH
+// sends (14 is what 2,222 msg/s makes) into 100 conversations of 10 members, on a PostgreSQL
+// of the bench's own (BENCH_PG=private) or in a database of its own on DATABASE_URL's (local)
+// server, read from /proc for the one backend that runs them; without either, on PGlite in
+// this process (its whole CPU: PGlite runs on the calling thread). The whole-server runs
+// cannot tell a few per cent from the machine's noise; this can, so two checkouts
+// (BENCH_SERVER_DIR) compare here first.
 import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -21,12 +22,12 @@ const MEMBERS = 10;
 // The checkout under test's own storage code, so its migrations and send batch are measured.
 const from = (file: string) => import(path.join(knobs.serverDir, file));
 const { openPostgres } = (await from('src/storage/db-pg.ts')) as { openPostgres(url: string, o: { max: number }): Promise<Db> };
+const { openPglite } = (await from('src/storage/db-pglite.ts')) as { openPglite(o: object): Promise<Db> };
 const { migrate } = (await from('src/storage/migrate.ts')) as { migrate(db: Db): Promise<unknown> };
 const { sendMany } = (await from('src/storage/sql/send-batch.ts')) as { sendMany(db: Db, m: Message[]): Promise<unknown[]> };
 
-if (!knobs.databaseUrl) throw new Error('bench:batch needs BENCH_PG=private or DATABASE_URL (a local server: its backend CPU is read from /proc)');
-const database = await openBenchDatabase(knobs.databaseUrl);
-const db = await openPostgres(database.url, { max: 1 });
+const database = knobs.databaseUrl ? await openBenchDatabase(knobs.databaseUrl) : null;
+const db = database ? await openPostgres(database.url, { max: 1 }) : await openPglite({});
 try {
   await migrate(db);
   await db.query(`INSERT INTO users (id) SELECT 'u' || g FROM generate_series(0, $1::int - 1) g`, [CONVERSATIONS * MEMBERS]);
@@ -43,9 +44,14 @@ try {
     [ids, MEMBERS, CONVERSATIONS],
   );
   const [backend] = await db.query<{ pid: number }>('SELECT pg_backend_pid() AS pid');
-  const ticks = () => {
+  /** CPU so far, in µs: the backend's (utime + stime, 10 ms ticks), or this process's on PGlite. */
+  const cpu = () => {
+    if (db.engine === 'pglite') {
+      const u = process.cpuUsage();
+      return u.user + u.system;
+    }
     const fields = fs.readFileSync(`/proc/${backend!.pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-    return Number(fields[11]) + Number(fields[12]); // utime + stime, in clock ticks (10 ms)
+    return (Number(fields[11]) + Number(fields[12])) * 10_000;
   };
   let sent = 0;
   const batch = (): Message[] =>
@@ -70,19 +76,19 @@ try {
       };
     });
   for (let i = 0; i < 100; i++) await sendMany(db, batch()); // plans settle, caches warm
-  console.log(`send batch: ${BATCH} messages a batch, ${ROUNDS} rounds of ${BATCHES_PER_ROUND} batches; server ${knobs.serverDir}`);
+  console.log(`send batch on ${db.engine}: ${BATCH} messages a batch, ${ROUNDS} rounds of ${BATCHES_PER_ROUND} batches; server ${knobs.serverDir}`);
   const perMessage: number[] = [];
   for (let r = 0; r < ROUNDS; r++) {
-    const t0 = ticks();
+    const t0 = cpu();
     const w0 = performance.now();
     for (let i = 0; i < BATCHES_PER_ROUND; i++) await sendMany(db, batch());
-    const us = ((ticks() - t0) * 10_000) / (BATCHES_PER_ROUND * BATCH);
+    const us = (cpu() - t0) / (BATCHES_PER_ROUND * BATCH);
     perMessage.push(us);
-    console.log(`  round ${r + 1}: backend CPU ${us.toFixed(1)} µs per message; ${((performance.now() - w0) / BATCHES_PER_ROUND).toFixed(2)} ms per batch, commit included`);
+    console.log(`  round ${r + 1}: ${db.engine === 'pglite' ? 'process' : 'backend'} CPU ${us.toFixed(1)} µs per message; ${((performance.now() - w0) / BATCHES_PER_ROUND).toFixed(2)} ms per batch, commit included`);
   }
   const sorted = [...perMessage].sort((a, b) => a - b);
   console.log(`median ${sorted[Math.floor(sorted.length / 2)]!.toFixed(1)} µs per message (min ${sorted[0]!.toFixed(1)}, max ${sorted.at(-1)!.toFixed(1)})`);
 } finally {
   await db.close();
-  await database.close();
+  await database?.close();
 }
