@@ -28,7 +28,7 @@ const DUE = `
   FROM pg_class c
   JOIN pg_namespace n ON n.oid = c.relnamespace
   LEFT JOIN pg_stat_all_tables s ON s.relid = c.oid
-  WHERE c.relkind IN ('r', 'm') AND c.relpersistence = 'p'
+  WHERE c.relkind IN ('r', 'm') AND c.relpersistence <> 't' -- temporary tables end with their session
   ORDER BY age(c.relfrozenxid) DESC`;
 
 type Due = { name: string; freeze: boolean; vacuum: boolean; analyze: boolean };
