@@ -10,6 +10,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { Message } from '../src/domain/types.ts';
 import type { Db } from '../src/storage/db.ts';
+import { seedGroups } from '../test/helpers/seed-groups.ts';
 import { knobs } from './knobs.ts';
 import { openBenchDatabase } from './postgres.ts';
 
@@ -30,19 +31,7 @@ const database = knobs.databaseUrl ? await openBenchDatabase(knobs.databaseUrl) 
 const db = database ? await openPostgres(database.url, { max: 1 }) : await openPglite({});
 try {
   await migrate(db);
-  await db.query(`INSERT INTO users (id) SELECT 'u' || g FROM generate_series(0, $1::int - 1) g`, [CONVERSATIONS * MEMBERS]);
-  const ids = Array.from({ length: CONVERSATIONS }, () => randomUUID());
-  await db.query(
-    `INSERT INTO conversations (id, kind, created_by, last_activity_at, created_at, updated_at)
-     SELECT id, 'group', 'u0', now(), now(), now() FROM unnest($1::uuid[]) id`,
-    [ids],
-  );
-  await db.query(
-    `INSERT INTO conversation_members (conversation_id, user_id, role, joined_at)
-     SELECT ids[c + 1], 'u' || (c * $2::int + m), 'member', now()
-     FROM (SELECT $1::uuid[] AS ids) a, generate_series(0, $3::int - 1) c, generate_series(0, $2::int - 1) m`,
-    [ids, MEMBERS, CONVERSATIONS],
-  );
+  const ids = await seedGroups(db, CONVERSATIONS, MEMBERS);
   const [backend] = await db.query<{ pid: number }>('SELECT pg_backend_pid() AS pid');
   /** CPU so far, in µs: the backend's (utime + stime, 10 ms ticks), or this process's on PGlite. */
   const cpu = () => {

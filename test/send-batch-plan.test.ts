@@ -10,6 +10,7 @@ import { migrate } from '../src/storage/migrate.ts';
 import { sendMany } from '../src/storage/sql/send-batch.ts';
 import { skippedPostgres, throwawayDatabase } from './helpers/backends.ts';
 import { ensurePgliteTemplate } from './helpers/pglite-template.ts';
+import { seedGroups } from './helpers/seed-groups.ts';
 
 /**
  * A send batch reaches the rows it needs by key, never by reading a whole table: its cost
@@ -28,22 +29,7 @@ interface Reads {
   idx_tup_fetch: number;
 }
 
-async function seed(db: Db): Promise<string[]> {
-  await db.query(`INSERT INTO users (id) SELECT 'u' || g FROM generate_series(0, $1::int - 1) g`, [CONVERSATIONS * MEMBERS]);
-  const ids = Array.from({ length: CONVERSATIONS }, () => randomUUID());
-  await db.query(
-    `INSERT INTO conversations (id, kind, created_by, last_activity_at, created_at, updated_at)
-     SELECT id, 'group', 'u0', now(), now(), now() FROM unnest($1::uuid[]) id`,
-    [ids],
-  );
-  await db.query(
-    `INSERT INTO conversation_members (conversation_id, user_id, role, joined_at)
-     SELECT ids[c + 1], 'u' || (c * $2::int + m), 'member', now()
-     FROM (SELECT $1::uuid[] AS ids) a, generate_series(0, $3::int - 1) c, generate_series(0, $2::int - 1) m`,
-    [ids, MEMBERS, CONVERSATIONS],
-  );
-  return ids;
-}
+const seed = (db: Db) => seedGroups(db, CONVERSATIONS, MEMBERS);
 
 let sent = 0;
 function batch(conversations: string[]): Message[] {
