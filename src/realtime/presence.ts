@@ -30,8 +30,8 @@ export interface PresenceStore {
   setStatus(userId: string, patch: { status?: PresenceRecord['chosen']; customStatus?: CustomStatus | null }): Promise<void>;
   get(userIds: string[]): Promise<PresenceRecord[]>;
   /**
-   * Which of `userIds` have a live connection: asked for every recipient of every message
-   * (push goes to the others), so it reads no records.
+   * Which of `userIds` have a live connection on any instance (push and email go to the
+   * others): asked for every recipient of every message, so it reads no records.
    */
   connected(userIds: string[]): Promise<Set<string>>;
   /** Drops connections silent since before `staleBefore`; returns the users left with none. */

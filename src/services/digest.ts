@@ -6,7 +6,6 @@ import type { PresenceStore } from '../realtime/presence.ts';
 import { QUEUES } from '../storage/job-queue.ts';
 import type { DigestConversationRow } from '../storage/store.ts';
 import type { ServiceDeps } from './deps.ts';
-import { onlineUsers } from './online.ts';
 
 /** What one digest email says; rendered to HTML and text by the email worker. */
 export interface DigestData {
@@ -97,10 +96,7 @@ export function digestService(deps: ServiceDeps & { presence: PresenceStore }, o
       let emails = 0;
       for (;;) {
         const page = await store.notifyWork.digestCandidates(after, PAGE);
-        const online = await onlineUsers(
-          deps.presence,
-          page.map((c) => c.userId),
-        );
+        const online = await deps.presence.connected(page.map((c) => c.userId));
         for (const c of page) if (!online.has(c.userId) && (await forUser(c.userId, c.email, at))) emails++;
         if (page.length < PAGE) break;
         after = page.at(-1)!.userId;

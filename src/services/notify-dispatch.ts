@@ -8,7 +8,6 @@ import { type JobSpec, QUEUES } from '../storage/job-queue.ts';
 import type { OutboxItem, Repos } from '../storage/store.ts';
 import type { ServiceDeps } from './deps.ts';
 import { announceTo } from './notifications.ts';
-import { onlineUsers } from './online.ts';
 import { conversationPushKey, type PushJob } from './push.ts';
 
 export interface DispatchOptions {
@@ -115,7 +114,7 @@ export function notifyDispatcher(deps: ServiceDeps & { presence: PresenceStore; 
       // Recipients reading live need nothing for a plain message (the common case under
       // load): drop them before any other query.
       const everyone = [...new Set(work.flatMap((w) => w.recipients))];
-      const online = opts.pushWhen === 'always' ? new Set<string>() : await onlineUsers(deps.presence, everyone);
+      const online = opts.pushWhen === 'always' ? new Set<string>() : await deps.presence.connected(everyone);
       for (const w of work) if (w.kind === 'message') w.recipients = w.recipients.filter((u) => !online.has(u) || w.mentions.includes(u));
       const userIds = [...new Set(work.flatMap((w) => w.recipients))];
       if (userIds.length === 0) return { more, taken: work.length, created: [] as Notification[] };

@@ -7,7 +7,6 @@ import type { PresenceStore } from '../realtime/presence.ts';
 import { type JobSpec, PLATFORM_QUEUES, QUEUES } from '../storage/job-queue.ts';
 import type { UnseenMessage, UnseenMessages } from '../storage/store.ts';
 import type { ServiceDeps } from './deps.ts';
-import { onlineUsers } from './online.ts';
 
 /** A push decision waiting in the `parley.push` queue. */
 export type PushJob =
@@ -127,7 +126,7 @@ export function pushService(deps: ServiceDeps & { presence: PresenceStore }, opt
     const text = composeConversationPush(u, messages, total);
     const wanted = text.mention ? channelOn(prefs, 'mention', 'push') || channelOn(prefs, 'message', 'push') : channelOn(prefs, 'message', 'push');
     if (!wanted) return { outcome: 'skipped', reason: 'preferences' };
-    if (opts.pushWhen === 'offline' && (await onlineUsers(deps.presence, [job.userId])).has(job.userId)) return { outcome: 'skipped', reason: 'online' };
+    if (opts.pushWhen === 'offline' && (await deps.presence.connected([job.userId])).has(job.userId)) return { outcome: 'skipped', reason: 'online' };
     const priority = text.mention ? 'high' : 'normal';
     if (isHeld(prefs, priority, at)) return hold(job, jobId, prefs, at);
     const newest = u.messages.at(-1)!.seq;
@@ -150,7 +149,7 @@ export function pushService(deps: ServiceDeps & { presence: PresenceStore }, opt
     }
     const prefs = await preferencesOf(deps, job.userId);
     if (job.priority !== 'urgent' && !channelOn(prefs, job.type, 'push')) return { outcome: 'skipped', reason: 'preferences' };
-    if (opts.pushWhen === 'offline' && (await onlineUsers(deps.presence, [job.userId])).has(job.userId)) return { outcome: 'skipped', reason: 'online' };
+    if (opts.pushWhen === 'offline' && (await deps.presence.connected([job.userId])).has(job.userId)) return { outcome: 'skipped', reason: 'online' };
     if (isHeld(prefs, job.priority, at)) return hold(job, jobId, prefs, at);
     const message: PushMessage = {
       title: job.title,

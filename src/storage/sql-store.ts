@@ -26,14 +26,18 @@ const repos = (q: Queryable, jobs: PgJobQueue): Repos => ({
 });
 
 
-/** The Postgres implementation of the store port, over either engine. */
+/**
+ * The Postgres implementation of the store port, over either engine. `vacuumIntervalMs`: on
+ * PGlite, vacuum on that interval (openStore passes PARLEY_EMBEDDED_VACUUM_INTERVAL_MS);
+ * short-lived stores in tests leave it out.
+ */
 export function createSqlStore(db: Db, opts: { jobs?: JobQueueOptions; vacuumIntervalMs?: number } = {}): Store {
   const jobs = createJobQueue(db, opts.jobs ?? DEFAULT_JOB_OPTIONS);
   // PGlite has no autovacuum (see embedded-vacuum.ts); a PostgreSQL server runs its own.
   const vacuum =
-    db.engine === 'pglite'
+    db.engine === 'pglite' && opts.vacuumIntervalMs
       ? startEmbeddedVacuum(db, {
-          intervalMs: opts.vacuumIntervalMs ?? 600_000,
+          intervalMs: opts.vacuumIntervalMs,
           onError: (err) => process.emitWarning(`embedded VACUUM failed (tried again next interval): ${(err as Error)?.message ?? err}`),
         })
       : null;
