@@ -105,19 +105,19 @@ export function notifyDispatcher(deps: ServiceDeps & { presence: PresenceStore; 
   /** One transaction of work; answers whether more may be waiting. */
   async function drainOnce(): Promise<boolean> {
     const at = now();
-    const { more, taken, created } = await store.transaction(async (tx) => {
+    const { more, due, created } = await store.transaction(async (tx) => {
       const outbox = await tx.notifyWork.takeOutbox(opts.batch);
       const messages = await messageWork(tx);
       const work = [...messages.work, ...outbox];
       const more = messages.more || outbox.length === opts.batch;
-      if (work.length === 0) return { more, taken: 0, created: [] as Notification[] };
+      if (work.length === 0) return { more, due: false, created: [] as Notification[] };
       // Recipients reading live need nothing for a plain message (the common case under
       // load): drop them before any other query.
       const everyone = [...new Set(work.flatMap((w) => w.recipients))];
       const online = opts.pushWhen === 'always' ? new Set<string>() : await deps.presence.connected(everyone);
       for (const w of work) if (w.kind === 'message') w.recipients = w.recipients.filter((u) => !online.has(u) || w.mentions.includes(u));
       const userIds = [...new Set(work.flatMap((w) => w.recipients))];
-      if (userIds.length === 0) return { more, taken: work.length, created: [] as Notification[] };
+      if (userIds.length === 0) return { more, due: false, created: [] as Notification[] };
       const pairs = work.flatMap((w) => w.recipients.map((userId) => ({ conversationId: w.conversationId, userId })));
       const states = await tx.notifyWork.memberStates(pairs);
       const stored = await tx.notifications.preferences(userIds);
@@ -167,10 +167,13 @@ export function notifyDispatcher(deps: ServiceDeps & { presence: PresenceStore; 
       }
       const created = await tx.notifications.insertMany(inbox, null);
       await tx.jobs.enqueue([...jobs.values()]);
-      return { more, taken: work.length, created };
+      // A conversation's push waits out the coalescing delay: only a push due now is worth
+      // waking the workers for (they poll anyway). Waking them after every drain under load
+      // was two job fetches per send batch, for nothing.
+      return { more, due: [...jobs.values()].some((j) => !j.delayMs), created };
     });
     for (const n of created) await announceTo(deps, n.userId, n);
-    if (taken) store.jobs.wake(QUEUES.push);
+    if (due) store.jobs.wake(QUEUES.push);
     return more;
   }
 
