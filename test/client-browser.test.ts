@@ -86,6 +86,9 @@ describe('client in a real browser', () => {
     await until(page, 'presence', (t) => t === `${bId}:busy`, 'presence update');
     assert.equal(await renders(page, 'messages'), listRenders, 'typing and presence left the message list alone');
 
+    // The invitation is drained from the outbox in the background: it must be in before the
+    // admin's, or the two are as new as the machine's load made them.
+    await until(page, 'inbox', (t) => t === `1:${bId} added you to Hooks`, 'useNotifications: the invitation');
     const sent = await h.admin().post('/v1/notifications', { userIds: [aId], type: 'system', title: 'Hello', body: 'from the admin' });
     assert.equal(sent.status, 201);
     // Newest first: the admin's, then the group_invite b's conversation made.
