@@ -57,3 +57,20 @@ export function createContext(deps: ContextDeps, actor: Actor, connectionId: str
     },
   };
 }
+
+/**
+ * The context of an execution that every subscriber of a live event shares
+ * (shared-execution.ts): only what answers the same whoever asks, public profiles. Anything
+ * else throws, so a field that reads the viewer fails loudly instead of serving one viewer's
+ * answer to another.
+ */
+export function viewerFreeContext(ctx: GraphqlContext): GraphqlContext {
+  const allowed: Partial<GraphqlContext> = { user: ctx.user };
+  return new Proxy(allowed, {
+    get(target, key) {
+      // Not a thenable either: awaiting the context must not throw.
+      if (typeof key !== 'string' || key === 'then' || key in target) return target[key as keyof GraphqlContext];
+      throw new Error(`A subscription event shared by its subscribers cannot read the context's ${key}`);
+    },
+  }) as GraphqlContext;
+}

@@ -14,9 +14,10 @@ import { keepAlive } from '../keepalive.ts';
 import { originAllowed } from '../origin.ts';
 import { frameBudget } from '../session/frame-budget.ts';
 import { openSession, type Session, type SessionDeps } from '../session/session.ts';
-import { type ContextDeps, createContext } from './context.ts';
+import { type ContextDeps, createContext, type GraphqlContext, viewerFreeContext } from './context.ts';
 import { coded, formatError, RequestRefused } from './errors.ts';
 import { LiveConnection } from './live.ts';
+import { subscribeShared } from './shared-execution.ts';
 import type { GraphqlRequest, Pipeline } from './pipeline.ts';
 
 export const GRAPHQL_PATH = '/graphql';
@@ -80,6 +81,8 @@ export function attachGraphqlWs(server: HttpServer, config: Config, deps: Graphq
 
   const gql = makeServer<Record<string, unknown>, Extra>({
     schema: deps.schema,
+    // Live events are executed once per operation for all their subscribers (shared-execution.ts).
+    subscribe: (args) => subscribeShared(args, (c) => viewerFreeContext(c as GraphqlContext)),
     connectionInitWaitTimeout: config.graphql.initTimeoutMs,
     async onConnect(ctx) {
       const { ws } = ctx.extra;

@@ -7,6 +7,7 @@ import { argsOf } from '../args.ts';
 import type { GraphqlContext } from '../context.ts';
 import { coded } from '../errors.ts';
 import { iterate } from '../live.ts';
+import { shareExecution } from '../shared-execution.ts';
 import { followLog, type LogItem } from '../replay.ts';
 import type { DeliveredMessage } from './types.ts';
 
@@ -19,6 +20,26 @@ const userIdsArgs = argsOf(
   Type.Object({ userIds: Type.Array(Type.String({ pattern: USER_ID_PATTERN }), { minItems: 1, maxItems: 200, uniqueItems: true }) }),
 );
 
+/**
+ * What a change yields, made once per change: a live change's data is the hub's one object
+ * for every subscriber on this instance, so they all get one source event, executed once
+ * per operation for all of them (shared-execution.ts). The fields of Message and
+ * ConversationEvent read nothing of the viewer but public profiles.
+ */
+function oncePerChange<T extends object>(): (data: object, make: () => T) => T {
+  const made = new WeakMap<object, T>();
+  return (data, make) => {
+    let event = made.get(data);
+    if (!event) {
+      event = shareExecution(make());
+      made.set(data, event);
+    }
+    return event;
+  };
+}
+const deliveredMessage = oncePerChange<DeliveredMessage>();
+const conversationEvent = oncePerChange<object>();
+
 /** Each message change as the message after it (a reaction's is read back: its event carries only the reactions). */
 async function* messagesOf(ctx: GraphqlContext, items: AsyncGenerator<LogItem>): AsyncGenerator<DeliveredMessage | Reset> {
   for await (const item of items) {
@@ -28,7 +49,7 @@ async function* messagesOf(ctx: GraphqlContext, items: AsyncGenerator<LogItem>):
     }
     const { type, seq, data } = item.change;
     if (type === 'message:new' || type === 'message:updated' || type === 'message:deleted') {
-      yield { ...(data as { message: Message }).message, changeSeq: seq };
+      yield deliveredMessage(data as object, () => ({ ...(data as { message: Message }).message, changeSeq: seq }));
     } else if (type === 'reaction:updated') {
       try {
         yield { ...(await ctx.services.messages.get(ctx.actor, (data as { messageId: string }).messageId)), changeSeq: seq };
@@ -44,7 +65,7 @@ async function* eventsOf(items: AsyncGenerator<LogItem>) {
   for await (const item of items) {
     yield item.kind === 'reset'
       ? { type: 'reset', conversationId: item.conversationId, seq: item.lastSeq }
-      : { ...(item.change.data as object), type: item.change.type, conversationId: item.change.conversationId, seq: item.change.seq };
+      : conversationEvent(item.change.data as object, () => ({ ...(item.change.data as object), type: item.change.type, conversationId: item.change.conversationId, seq: item.change.seq }));
   }
 }
 
