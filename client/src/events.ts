@@ -2,6 +2,7 @@ import type { ServerEventName, ServerEvents } from '../../protocol/event-map.ts'
 import type { Message } from '../../protocol/types.ts';
 import { GUARDS } from './guards.ts';
 import { applyToConversation, isMuted } from './state/conversations.ts';
+import { withNotification } from './state/live.ts';
 import { setReactions, upsertMessages } from './state/messages.ts';
 import type { ClientStores } from './state/stores.ts';
 import { withKey } from './store.ts';
@@ -92,7 +93,7 @@ export function createEventHandlers(deps: EventDeps) {
     'typing:update': (d) => stores.setTyping(d.conversationId, d.userId, d.typing),
     'presence:update': (d) => stores.presence.set((p) => withKey(p, d.userId, d)),
     'notification:new': ({ notification, unreadCount }) => {
-      stores.notifications.set((s) => ({ ...s, unreadCount, items: s.items.some((n) => n.id === notification.id) ? s.items : [notification, ...s.items] }));
+      stores.notifications.set((s) => ({ ...s, unreadCount, items: withNotification(s, notification) }));
       // Added to a conversation (group_invite): it takes no seq of ours, so fetch it now.
       const cid = notification.data?.conversationId;
       if (typeof cid === 'string' && !conversations.get().byId[cid]) deps.unknown(cid);

@@ -24,6 +24,25 @@ export interface NotificationsState {
 
 export const emptyNotifications: NotificationsState = { items: [], unreadCount: 0, loaded: false, nextCursor: null };
 
+/** The server's inbox order: newest `createdAt` first, then the greater id. */
+const newerThan = (a: Notification, b: Notification) => {
+  const at = Date.parse(a.createdAt) - Date.parse(b.createdAt);
+  return at > 0 || (at === 0 && a.id > b.id);
+};
+
+/**
+ * A live notification, put where the server's list has it rather than on top: one created
+ * earlier can arrive later (a background drain, another instance of a cluster). Older than
+ * every loaded item while more pages remain, it belongs to a page not loaded yet, which
+ * brings it; already present, nothing changes.
+ */
+export function withNotification(s: NotificationsState, n: Notification): readonly Notification[] {
+  if (s.items.some((x) => x.id === n.id)) return s.items;
+  const at = s.items.findIndex((x) => newerThan(n, x));
+  if (at === -1) return s.nextCursor ? s.items : [...s.items, n];
+  return [...s.items.slice(0, at), n, ...s.items.slice(at)];
+}
+
 /** Connection and sync health: what the client ignored, deduplicated and recovered. */
 export interface ClientStats {
   /** Events with a name this SDK does not know (a newer server): ignored. */
