@@ -100,6 +100,29 @@ async function checkReads(db: Db) {
   });
   assertByKey(await readsOf(db, replies), 'a batch of mentions and replies');
 
+  // One batch of everything: the checks of mentions and reply targets run for it alone, and
+  // their verdicts go to the right sends; a retry answers its original before those checks.
+  const parentOf = (m: Message) => earlier.get(m.conversationId)!;
+  const replyCount = async (id: string) => Number((await db.query<{ n: number }>('SELECT reply_count AS n FROM messages WHERE id = $1', [id]))[0]!.n);
+  const [plain, badMention, reply, crossReply, retried] = batch(conversations);
+  const before = await replyCount(parentOf(reply!));
+  const elsewhere = conversations.find((c) => c !== crossReply!.conversationId)!;
+  const mixed = await sendMany(db, [
+    plain!,
+    { ...badMention!, mentions: ['u-stranger'] },
+    { ...reply!, replyTo: parentOf(reply!), mentions: [reply!.senderId] },
+    { ...crossReply!, replyTo: earlier.get(elsewhere)! },
+    { ...replies[0]!, id: randomUUID(), mentions: ['u-stranger'] },
+    retried!,
+  ]);
+  assert.deepEqual(
+    mixed.map((o) => o.outcome),
+    ['created', 'invalid_mention', 'created', 'invalid_reply', 'duplicate', 'created'],
+  );
+  assert.equal(await replyCount(parentOf(reply!)), before + 1, 'the one created reply, counted once');
+  const [stored] = await db.query<{ mentions: string[] }>('SELECT mentions FROM messages WHERE id = $1', [reply!.id]);
+  assert.deepEqual(stored!.mentions, [reply!.senderId]);
+
   // Retries within one batch: the first is created, the others answer its id.
   const [first, other] = batch(conversations);
   const retry = { ...first!, id: randomUUID(), body: 'again' };

@@ -10,12 +10,28 @@ const toOutcome = (r: Row): SendOutcome => {
   return { outcome: r.outcome as 'not_member' | 'invalid_mention' | 'invalid_reply' };
 };
 
+/** Where a send repeats the idempotency key of an earlier one in the list (its length if none does). */
+function firstRepeatedKey(messages: Message[]): number {
+  const keys = new Set<string>();
+  for (const [k, m] of messages.entries()) {
+    const key = `${m.conversationId}\n${m.senderId}\n${m.clientMsgId}`;
+    if (keys.has(key)) return k;
+    keys.add(key);
+  }
+  return messages.length;
+}
+
 /**
  * Sends several messages in one statement, hence one transaction and one commit (one WAL
- * flush on PostgreSQL): see parley_send_batch in migration 006. Sends of one conversation
- * take consecutive seqs in the order given.
+ * flush on PostgreSQL): see parley_send_batch in migrations 006 and 009. Sends of one
+ * conversation take consecutive seqs in the order given. A retry of a key already in the
+ * list goes in a statement after it, where it meets its original as a duplicate (or is
+ * created, if the original was refused): the statement matches keys only against stored
+ * messages.
  */
 export async function sendMany(q: Queryable, messages: Message[]): Promise<SendOutcome[]> {
+  const cut = firstRepeatedKey(messages);
+  if (cut < messages.length) return [...(await sendMany(q, messages.slice(0, cut))), ...(await sendMany(q, messages.slice(cut)))];
   const col = <T>(f: (m: Message) => T) => messages.map(f);
   const rows = await q.query<Row>('SELECT * FROM parley_send_batch($1, $2, $3, $4, $5, $6, $7, $8, $9)', [
     col((m) => m.conversationId),
