@@ -38,6 +38,8 @@ export const knobs = Object.freeze({
   gateways: list('BENCH_GATEWAY', 'socketio,ws,graphql').filter((g): g is Gateway => g === 'socketio' || g === 'ws' || g === 'graphql'),
   /** Run names (or prefixes) to run; empty: all that apply. */
   runs: list('BENCH_RUNS', ''),
+  /** Rounds of the selected runs, in turn: each round's ratios are to its own relay, and medians end the output. */
+  repeat: Math.max(1, Math.floor(num('BENCH_REPEAT', 1))),
   fanoutSizes: list('BENCH_FANOUT', '1000,10000').map(Number).filter((n) => n > 1),
   fanoutMessages: num('BENCH_FANOUT_MESSAGES', 20),
   /** The Parley checkout whose server is measured (before/after comparisons use one bench). */

@@ -6,7 +6,7 @@ import { graphqlRuns } from './graphql.ts';
 import { groupRuns } from './group-runs.ts';
 import { knobs } from './knobs.ts';
 import type { BenchRun, RunContext } from './registry.ts';
-import { type Point, summaryTable } from './stats.ts';
+import { mediansTable, type Point, relayKey, summaryTable } from './stats.ts';
 
 /** Every run, in the order they go; a new file of runs adds one entry here. */
 const RUNS: BenchRun[] = [...groupRuns, ...graphqlRuns, ...fanoutRuns, ...clusterRuns];
@@ -15,14 +15,16 @@ const selected = (r: BenchRun) => knobs.runs.length === 0 || knobs.runs.some((s)
 const runs = RUNS.filter((r) => selected(r) && r.applies(knobs));
 const points: Point[] = [];
 const relay = new Map<string, Point>();
+let round = 1;
 const ctx: RunContext = {
   knobs,
   print: (line) => console.log(line),
   point(p) {
-    points.push(p);
-    if (p.run === 'relay') relay.set(p.key, p);
+    const measured = { ...p, round };
+    points.push(measured);
+    if (p.run === 'relay') relay.set(relayKey(round, p.key), measured);
   },
-  relayAt: (key) => relay.get(key),
+  relayAt: (key) => relay.get(relayKey(round, key)),
 };
 
 console.log(
@@ -30,17 +32,20 @@ console.log(
     `${knobs.warmupSeconds} s warm-up + ${knobs.seconds} s each, ${knobs.cores} cores; server ${knobs.serverDir}` +
     `${knobs.databaseUrl ? `; PostgreSQL ${knobs.databaseUrl === 'private' ? 'private (started by the bench)' : 'from DATABASE_URL'}` : ''}`,
 );
-console.log(`runs: ${runs.map((r) => r.name).join(', ') || 'none'}\n`);
+console.log(`runs: ${runs.map((r) => r.name).join(', ') || 'none'}${knobs.repeat > 1 ? `, ${knobs.repeat} rounds in turn` : ''}\n`);
 let failed = false;
-for (const run of runs) {
-  console.log(`== ${run.name}: ${run.what}`);
-  try {
-    await run.run(ctx);
-  } catch (err) {
-    failed = true;
-    console.log(`  failed: ${err instanceof Error ? err.stack : String(err)}`);
+for (; round <= knobs.repeat; round++) {
+  for (const run of runs) {
+    console.log(`== ${run.name}${knobs.repeat > 1 ? ` (round ${round} of ${knobs.repeat})` : ''}: ${run.what}`);
+    try {
+      await run.run(ctx);
+    } catch (err) {
+      failed = true;
+      console.log(`  failed: ${err instanceof Error ? err.stack : String(err)}`);
+    }
+    console.log('');
   }
-  console.log('');
 }
 if (points.length) console.log(summaryTable(points, relay));
+if (knobs.repeat > 1 && points.length) console.log(`\nMedians over the rounds (each round's ratio to its own relay):\n\n${mediansTable(points, relay)}`);
 process.exit(failed ? 1 : 0);

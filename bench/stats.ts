@@ -16,6 +16,8 @@ export const int = (n: number | null | undefined) => fmt(n, 0);
 /** One measured point of a run, as the summary table shows it. */
 export interface Point {
   run: string;
+  /** Which round of BENCH_REPEAT measured it (set by the runner; 1 when not repeated). */
+  round?: number;
   /** The BENCH_RATE entry it measured (a rate, or `find`): points of one key compare with the relay's. */
   key: string;
   rate: number | string;
@@ -67,13 +69,50 @@ export const rssLine = (r: RssFigures) =>
   `  server RSS MB: idle ${int(r.idle)}, clients connected ${int(r.connected)}, peak under load ${int(r.peak)}, after ${int(r.after)}, ${r.settleSeconds} s later ${int(r.settled)}` +
   (r.idle !== null && r.settled !== null ? ` (${r.settled - r.idle >= 0 ? '+' : ''}${int(r.settled - r.idle)} over idle)` : '');
 
+/** Where a point's relay is kept: the relay of the same round and BENCH_RATE entry. */
+export const relayKey = (round: number, rateKey: string) => `${round}\n${rateKey}`;
+
+/** Server plus PostgreSQL CPU per delivery, over the relay's of the same round (null without a relay). */
+function cpuRatio(p: Point, relay: Map<string, Point>): number | null {
+  const r = relay.get(relayKey(p.round ?? 1, p.key));
+  const relayCpu = r?.serverUsPerDelivery;
+  return relayCpu ? ((p.serverUsPerDelivery ?? 0) + (p.pgUsPerDelivery ?? 0)) / relayCpu : null;
+}
+
 export function summaryTable(points: Point[], relay: Map<string, Point>): string {
-  const head = '| run | rate (msg/s) | deliveries/s | × relay | p50 ms | p99 ms | lost | dup | out of order (conv/sender/seq) | server µs/delivery | PG µs/delivery | CPU × relay | RSS idle → settled MB |';
+  const rounds = points.some((p) => (p.round ?? 1) > 1);
+  const head = `| run |${rounds ? ' round |' : ''} rate (msg/s) | deliveries/s | × relay | p50 ms | p99 ms | lost | dup | out of order (conv/sender/seq) | server µs/delivery | PG µs/delivery | CPU × relay | RSS idle → settled MB |`;
   const rows = points.map((p) => {
-    const r = relay.get(p.key);
-    const cpu = (p.serverUsPerDelivery ?? 0) + (p.pgUsPerDelivery ?? 0);
-    const relayCpu = r ? (r.serverUsPerDelivery ?? 0) : null;
-    return `| ${p.run} | ${p.rate} | ${int(p.deliveriesPerSec)} | ${r ? fmt(p.deliveriesPerSec / r.deliveriesPerSec, 2) : '-'} | ${fmt(p.p50)} | ${fmt(p.p99)} | ${p.lost} | ${p.duplicates} | ${p.outOfOrder} | ${fmt(p.serverUsPerDelivery)} | ${fmt(p.pgUsPerDelivery)} | ${relayCpu ? fmt(cpu / relayCpu, 2) : '-'} | ${int(p.rssIdleMb)} → ${int(p.rssSettledMb)} |`;
+    const r = relay.get(relayKey(p.round ?? 1, p.key));
+    return `| ${p.run} |${rounds ? ` ${p.round ?? 1} |` : ''} ${p.rate} | ${int(p.deliveriesPerSec)} | ${r ? fmt(p.deliveriesPerSec / r.deliveriesPerSec, 2) : '-'} | ${fmt(p.p50)} | ${fmt(p.p99)} | ${p.lost} | ${p.duplicates} | ${p.outOfOrder} | ${fmt(p.serverUsPerDelivery)} | ${fmt(p.pgUsPerDelivery)} | ${fmt(cpuRatio(p, relay), 2)} | ${int(p.rssIdleMb)} → ${int(p.rssSettledMb)} |`;
   });
-  return [head, `|${'---|'.repeat(13)}`, ...rows].join('\n');
+  return [head, `|${'---|'.repeat(rounds ? 14 : 13)}`, ...rows].join('\n');
+}
+
+const median = (xs: (number | null | undefined)[]): number | null => {
+  const v = xs.filter((x): x is number => typeof x === 'number' && Number.isFinite(x)).sort((a, b) => a - b);
+  if (v.length === 0) return null;
+  const m = Math.floor(v.length / 2);
+  return v.length % 2 ? v[m]! : (v[m - 1]! + v[m]!) / 2;
+};
+
+/**
+ * With BENCH_REPEAT: per run and rate, the median over rounds of each figure, and the
+ * range of the CPU ratio. One round on this machine can land anywhere in a wide range
+ * (the two cores tip into queueing or not); a median of interleaved rounds is what a
+ * change is judged by.
+ */
+export function mediansTable(points: Point[], relay: Map<string, Point>): string {
+  const groups = new Map<string, Point[]>();
+  for (const p of points) {
+    const k = `${p.run}\n${p.key}`;
+    groups.set(k, [...(groups.get(k) ?? []), p]);
+  }
+  const head = '| run | rate (msg/s) | rounds | p50 ms | p99 ms | server µs/delivery | PG µs/delivery | CPU × relay (min–max) |';
+  const rows = [...groups.values()].map((ps) => {
+    const ratios = ps.map((p) => cpuRatio(p, relay)).filter((x): x is number => x !== null);
+    const range = ratios.length ? ` (${fmt(Math.min(...ratios), 2)}–${fmt(Math.max(...ratios), 2)})` : '';
+    return `| ${ps[0]!.run} | ${ps[0]!.rate} | ${ps.length} | ${fmt(median(ps.map((p) => p.p50)))} | ${fmt(median(ps.map((p) => p.p99)))} | ${fmt(median(ps.map((p) => p.serverUsPerDelivery)))} | ${fmt(median(ps.map((p) => p.pgUsPerDelivery)))} | ${fmt(median(ratios), 2)}${range} |`;
+  });
+  return [head, `|${'---|'.repeat(8)}`, ...rows].join('\n');
 }
