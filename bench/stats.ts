@@ -106,7 +106,9 @@ export function mediansTable(points: Point[], relay: Map<string, Point>): string
   const groups = new Map<string, Point[]>();
   for (const p of points) {
     const k = `${p.run}\n${p.key}`;
-    groups.set(k, [...(groups.get(k) ?? []), p]);
+    const group = groups.get(k);
+    if (group) group.push(p);
+    else groups.set(k, [p]);
   }
   const head = '| run | rate (msg/s) | rounds | p50 ms | p99 ms | server µs/delivery | PG µs/delivery | CPU × relay (min–max) |';
   const rows = [...groups.values()].map((ps) => {

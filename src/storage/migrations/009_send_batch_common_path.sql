@@ -37,14 +37,15 @@ BEGIN
     -- protocol says so) and one of the messages' primary key per reply (migration 008).
     SELECT array_agg(
         CASE
-          WHEN t.mentions <> '[]' AND (SELECT count(*) FROM unnest(parley_json_texts(t.mentions)) u(user_id)
+          WHEN cardinality(l.users) > 0 AND (SELECT count(*) FROM unnest(l.users) u(user_id)
             CROSS JOIN LATERAL (SELECT 1 FROM conversation_members m
-              WHERE m.conversation_id = t.conv AND m.user_id = u.user_id LIMIT 1) hit) <> cardinality(parley_json_texts(t.mentions)) THEN 'invalid_mention'
+              WHERE m.conversation_id = t.conv AND m.user_id = u.user_id LIMIT 1) hit) <> cardinality(l.users) THEN 'invalid_mention'
           WHEN t.reply_to IS NOT NULL
             AND (SELECT r.conversation_id FROM messages r WHERE r.id = t.reply_to) IS DISTINCT FROM t.conv THEN 'invalid_reply'
         END ORDER BY t.ord)
       INTO v_refused
-      FROM unnest(p_conv, p_reply_to, p_mentions) WITH ORDINALITY AS t(conv, reply_to, mentions, ord);
+      FROM unnest(p_conv, p_reply_to, p_mentions) WITH ORDINALITY AS t(conv, reply_to, mentions, ord)
+      CROSS JOIN LATERAL (SELECT CASE WHEN t.mentions = '[]' THEN '{}'::text[] ELSE parley_json_texts(t.mentions) END AS users) l;
   END IF;
   RETURN QUERY
   WITH input AS (
