@@ -78,14 +78,18 @@ export function notifyDispatcher(deps: ServiceDeps & { presence: PresenceStore; 
     };
   }
 
+  /** Each conversation's members: the membership cache's entry where it has one, else read through `q`. */
+  async function membersOf(conversationIds: Iterable<string>, q: Repos): Promise<Map<string, ReadonlySet<string>>> {
+    const members = new Map<string, ReadonlySet<string>>();
+    for (const id of new Set(conversationIds)) members.set(id, deps.membership.cached(id) ?? new Set((await q.members.list(id)).map((m) => m.userId)));
+    return members;
+  }
+
   /** Messages as work items: recipients are the members (as this instance knows them) but the sender. */
   async function messageWork(tx: Repos): Promise<{ work: OutboxItem[]; more: boolean }> {
     const taken = await tx.notifyWork.takeMessages(opts.messageBatch);
     if (!taken) return { work: [], more: false };
-    const members = new Map<string, ReadonlySet<string>>();
-    for (const id of new Set(taken.messages.map((m) => m.conversationId))) {
-      members.set(id, deps.membership.cached(id) ?? new Set((await tx.members.list(id)).map((m) => m.userId)));
-    }
+    const members = await membersOf(taken.messages.map((m) => m.conversationId), tx);
     const work = taken.messages.map(
       (m): OutboxItem => ({
         kind: 'message',
@@ -102,8 +106,30 @@ export function notifyDispatcher(deps: ServiceDeps & { presence: PresenceStore; 
     return { work, more: taken.more };
   }
 
-  /** One transaction of work; answers whether more may be waiting. */
+  /**
+   * Under load nearly every drain finds only plain messages to members reading live: nothing
+   * to do but move the position. That case takes one read and one compare-and-set, and no
+   * transaction. On PGlite's one connection a transaction holds every send back while its
+   * round trips wait on the busy main thread: 10-16 ms, about 9 times a second at 20,000
+   * deliveries/s. Null when there may be work (an offline recipient, a mention, the outbox),
+   * which the transaction does.
+   */
+  async function livePass(): Promise<boolean | null> {
+    if (opts.pushWhen === 'always') return null;
+    const peek = await store.notifyWork.peekMessages(opts.messageBatch);
+    if (!peek || peek.outbox || peek.messages.some((m) => m.mentions)) return null;
+    if (peek.messages.length === 0) return false;
+    const members = await membersOf(peek.messages.map((m) => m.conversationId), store);
+    const online = await deps.presence.connected([...new Set([...members.values()].flatMap((set) => [...set]))]);
+    for (const m of peek.messages) for (const userId of members.get(m.conversationId)!) if (userId !== m.senderId && !online.has(userId)) return null;
+    // Not moved: another drain took these messages first; look again from where it got to.
+    return (await store.notifyWork.advanceMessages(peek.pos, peek.lastPos)) ? peek.more : true;
+  }
+
+  /** One pass over the work; answers whether more may be waiting. */
   async function drainOnce(): Promise<boolean> {
+    const live = await livePass();
+    if (live !== null) return live;
     const at = now();
     const { more, due, created } = await store.transaction(async (tx) => {
       const outbox = await tx.notifyWork.takeOutbox(opts.batch);

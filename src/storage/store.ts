@@ -252,6 +252,20 @@ export interface NotifyWorkRepo {
    * holds it (another instance draining).
    */
   takeMessages(limit: number): Promise<{ messages: NewMessage[]; more: boolean } | null>;
+  /**
+   * The position and, in brief, up to `limit` messages past it, read without taking them or
+   * locking anything; `outbox` tells whether outbox work waits. Null without a position.
+   */
+  peekMessages(limit: number): Promise<{
+    pos: number;
+    /** The log position of the last message listed (`pos` when none is). */
+    lastPos: number;
+    outbox: boolean;
+    more: boolean;
+    messages: { conversationId: string; senderId: string; mentions: boolean }[];
+  } | null>;
+  /** Moves the position from `from` to `to`; false when another drain moved it first. */
+  advanceMessages(from: number, to: number): Promise<boolean>;
   /** Mute, archive and read state per (conversation, user), keyed `conversationId\nuserId`; absent = not a member. */
   memberStates(pairs: { conversationId: string; userId: string }[]): Promise<Map<string, { mutedUntil: string | null; archived: boolean; readSeq: number }>>;
   userNames(ids: string[]): Promise<Map<string, string | null>>;

@@ -65,6 +65,36 @@ export function notifyWorkRepo(q: Queryable): NotifyWorkRepo {
       };
     },
 
+    async peekMessages(limit) {
+      // One statement, one snapshot: the position, whether outbox work waits, and the messages
+      // after the position (log positions become visible in order, so this range is complete).
+      const rows = await q.query(
+        `SELECT p.pos, EXISTS (SELECT 1 FROM notification_outbox) AS outbox,
+           m.conversation_id, m.sender_id, cardinality(m.mentions) > 0 AS mentions, m.log_pos
+         FROM notify_position p
+         LEFT JOIN LATERAL (SELECT m.conversation_id, m.sender_id, m.mentions, m.log_pos FROM messages m
+           WHERE m.log_pos > p.pos ORDER BY m.log_pos LIMIT $1) m ON true
+         WHERE p.id = 1
+         ORDER BY m.log_pos`,
+        [limit],
+      );
+      const head = rows[0];
+      if (!head) return null;
+      const messages = rows.filter((r) => r.log_pos !== null);
+      return {
+        pos: Number(head.pos),
+        lastPos: Number(messages.at(-1)?.log_pos ?? head.pos),
+        outbox: Boolean(head.outbox),
+        more: messages.length === limit,
+        messages: messages.map((r) => ({ conversationId: String(r.conversation_id), senderId: String(r.sender_id), mentions: Boolean(r.mentions) })),
+      };
+    },
+
+    async advanceMessages(from, to) {
+      const rows = await q.query('UPDATE notify_position SET pos = $2 WHERE id = 1 AND pos = $1 RETURNING 1', [from, to]);
+      return rows.length === 1;
+    },
+
     async memberStates(pairs) {
       if (pairs.length === 0) return new Map();
       const rows = await q.query(
