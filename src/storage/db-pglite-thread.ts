@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import type { Db, Queryable } from './db.ts';
+import type { Db, Queryable, QueryOptions } from './db.ts';
 import type { Reply, Request } from './pglite-worker.ts';
 
 type Call = Request extends infer R ? (R extends { id: number } ? Omit<R, 'id'> : never) : never;
@@ -58,7 +58,8 @@ export async function openPgliteThread(opts: { dataDir?: string; loadDataDir?: U
     });
   };
   const on = (tx?: number): Queryable => ({
-    query: <R>(sql: string, params?: unknown[]) => call<R[]>({ op: 'query', sql, ...(params ? { params } : {}), ...(tx ? { tx } : {}) }),
+    query: <R>(sql: string, params?: unknown[], options?: QueryOptions) =>
+      call<R[]>({ op: 'query', sql, ...(params ? { params } : {}), ...(tx ? { tx } : {}), ...(options?.name ? { name: options.name } : {}) }),
     exec: (sql: string) => call<Record<string, unknown>[]>({ op: 'exec', sql, ...(tx ? { tx } : {}) }),
   });
 

