@@ -117,11 +117,11 @@ export function notifyDispatcher(deps: ServiceDeps & { presence: PresenceStore; 
   async function livePass(): Promise<boolean | null> {
     if (opts.pushWhen === 'always') return null;
     const peek = await store.notifyWork.peekMessages(opts.messageBatch);
-    if (!peek || peek.outbox || peek.messages.some((m) => m.mentions)) return null;
-    if (peek.messages.length === 0) return false;
-    const members = await membersOf(peek.messages.map((m) => m.conversationId), store);
+    if (!peek || peek.outbox || peek.mentions) return null;
+    if (peek.count === 0) return false;
+    const members = await membersOf(peek.senders.map((s) => s.conversationId), store);
     const online = await deps.presence.connected([...new Set([...members.values()].flatMap((set) => [...set]))]);
-    for (const m of peek.messages) for (const userId of members.get(m.conversationId)!) if (userId !== m.senderId && !online.has(userId)) return null;
+    for (const s of peek.senders) for (const userId of members.get(s.conversationId)!) if (userId !== s.senderId && !online.has(userId)) return null;
     // Not moved: another drain took these messages first; look again from where it got to.
     return (await store.notifyWork.advanceMessages(peek.pos, peek.lastPos)) ? peek.more : true;
   }

@@ -258,11 +258,15 @@ export interface NotifyWorkRepo {
    */
   peekMessages(limit: number): Promise<{
     pos: number;
-    /** The log position of the last message listed (`pos` when none is). */
+    /** The log position of the last of those messages (`pos` when there are none). */
     lastPos: number;
     outbox: boolean;
+    /** How many messages, whether `limit` cut them short, and whether any mentions someone. */
+    count: number;
     more: boolean;
-    messages: { conversationId: string; senderId: string; mentions: boolean }[];
+    mentions: boolean;
+    /** Each (conversation, sender) among them, once. */
+    senders: { conversationId: string; senderId: string }[];
   } | null>;
   /** Moves the position from `from` to `to`; false when another drain moved it first. */
   advanceMessages(from: number, to: number): Promise<boolean>;

@@ -66,27 +66,33 @@ export function notifyWorkRepo(q: Queryable): NotifyWorkRepo {
     },
 
     async peekMessages(limit) {
-      // One statement, one snapshot: the position, whether outbox work waits, and the messages
-      // after the position (log positions become visible in order, so this range is complete).
-      const rows = await q.query(
-        `SELECT p.pos, EXISTS (SELECT 1 FROM notification_outbox) AS outbox,
-           m.conversation_id, m.sender_id, cardinality(m.mentions) > 0 AS mentions, m.log_pos
+      // One statement, one snapshot, one row: the position, whether outbox work waits, and
+      // the messages after it in brief (log positions become visible in order, so this range
+      // is complete). Aggregated, because PGlite pays for every row it returns.
+      const [row] = await q.query<{ pos: number; outbox: boolean; n: number; last: number | null; mentions: boolean | null; pairs: string[] | null }>(
+        `SELECT p.pos, EXISTS (SELECT 1 FROM notification_outbox) AS outbox, count(m.log_pos)::int AS n, max(m.log_pos) AS last,
+           bool_or(cardinality(m.mentions) > 0) AS mentions,
+           array_agg(DISTINCT m.conversation_id::text || ' ' || m.sender_id) FILTER (WHERE m.log_pos IS NOT NULL) AS pairs
          FROM notify_position p
          LEFT JOIN LATERAL (SELECT m.conversation_id, m.sender_id, m.mentions, m.log_pos FROM messages m
            WHERE m.log_pos > p.pos ORDER BY m.log_pos LIMIT $1) m ON true
          WHERE p.id = 1
-         ORDER BY m.log_pos`,
+         GROUP BY p.pos`,
         [limit],
       );
-      const head = rows[0];
-      if (!head) return null;
-      const messages = rows.filter((r) => r.log_pos !== null);
+      if (!row) return null;
       return {
-        pos: Number(head.pos),
-        lastPos: Number(messages.at(-1)?.log_pos ?? head.pos),
-        outbox: Boolean(head.outbox),
-        more: messages.length === limit,
-        messages: messages.map((r) => ({ conversationId: String(r.conversation_id), senderId: String(r.sender_id), mentions: Boolean(r.mentions) })),
+        pos: Number(row.pos),
+        lastPos: Number(row.last ?? row.pos),
+        outbox: Boolean(row.outbox),
+        count: Number(row.n),
+        more: Number(row.n) === limit,
+        mentions: Boolean(row.mentions),
+        // A conversation id holds no space; a user id may, so split at the first one.
+        senders: (row.pairs ?? []).map((pair) => {
+          const at = pair.indexOf(' ');
+          return { conversationId: pair.slice(0, at), senderId: pair.slice(at + 1) };
+        }),
       };
     },
 
