@@ -2,15 +2,6 @@ import { type PGlite, parse, protocol } from '@electric-sql/pglite';
 
 const { serialize } = protocol;
 
-const concat = (parts: Uint8Array[]): Uint8Array => {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
-};
 
 /**
  * Named statements on PGlite (QueryOptions.name). PGlite's query() parses and describes its
@@ -29,7 +20,7 @@ export function preparedStatements(pg: PGlite) {
       if (known.text !== text) throw new Error(`statement ${name} is prepared already, with another text`);
       return known.types;
     }
-    const { messages } = await pg.execProtocol(concat([serialize.parse({ name, text }), serialize.describe({ type: 'S', name }), serialize.sync()]));
+    const { messages } = await pg.execProtocol(Buffer.concat([serialize.parse({ name, text }), serialize.describe({ type: 'S', name }), serialize.sync()]));
     const types = parse.parseDescribeStatementResults(messages);
     prepared.set(name, { text, types });
     return types;
@@ -49,7 +40,7 @@ export function preparedStatements(pg: PGlite) {
           return serializer ? serializer(v) : String(v);
         });
         const { messages } = await pg.execProtocol(
-          concat([serialize.bind({ statement: name, values }), serialize.describe({ type: 'P' }), serialize.execute({}), serialize.sync()]),
+          Buffer.concat([serialize.bind({ statement: name, values }), serialize.describe({ type: 'P' }), serialize.execute({}), serialize.sync()]),
         );
         return (parse.parseResults(messages, pg.parsers)[0]?.rows ?? []) as R[];
       }),
