@@ -7,6 +7,7 @@ import { type BenchDatabase, type DbCounters, deltaOf, openBenchDatabase } from 
 import { cpuMeter, rssMb, rssPeak } from './proc.ts';
 import type { BenchRun, RunContext } from './registry.ts';
 import { createGroup, deliveryIdle, type ServerProcess, startParley, startRelay, tokenFor } from './server.ts';
+import { STALL_MS, type Stalls, watchStalls } from './stall-probe.ts';
 import { cpuLine, dbLine, fmt, type Point, rssLine } from './stats.ts';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -40,15 +41,19 @@ async function measure(target: Target, step: (meter: { start(): Promise<void>; s
   let serverSystemSeconds: number | null = null;
   let pgSeconds: number | null = null;
   let stopPeak = () => 0;
+  let probe: ReturnType<typeof watchStalls> | null = null;
+  let stalls: Stalls = { count: 0, longestMs: 0 };
   const load = await step({
     async start() {
       await target.db?.resetStatements();
       before = (await target.db?.counters()) ?? null;
       await Promise.all([server.start(), pg?.start()]);
       stopPeak = rssPeak(target.server.pid);
+      probe = watchStalls();
     },
     async stop() {
-      const [split, pgTotal] = await Promise.all([server.split(), pg?.stop() ?? null]);
+      const [split, pgTotal, seen] = await Promise.all([server.split(), pg?.stop() ?? null, probe!.stop()]);
+      stalls = seen;
       serverSeconds = split.user + split.system;
       serverSystemSeconds = split.system;
       pgSeconds = pgTotal;
@@ -57,7 +62,7 @@ async function measure(target: Target, step: (meter: { start(): Promise<void>; s
       db = before && target.db ? deltaOf(before, await target.db.counters()) : null;
     },
   });
-  return { load, serverSeconds, serverSystemSeconds, pgSeconds, db: db as DbCounters | null, peak: stopPeak() };
+  return { load, serverSeconds, serverSystemSeconds, pgSeconds, db: db as DbCounters | null, peak: stopPeak(), stalls };
 }
 
 const sustainable = (r: LoadResult, p99LimitMs: number) => r.lost === 0 && Object.keys(r.refused).length === 0 && r.latency.p99 <= p99LimitMs;
@@ -71,7 +76,8 @@ export async function groupRun(name: string, ctx: RunContext, open: () => Promis
     const users = Array.from({ length: k.clients }, (_, i) => `bench-${i}`);
     const layout: string[][] = [];
     for (let i = 0; i < users.length; i += k.group) layout.push(users.slice(i, i + k.group));
-    const conversations = await target.groups(layout);
+    // Members who never connect (BENCH_OFFLINE) are in the groups only: the notification work they make is measured.
+    const conversations = await target.groups(layout.map((g, i) => [...g, ...Array.from({ length: k.offline }, (_, j) => `bench-offline-${i}-${j}`)]));
     // The first `senders` share of each group sends.
     const sendersPerGroup = Math.max(1, Math.round(k.group * k.senders));
     const clients = await connectAll(k.clients, (i) => target.connect(users[i]!, conversations[Math.floor(i / k.group)]!));
@@ -94,6 +100,10 @@ export async function groupRun(name: string, ctx: RunContext, open: () => Promis
         `  sent ${r.sent}, acked ${r.acked}, refused ${describeRefused(r.refused)}; deliveries expected ${r.expected}, delivered ${r.delivered}, lost ${r.lost}, duplicates ${r.duplicates}`,
       );
       ctx.print(`  out of order: per conversation ${r.outOfOrderConversation}, per sender ${r.outOfOrderSender}, seqs taken out of send order ${r.seqsOutOfSendOrder}`);
+      ctx.print(
+        `  machine stalls (an idle probe thread's timer ${STALL_MS} ms or more late: every process stood still): ${m.stalls.count}` +
+          (m.stalls.count ? `, longest ${fmt(m.stalls.longestMs, 0)} ms; one such stall can move p99 on its own` : ''),
+      );
       // Only where something is missing: the relay's seqs are not per conversation, so its "gaps" mean nothing.
       if (r.lost || r.dropped || r.syncRequired) {
         ctx.print(
@@ -117,6 +127,7 @@ export async function groupRun(name: string, ctx: RunContext, open: () => Promis
         serverUsPerDelivery: us(m.serverSeconds),
         pgUsPerDelivery: us(m.pgSeconds),
         rssIdleMb: idle,
+        stalls: m.stalls,
       };
       return { r, point };
     };

@@ -31,6 +31,8 @@ export interface Point {
   pgUsPerDelivery: number | null;
   rssSettledMb?: number | null;
   rssIdleMb?: number | null;
+  /** Machine stalls during the measurement (bench/stall-probe.ts); group runs only. */
+  stalls?: { count: number; longestMs: number };
 }
 
 export interface CpuFigures {
@@ -81,12 +83,12 @@ function cpuRatio(p: Point, relay: Map<string, Point>): number | null {
 
 export function summaryTable(points: Point[], relay: Map<string, Point>): string {
   const rounds = points.some((p) => (p.round ?? 1) > 1);
-  const head = `| run |${rounds ? ' round |' : ''} rate (msg/s) | deliveries/s | × relay | p50 ms | p99 ms | lost | dup | out of order (conv/sender/seq) | server µs/delivery | PG µs/delivery | CPU × relay | RSS idle → settled MB |`;
+  const head = `| run |${rounds ? ' round |' : ''} rate (msg/s) | deliveries/s | × relay | p50 ms | p99 ms | lost | dup | out of order (conv/sender/seq) | server µs/delivery | PG µs/delivery | CPU × relay | RSS idle → settled MB | machine stalls (longest ms) |`;
   const rows = points.map((p) => {
     const r = relay.get(relayKey(p.round ?? 1, p.key));
-    return `| ${p.run} |${rounds ? ` ${p.round ?? 1} |` : ''} ${p.rate} | ${int(p.deliveriesPerSec)} | ${r ? fmt(p.deliveriesPerSec / r.deliveriesPerSec, 2) : '-'} | ${fmt(p.p50)} | ${fmt(p.p99)} | ${p.lost} | ${p.duplicates} | ${p.outOfOrder} | ${fmt(p.serverUsPerDelivery)} | ${fmt(p.pgUsPerDelivery)} | ${fmt(cpuRatio(p, relay), 2)} | ${int(p.rssIdleMb)} → ${int(p.rssSettledMb)} |`;
+    return `| ${p.run} |${rounds ? ` ${p.round ?? 1} |` : ''} ${p.rate} | ${int(p.deliveriesPerSec)} | ${r ? fmt(p.deliveriesPerSec / r.deliveriesPerSec, 2) : '-'} | ${fmt(p.p50)} | ${fmt(p.p99)} | ${p.lost} | ${p.duplicates} | ${p.outOfOrder} | ${fmt(p.serverUsPerDelivery)} | ${fmt(p.pgUsPerDelivery)} | ${fmt(cpuRatio(p, relay), 2)} | ${int(p.rssIdleMb)} → ${int(p.rssSettledMb)} | ${p.stalls ? `${p.stalls.count}${p.stalls.count ? ` (${int(p.stalls.longestMs)})` : ''}` : '-'} |`;
   });
-  return [head, `|${'---|'.repeat(rounds ? 14 : 13)}`, ...rows].join('\n');
+  return [head, `|${'---|'.repeat(rounds ? 15 : 14)}`, ...rows].join('\n');
 }
 
 const median = (xs: (number | null | undefined)[]): number | null => {
