@@ -5,7 +5,7 @@ import { channelOn, withDefaults } from '../domain/notifications.ts';
 import type { Notification } from '../domain/types.ts';
 import type { PresenceStore } from '../realtime/presence.ts';
 import { type JobSpec, QUEUES } from '../storage/job-queue.ts';
-import type { OutboxItem, Repos } from '../storage/store.ts';
+import type { NewMessage, OutboxItem, Repos } from '../storage/store.ts';
 import type { ServiceDeps } from './deps.ts';
 import { announceTo } from './notifications.ts';
 import { conversationPushKey, type PushJob } from './push.ts';
@@ -21,7 +21,7 @@ export interface DispatchOptions {
   messageBatch: number;
 }
 
-/** Who is in a conversation: the membership cache's entry when it has one, else read in `tx`. */
+/** Who is in a conversation: the membership cache's entry when it has one, else read from the store. */
 export interface Recipients {
   cached(conversationId: string): ReadonlySet<string> | undefined;
 }
@@ -41,14 +41,16 @@ export const groupInvite = (conversationId: string, seq: number, actorId: string
 
 const SNIPPET = 140;
 /**
- * Pokes arriving within this long share one drain. A drain is a transaction of several round
- * trips, and on PGlite's one connection every send waits while it is open (p50 5 ms, p99 29 ms
- * under load): at 25 ms there were about 30 drains a second at 20,000 deliveries/s. At 100 ms
+ * Pokes arriving within this long share one drain. A drain was then a transaction of several
+ * round trips, and on PGlite's one connection every send waits while one is open (p50 5 ms,
+ * p99 29 ms under load): at 25 ms there were about 30 drains a second at 20,000 deliveries/s. At 100 ms
  * embedded CPU per delivery went 51.4-52.4 -> 45.6-50.1 µs; a notification waits at most
  * 100 ms for its drain.
  */
 const DRAIN_DELAY_MS = 100;
 const snippet = (s: string) => clip(s, SNIPPET);
+/** Thrown inside the claiming transaction to roll it back: another drain took the work first. */
+const OVERTAKEN = Symbol('overtaken');
 
 /**
  * Turns new messages (read from the log past the dispatcher's position) and the outbox (work
@@ -78,19 +80,17 @@ export function notifyDispatcher(deps: ServiceDeps & { presence: PresenceStore; 
     };
   }
 
-  /** Each conversation's members: the membership cache's entry where it has one, else read through `q`. */
-  async function membersOf(conversationIds: Iterable<string>, q: Repos): Promise<Map<string, ReadonlySet<string>>> {
+  /** Each conversation's members: the membership cache's entry where it has one, else read from the store. */
+  async function membersOf(conversationIds: Iterable<string>): Promise<Map<string, ReadonlySet<string>>> {
     const members = new Map<string, ReadonlySet<string>>();
-    for (const id of new Set(conversationIds)) members.set(id, deps.membership.cached(id) ?? new Set((await q.members.list(id)).map((m) => m.userId)));
+    for (const id of new Set(conversationIds)) members.set(id, deps.membership.cached(id) ?? new Set((await store.members.list(id)).map((m) => m.userId)));
     return members;
   }
 
   /** Messages as work items: recipients are the members (as this instance knows them) but the sender. */
-  async function messageWork(tx: Repos): Promise<{ work: OutboxItem[]; more: boolean }> {
-    const taken = await tx.notifyWork.takeMessages(opts.messageBatch);
-    if (!taken) return { work: [], more: false };
-    const members = await membersOf(taken.messages.map((m) => m.conversationId), tx);
-    const work = taken.messages.map(
+  async function messageWork(messages: (NewMessage & { body: string | null })[]): Promise<OutboxItem[]> {
+    const members = await membersOf(messages.map((m) => m.conversationId));
+    return messages.map(
       (m): OutboxItem => ({
         kind: 'message',
         conversationId: m.conversationId,
@@ -99,11 +99,11 @@ export function notifyDispatcher(deps: ServiceDeps & { presence: PresenceStore; 
         messageId: m.messageId,
         recipients: [...members.get(m.conversationId)!].filter((u) => u !== m.senderId),
         mentions: m.mentions,
-        data: {},
+        // Only mentions carry their text (for the inbox entry).
+        data: m.body === null ? {} : { body: m.body },
         createdAt: m.createdAt,
       }),
     );
-    return { work, more: taken.more };
   }
 
   /**
@@ -119,88 +119,113 @@ export function notifyDispatcher(deps: ServiceDeps & { presence: PresenceStore; 
     const peek = await store.notifyWork.peekMessages(opts.messageBatch);
     if (!peek || peek.outbox || peek.mentions) return null;
     if (peek.count === 0) return false;
-    const members = await membersOf(peek.senders.map((s) => s.conversationId), store);
+    const members = await membersOf(peek.senders.map((s) => s.conversationId));
     const online = await deps.presence.connected([...new Set([...members.values()].flatMap((set) => [...set]))]);
     for (const s of peek.senders) for (const userId of members.get(s.conversationId)!) if (userId !== s.senderId && !online.has(userId)) return null;
     // Not moved: another drain took these messages first; look again from where it got to.
     return (await store.notifyWork.advanceMessages(peek.pos, peek.lastPos)) ? peek.more : true;
   }
 
-  /** One pass over the work; answers whether more may be waiting. */
+  /**
+   * One pass over the work; answers whether more may be waiting. Everything is read and
+   * decided outside any transaction; the transaction only claims the work (moves the
+   * position, deletes the outbox rows) and writes what it made, so it is BEGIN, two or three
+   * statements and COMMIT. On PGlite's one connection every send waits while a transaction is
+   * open, and when it read inside, a drain for members who were offline held it for about
+   * ten round trips. A drain that loses the claim to another rolls back and reads again.
+   */
   async function drainOnce(): Promise<boolean> {
     const live = await livePass();
     if (live !== null) return live;
     const at = now();
-    const { more, due, created } = await store.transaction(async (tx) => {
-      const outbox = await tx.notifyWork.takeOutbox(opts.batch);
-      const messages = await messageWork(tx);
-      const work = [...messages.work, ...outbox];
-      const more = messages.more || outbox.length === opts.batch;
-      if (work.length === 0) return { more, due: false, created: [] as Notification[] };
-      // Recipients reading live need nothing for a plain message (the common case under
-      // load): drop them before any other query.
-      const everyone = [...new Set(work.flatMap((w) => w.recipients))];
-      const online = opts.pushWhen === 'always' ? new Set<string>() : await deps.presence.connected(everyone);
-      for (const w of work) if (w.kind === 'message') w.recipients = w.recipients.filter((u) => !online.has(u) || w.mentions.includes(u));
-      const userIds = [...new Set(work.flatMap((w) => w.recipients))];
-      if (userIds.length === 0) return { more, due: false, created: [] as Notification[] };
-      const pairs = work.flatMap((w) => w.recipients.map((userId) => ({ conversationId: w.conversationId, userId })));
-      const states = await tx.notifyWork.memberStates(pairs);
-      const stored = await tx.notifications.preferences(userIds);
-      const prefsOf = (u: string) => withDefaults(stored.get(u));
-      const names = await tx.notifyWork.userNames([...new Set(work.map((w) => w.actorId))]);
-      const titles = await tx.notifyWork.conversationTitles([...new Set(work.filter((w) => w.kind === 'group_invite').map((w) => w.conversationId))]);
-      const inbox: Omit<Notification, 'readAt' | 'expiresAt'>[] = [];
-      const jobs = new Map<string, JobSpec>();
-      const push = (spec: JobSpec) => jobs.set(spec.singletonKey ?? spec.id ?? randomUUID(), spec);
+    const read = await store.notifyWork.readWork(opts.messageBatch, opts.batch);
+    if (!read) return false;
+    const work = [...(await messageWork(read.messages)), ...read.outbox];
+    const position = read.messages.length ? { from: read.pos, to: read.lastPos } : null;
+    const outboxIds = read.outbox.map((o) => o.id);
+    const { inbox, jobs } = await decide(work, at);
+    const claim = (q: Repos) => q.notifyWork.claimWork(position, outboxIds);
+    let created: Notification[] = [];
+    if (inbox.length === 0 && jobs.length === 0 && outboxIds.length === 0) {
+      // Only the position to move: one statement needs no transaction.
+      if (position && !(await claim(store))) return true;
+      return read.more;
+    }
+    const claimed = await store.transaction(async (tx) => {
+      // Rolled back by the throw: another drain took some of this work first.
+      if (!(await claim(tx))) throw OVERTAKEN;
+      created = await tx.notifications.insertMany(inbox, null);
+      await tx.jobs.enqueue(jobs);
+      return true;
+    }).catch((err: unknown) => {
+      if (err === OVERTAKEN) return false;
+      throw err;
+    });
+    if (!claimed) return true;
+    for (const n of created) await announceTo(deps, n.userId, n);
+    // A conversation's push waits out the coalescing delay: only a push due now is worth
+    // waking the workers for (they poll anyway). Waking them after every drain under load
+    // was two job fetches per send batch, for nothing.
+    if (jobs.some((j) => !j.delayMs)) store.jobs.wake(QUEUES.push);
+    return read.more;
+  }
 
-      for (const w of work) {
-        const actorName = names.get(w.actorId) ?? w.actorId;
-        // Only mentions need the text (for the inbox entry); they are rare enough to read one by one.
-        if (w.kind === 'message' && w.mentions.length && w.messageId) w.data.body = (await tx.messages.get(w.messageId))?.body ?? '';
-        for (const userId of w.recipients) {
-          const state = states.get(`${w.conversationId}\n${userId}`);
-          if (!state) continue; // left the conversation since
-          // Joined after it (markers start at the join), or read it already.
-          if (w.kind === 'message' && state.readSeq >= w.seq) continue;
-          const prefs = prefsOf(userId);
-          const quiet = state.archived || (state.mutedUntil !== null && Date.parse(state.mutedUntil) > at.getTime());
-          const base = { id: randomUUID(), userId, priority: 'normal' as const, actionUrl: null, createdAt: at.toISOString() };
-          const data = { conversationId: w.conversationId, seq: w.seq, messageId: w.messageId, actorId: w.actorId };
-          if (w.kind === 'message') {
-            const mentioned = w.mentions.includes(userId);
-            if (quiet && !(mentioned && prefs.mentionsInMuted)) continue;
-            if (mentioned && channelOn(prefs, 'mention', 'inApp')) {
-              inbox.push({ ...base, type: 'mention', title: `${actorName} mentioned you`, body: snippet(String(w.data.body ?? '')), data });
-            }
-            const wanted = mentioned ? channelOn(prefs, 'mention', 'push') || channelOn(prefs, 'message', 'push') : channelOn(prefs, 'message', 'push');
-            if (wanted && !online.has(userId)) push(conversationPush(userId, w.conversationId));
-          } else {
-            if (quiet) continue;
-            const groupTitle = titles.get(w.conversationId) ?? 'a group';
-            const entry =
-              w.kind === 'reaction'
-                ? { ...base, type: 'reaction' as const, title: `${actorName} reacted ${String(w.data.emoji ?? '')}`, body: snippet(String(w.data.body ?? '')), data: { ...data, emoji: w.data.emoji } }
-                : { ...base, type: 'group_invite' as const, title: `${actorName} added you to ${groupTitle}`, body: snippet(groupTitle), data: { conversationId: w.conversationId, actorId: w.actorId } };
-            const inApp = channelOn(prefs, entry.type, 'inApp');
-            if (inApp) inbox.push(entry);
-            if (channelOn(prefs, entry.type, 'push') && !online.has(userId)) {
-              const job: PushJob = { kind: 'notification', userId, notificationId: inApp ? entry.id : null, type: entry.type, priority: 'normal', title: entry.title, body: entry.body, data: entry.data };
-              push({ queue: QUEUES.push, id: stableUuid(`push:${w.kind}:${w.conversationId}:${w.seq}:${w.messageId}:${userId}`), data: job });
-            }
+  /** What the work makes: inbox entries and push jobs, read through the store (outside any transaction). */
+  async function decide(work: OutboxItem[], at: Date): Promise<{ inbox: Omit<Notification, 'readAt' | 'expiresAt'>[]; jobs: JobSpec[] }> {
+    const inbox: Omit<Notification, 'readAt' | 'expiresAt'>[] = [];
+    if (work.length === 0) return { inbox, jobs: [] };
+    // Recipients reading live need nothing for a plain message (the common case under
+    // load): drop them before any other query.
+    const everyone = [...new Set(work.flatMap((w) => w.recipients))];
+    const online = opts.pushWhen === 'always' ? new Set<string>() : await deps.presence.connected(everyone);
+    for (const w of work) if (w.kind === 'message') w.recipients = w.recipients.filter((u) => !online.has(u) || w.mentions.includes(u));
+    const userIds = [...new Set(work.flatMap((w) => w.recipients))];
+    if (userIds.length === 0) return { inbox, jobs: [] };
+    const pairs = work.flatMap((w) => w.recipients.map((userId) => ({ conversationId: w.conversationId, userId })));
+    const states = await store.notifyWork.memberStates(pairs);
+    const stored = await store.notifications.preferences(userIds);
+    const prefsOf = (u: string) => withDefaults(stored.get(u));
+    const names = await store.notifyWork.userNames([...new Set(work.map((w) => w.actorId))]);
+    const titles = await store.notifyWork.conversationTitles([...new Set(work.filter((w) => w.kind === 'group_invite').map((w) => w.conversationId))]);
+    const jobs = new Map<string, JobSpec>();
+    const push = (spec: JobSpec) => jobs.set(spec.singletonKey ?? spec.id ?? randomUUID(), spec);
+
+    for (const w of work) {
+      const actorName = names.get(w.actorId) ?? w.actorId;
+      for (const userId of w.recipients) {
+        const state = states.get(`${w.conversationId}\n${userId}`);
+        if (!state) continue; // left the conversation since
+        // Joined after it (markers start at the join), or read it already.
+        if (w.kind === 'message' && state.readSeq >= w.seq) continue;
+        const prefs = prefsOf(userId);
+        const quiet = state.archived || (state.mutedUntil !== null && Date.parse(state.mutedUntil) > at.getTime());
+        const base = { id: randomUUID(), userId, priority: 'normal' as const, actionUrl: null, createdAt: at.toISOString() };
+        const data = { conversationId: w.conversationId, seq: w.seq, messageId: w.messageId, actorId: w.actorId };
+        if (w.kind === 'message') {
+          const mentioned = w.mentions.includes(userId);
+          if (quiet && !(mentioned && prefs.mentionsInMuted)) continue;
+          if (mentioned && channelOn(prefs, 'mention', 'inApp')) {
+            inbox.push({ ...base, type: 'mention', title: `${actorName} mentioned you`, body: snippet(String(w.data.body ?? '')), data });
+          }
+          const wanted = mentioned ? channelOn(prefs, 'mention', 'push') || channelOn(prefs, 'message', 'push') : channelOn(prefs, 'message', 'push');
+          if (wanted && !online.has(userId)) push(conversationPush(userId, w.conversationId));
+        } else {
+          if (quiet) continue;
+          const groupTitle = titles.get(w.conversationId) ?? 'a group';
+          const entry =
+            w.kind === 'reaction'
+              ? { ...base, type: 'reaction' as const, title: `${actorName} reacted ${String(w.data.emoji ?? '')}`, body: snippet(String(w.data.body ?? '')), data: { ...data, emoji: w.data.emoji } }
+              : { ...base, type: 'group_invite' as const, title: `${actorName} added you to ${groupTitle}`, body: snippet(groupTitle), data: { conversationId: w.conversationId, actorId: w.actorId } };
+          const inApp = channelOn(prefs, entry.type, 'inApp');
+          if (inApp) inbox.push(entry);
+          if (channelOn(prefs, entry.type, 'push') && !online.has(userId)) {
+            const job: PushJob = { kind: 'notification', userId, notificationId: inApp ? entry.id : null, type: entry.type, priority: 'normal', title: entry.title, body: entry.body, data: entry.data };
+            push({ queue: QUEUES.push, id: stableUuid(`push:${w.kind}:${w.conversationId}:${w.seq}:${w.messageId}:${userId}`), data: job });
           }
         }
       }
-      const created = await tx.notifications.insertMany(inbox, null);
-      await tx.jobs.enqueue([...jobs.values()]);
-      // A conversation's push waits out the coalescing delay: only a push due now is worth
-      // waking the workers for (they poll anyway). Waking them after every drain under load
-      // was two job fetches per send batch, for nothing.
-      return { more, due: [...jobs.values()].some((j) => !j.delayMs), created };
-    });
-    for (const n of created) await announceTo(deps, n.userId, n);
-    if (due) store.jobs.wake(QUEUES.push);
-    return more;
+    }
+    return { inbox, jobs: [...jobs.values()] };
   }
 
   let running: Promise<void> | null = null;

@@ -244,14 +244,26 @@ export interface NewMessage {
 
 export interface NotifyWorkRepo {
   addOutbox(item: OutboxItem): Promise<void>;
-  /** Removes and returns the oldest work; rows another transaction holds are skipped. */
-  takeOutbox(limit: number): Promise<OutboxItem[]>;
   /**
-   * Up to `limit` messages past the dispatcher's position in the log, moving the position
-   * past them; it stays locked until the transaction ends. Null when another transaction
-   * holds it (another instance draining).
+   * The work waiting, read in one snapshot without taking it or locking anything: the
+   * position, up to `messageLimit` messages past it (with the text of those that mention
+   * someone) and the oldest `outboxLimit` outbox rows. Null without a position.
    */
-  takeMessages(limit: number): Promise<{ messages: NewMessage[]; more: boolean } | null>;
+  readWork(messageLimit: number, outboxLimit: number): Promise<{
+    pos: number;
+    /** The log position of the last of those messages (`pos` when there are none). */
+    lastPos: number;
+    /** Whether either limit cut the work short. */
+    more: boolean;
+    messages: (NewMessage & { body: string | null })[];
+    outbox: (OutboxItem & { id: string })[];
+  } | null>;
+  /**
+   * Takes work read by readWork: moves the position (when given) and deletes those outbox
+   * rows. False when another drain took any of it first; the caller's transaction must
+   * then roll back. Waits for a drain that holds the same work to finish.
+   */
+  claimWork(position: { from: number; to: number } | null, outboxIds: string[]): Promise<boolean>;
   /**
    * The position and, in brief, up to `limit` messages past it, read without taking them or
    * locking anything; `outbox` tells whether outbox work waits. Null without a position.

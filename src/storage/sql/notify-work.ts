@@ -30,39 +30,56 @@ export function notifyWorkRepo(q: Queryable): NotifyWorkRepo {
       );
     },
 
-    async takeOutbox(limit) {
-      // SKIP LOCKED: several instances drain the same outbox without waiting on each other.
-      const rows = await q.query(
-        `DELETE FROM notification_outbox WHERE id IN (
-           SELECT id FROM notification_outbox ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED)
-         RETURNING *`,
-        [limit],
+    async readWork(messageLimit, outboxLimit) {
+      // One statement, one snapshot, one row (PGlite pays for every row it returns): the
+      // position, the messages after it (log positions become visible in order, so the range
+      // is complete) with the text of those that mention someone, and the oldest outbox rows.
+      const [row] = await q.query<{ pos: number; messages: Row[] | null; outbox: Row[] | null }>(
+        `SELECT p.pos,
+           (SELECT json_agg(json_build_object('conversation_id', m.conversation_id, 'seq', m.seq, 'sender_id', m.sender_id, 'id', m.id,
+              'mentions', m.mentions, 'created_at', m.created_at, 'log_pos', m.log_pos,
+              'body', CASE WHEN cardinality(m.mentions) > 0 THEN m.body END) ORDER BY m.log_pos)
+            FROM (SELECT * FROM messages m WHERE m.log_pos > p.pos ORDER BY m.log_pos LIMIT $1) m) AS messages,
+           (SELECT json_agg(o ORDER BY o.id) FROM (SELECT * FROM notification_outbox ORDER BY id LIMIT $2) o) AS outbox
+         FROM notify_position p WHERE p.id = 1`,
+        [messageLimit, outboxLimit],
       );
-      return rows.sort((a, b) => Number(a.id) - Number(b.id)).map(toOutbox);
-    },
-
-    async takeMessages(limit) {
-      const [position] = await q.query<{ pos: number }>('SELECT pos FROM notify_position WHERE id = 1 FOR UPDATE SKIP LOCKED');
-      if (!position) return null;
-      // Log positions become visible in order (migration 006): nothing can appear behind the last one read.
-      const rows = await q.query(
-        `SELECT m.conversation_id, m.seq, m.sender_id, m.id, m.mentions, m.created_at, m.log_pos FROM messages m
-         WHERE m.log_pos > $1 ORDER BY m.log_pos LIMIT $2`,
-        [position.pos, limit],
-      );
-      if (rows.length === 0) return { messages: [], more: false };
-      await q.query('UPDATE notify_position SET pos = $1 WHERE id = 1', [rows.at(-1)!.log_pos]);
+      if (!row) return null;
+      const messages = row.messages ?? [];
+      const outbox = row.outbox ?? [];
       return {
-        more: rows.length === limit,
-        messages: rows.map((r) => ({
+        pos: Number(row.pos),
+        lastPos: messages.length ? Number(messages.at(-1)!.log_pos) : Number(row.pos),
+        more: messages.length === messageLimit || outbox.length === outboxLimit,
+        messages: messages.map((r) => ({
           conversationId: String(r.conversation_id),
           seq: Number(r.seq),
           senderId: String(r.sender_id),
           messageId: String(r.id),
           mentions: (r.mentions as string[]) ?? [],
           createdAt: iso(r.created_at),
+          body: (r.body as string | null) ?? null,
         })),
+        outbox: outbox.map((r) => ({ ...toOutbox(r), id: String(r.id) })),
       };
+    },
+
+    async claimWork(position, outboxIds) {
+      // The position first, then outbox rows in id order: two drains lock in the same order,
+      // so the later one waits for the first to commit (and then finds the work gone)
+      // instead of deadlocking.
+      if (position) {
+        const moved = await q.query('UPDATE notify_position SET pos = $2 WHERE id = 1 AND pos = $1 RETURNING 1', [position.from, position.to]);
+        if (moved.length !== 1) return false;
+      }
+      if (outboxIds.length === 0) return true;
+      const gone = await q.query(
+        `DELETE FROM notification_outbox WHERE id IN (
+           SELECT id FROM notification_outbox WHERE id = ANY ($1::bigint[]) ORDER BY id FOR UPDATE)
+         RETURNING 1`,
+        [outboxIds],
+      );
+      return gone.length === outboxIds.length;
     },
 
     async peekMessages(limit) {
