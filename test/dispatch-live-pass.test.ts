@@ -77,7 +77,14 @@ for (const backend of backends) {
       transactions = 0;
       await send(ana, group, 'now you are away');
       await drain();
-      assert.ok(transactions > 0, 'an offline member may be owed a push');
+      assert.equal(transactions, 0, 'an offline member with no device to push to is owed nothing');
+      assert.equal(await behind(), 0);
+      assert.equal(await pushJobsFor(bob.userId), 0);
+
+      assert.equal((await bob.post('/v1/me/devices', { platform: 'fcm', token: `fcm-${uid()}` })).status, 201);
+      await send(ana, group, 'now you have a phone');
+      await drain();
+      assert.ok(transactions > 0, 'an offline member with a device may be owed a push');
       assert.equal(await behind(), 0);
       assert.equal(await pushJobsFor(bob.userId), 1, 'and is: the conversation push is queued');
     });

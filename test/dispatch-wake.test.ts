@@ -36,8 +36,10 @@ test('a push due now wakes the push workers; one waiting out the coalescing wind
     )[0];
 
   const ana = h.as(uid('ana'));
-  const bobId = uid('bob'); // never connects: offline
-  const group = await h.group(ana, [bobId]);
+  const bob = h.as(uid('bob')); // never connects: offline
+  // Push jobs are queued only for users with a device to push to.
+  assert.equal((await bob.post('/v1/me/devices', { platform: 'fcm', token: `fcm-${uid()}` })).status, 201);
+  const group = await h.group(ana, [bob.userId]);
   while (await dispatcher.drainOnce()) {}
   assert.deepEqual(woken, [QUEUES.push], 'the group invitation is pushed at once');
   assert.deepEqual(await pushJobs(), { total: 1, later: 0 });

@@ -60,7 +60,8 @@ const OVERTAKEN = Symbol('overtaken');
  *
  * Per recipient of a message: nothing for muted or archived conversations unless it
  * mentions them and they allow mentions there; a mention also lands in the inbox; a push
- * job is queued unless one for that (user, conversation) is already waiting. Whether
+ * job is queued, for a user with a device, unless one for that (user, conversation) is
+ * already waiting. Whether
  * anything is still unread is decided when that job runs (services/push.ts).
  */
 export function notifyDispatcher(deps: ServiceDeps & { presence: PresenceStore; membership: Recipients }, opts: DispatchOptions) {
@@ -179,6 +180,12 @@ export function notifyDispatcher(deps: ServiceDeps & { presence: PresenceStore; 
     const everyone = [...new Set(work.flatMap((w) => w.recipients))];
     const online = opts.pushWhen === 'always' ? new Set<string>() : await deps.presence.connected(everyone);
     for (const w of work) if (w.kind === 'message') w.recipients = w.recipients.filter((u) => !online.has(u) || w.mentions.includes(u));
+    // Pushes go only to users with a device, so a plain message owes the others nothing: they
+    // are dropped before the reads below (in a real app many offline members are web or email
+    // only). A push job queued for them found nothing to send, after an insert, a fetch, three
+    // reads and a completion.
+    const devices = await store.devices.owners([...new Set(work.flatMap((w) => w.recipients))].filter((u) => !online.has(u)));
+    for (const w of work) if (w.kind === 'message') w.recipients = w.recipients.filter((u) => devices.has(u) || w.mentions.includes(u));
     const userIds = [...new Set(work.flatMap((w) => w.recipients))];
     if (userIds.length === 0) return { inbox, jobs: [] };
     const pairs = work.flatMap((w) => w.recipients.map((userId) => ({ conversationId: w.conversationId, userId })));
@@ -208,7 +215,7 @@ export function notifyDispatcher(deps: ServiceDeps & { presence: PresenceStore; 
             inbox.push({ ...base, type: 'mention', title: `${actorName} mentioned you`, body: snippet(String(w.data.body ?? '')), data });
           }
           const wanted = mentioned ? channelOn(prefs, 'mention', 'push') || channelOn(prefs, 'message', 'push') : channelOn(prefs, 'message', 'push');
-          if (wanted && !online.has(userId)) push(conversationPush(userId, w.conversationId));
+          if (wanted && devices.has(userId)) push(conversationPush(userId, w.conversationId));
         } else {
           if (quiet) continue;
           const groupTitle = titles.get(w.conversationId) ?? 'a group';
@@ -218,7 +225,7 @@ export function notifyDispatcher(deps: ServiceDeps & { presence: PresenceStore; 
               : { ...base, type: 'group_invite' as const, title: `${actorName} added you to ${groupTitle}`, body: snippet(groupTitle), data: { conversationId: w.conversationId, actorId: w.actorId } };
           const inApp = channelOn(prefs, entry.type, 'inApp');
           if (inApp) inbox.push(entry);
-          if (channelOn(prefs, entry.type, 'push') && !online.has(userId)) {
+          if (channelOn(prefs, entry.type, 'push') && devices.has(userId)) {
             const job: PushJob = { kind: 'notification', userId, notificationId: inApp ? entry.id : null, type: entry.type, priority: 'normal', title: entry.title, body: entry.body, data: entry.data };
             push({ queue: QUEUES.push, id: stableUuid(`push:${w.kind}:${w.conversationId}:${w.seq}:${w.messageId}:${userId}`), data: job });
           }

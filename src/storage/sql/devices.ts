@@ -35,5 +35,10 @@ export function deviceRepo(q: Queryable): DeviceRepo {
     async list(userId) {
       return (await q.query('SELECT id, platform, token, keys, created_at FROM devices WHERE user_id = $1 ORDER BY created_at', [userId])).map(toDevice);
     },
+    async owners(userIds) {
+      if (userIds.length === 0) return new Set();
+      const rows = await q.query<{ user_id: string }>('SELECT DISTINCT user_id FROM devices WHERE user_id = ANY ($1::text[])', [userIds]);
+      return new Set(rows.map((r) => r.user_id));
+    },
   };
 }
