@@ -6,7 +6,7 @@ import { type LoadResult, loadGenerator, type Member } from './load.ts';
 import { type BenchDatabase, type DbCounters, deltaOf, openBenchDatabase } from './postgres.ts';
 import { cpuMeter, rssMb, rssPeak } from './proc.ts';
 import type { BenchRun, RunContext } from './registry.ts';
-import { createGroup, deliveryIdle, type ServerProcess, startParley, startRelay, tokenFor } from './server.ts';
+import { adminCall, createGroup, deliveryIdle, type ServerProcess, startParley, startRelay, tokenFor } from './server.ts';
 import { STALL_MS, type Stalls, watchStalls } from './stall-probe.ts';
 import { cpuLine, dbLine, fmt, type Point, rssLine } from './stats.ts';
 
@@ -21,6 +21,8 @@ export interface Target {
   /** Conversation ids for groups of user ids. */
   groups(groups: string[][]): Promise<string[]>;
   connect(userId: string, conversationId: string): Promise<BenchClient>;
+  /** Registers a push device for a user (Parley only). */
+  device?(userId: string): Promise<void>;
   /** Resolves once setup's background work is done. */
   settled(): Promise<void>;
   close(): Promise<void>;
@@ -77,7 +79,9 @@ export async function groupRun(name: string, ctx: RunContext, open: () => Promis
     const layout: string[][] = [];
     for (let i = 0; i < users.length; i += k.group) layout.push(users.slice(i, i + k.group));
     // Members who never connect (BENCH_OFFLINE) are in the groups only: the notification work they make is measured.
-    const conversations = await target.groups(layout.map((g, i) => [...g, ...Array.from({ length: k.offline }, (_, j) => `bench-offline-${i}-${j}`)]));
+    const offline = layout.map((_, i) => Array.from({ length: k.offline }, (_, j) => `bench-offline-${i}-${j}`));
+    const conversations = await target.groups(layout.map((g, i) => [...g, ...offline[i]!]));
+    if (k.offlineDevices && target.device) for (const user of offline.flat()) await target.device(user);
     // The first `senders` share of each group sends.
     const sendersPerGroup = Math.max(1, Math.round(k.group * k.senders));
     const clients = await connectAll(k.clients, (i) => target.connect(users[i]!, conversations[Math.floor(i / k.group)]!));
@@ -217,6 +221,7 @@ export function parleyRun(store: 'embedded' | 'postgres', gateway: Gateway, conn
           db,
           groups: (groups) => Promise.all(groups.map((g) => createGroup(server.url, g))),
           connect: (user, conversationId) => connect(server.url, user, conversationId),
+          device: (user) => adminCall(server.url, 'POST', '/v1/me/devices', user, { platform: 'fcm', token: `bench-${user}` }).then(() => undefined),
           settled: () => deliveryIdle(server.url),
           async close() {
             await server.stop();

@@ -24,6 +24,8 @@ export const knobs = Object.freeze({
   group: Math.max(2, num('BENCH_GROUP', 10)),
   /** Members of each conversation who never connect: every message owes them a push (they have no devices). */
   offline: num('BENCH_OFFLINE', 0),
+  /** Whether those members have a push device (FCM; no provider is configured, so their push jobs run and send nothing). */
+  offlineDevices: num('BENCH_OFFLINE_DEVICES', 0) > 0,
   /** Share of the clients that send. */
   senders: Math.min(1, num('BENCH_SENDERS', 0.2)),
   /** Messages a second, one or more rates (each measured in turn), or `find`: the highest rate kept up with. */
