@@ -105,7 +105,7 @@ export async function groupRun(name: string, ctx: RunContext, open: () => Promis
       );
       ctx.print(`  out of order: per conversation ${r.outOfOrderConversation}, per sender ${r.outOfOrderSender}, seqs taken out of send order ${r.seqsOutOfSendOrder}`);
       ctx.print(
-        `  machine stalls (an idle probe thread's timer ${STALL_MS} ms or more late: every process stood still): ${m.stalls.count}` +
+        `  machine stalls (an idle probe thread's timer ${STALL_MS} ms or more late: no thread got a turn): ${m.stalls.count}` +
           (m.stalls.count ? `, longest ${fmt(m.stalls.longestMs, 0)} ms; one such stall can move p99 on its own` : ''),
       );
       // Only where something is missing: the relay's seqs are not per conversation, so its "gaps" mean nothing.

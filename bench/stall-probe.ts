@@ -1,10 +1,11 @@
-// Whether the machine itself stood still during a measurement. The VM this was written on
+// Whether the machine itself stalled during a measurement. The VM this was written on
 // stops every process at once for 100-400 ms now and then, idle or loaded (a 50 ms sampler
 // of /proc saw its own ticks stop with the server's and the load generator's). At 2,222
 // msg/s one such stall holds back about 5,000 of a run's 200,000 deliveries: enough on its
 // own to put p99 past 100 ms, for the relay as much as for Parley. The probe is a thread
-// doing nothing but a 5 ms timer, so a late tick is the machine's doing, not a busy event
-// loop's; runs it saw stalls in say so, and their p99 says little about the server.
+// doing nothing but a 5 ms timer, so a late tick is the machine's doing (a freeze, or cores
+// too oversubscribed to give a thread a turn), not a busy event loop's; runs it saw stalls
+// in say so, and their p99 says little about the server.
 import { Worker } from 'node:worker_threads';
 
 const TICK_MS = 5;
