@@ -113,7 +113,7 @@ export function notifyDispatcher(deps: ServiceDeps & { presence: PresenceStore; 
    * transaction. On PGlite's one connection a transaction holds every send back while its
    * round trips wait on the busy main thread: 10-16 ms, about 9 times a second at 20,000
    * deliveries/s. Null when there may be work (an offline recipient, a mention, the outbox),
-   * which the transaction does.
+   * which drainOnce's full pass does.
    */
   async function livePass(): Promise<boolean | null> {
     if (opts.pushWhen === 'always') return null;
@@ -130,7 +130,7 @@ export function notifyDispatcher(deps: ServiceDeps & { presence: PresenceStore; 
   /**
    * One pass over the work; answers whether more may be waiting. Everything is read and
    * decided outside any transaction; the transaction only claims the work (moves the
-   * position, deletes the outbox rows) and writes what it made, so it is BEGIN, two or three
+   * position, deletes the outbox rows) and writes what it made, so it is BEGIN, at most four
    * statements and COMMIT. On PGlite's one connection every send waits while a transaction is
    * open, and when it read inside, a drain for members who were offline held it for about
    * ten round trips. A drain that loses the claim to another rolls back and reads again.
