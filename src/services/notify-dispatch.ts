@@ -146,23 +146,22 @@ export function notifyDispatcher(deps: ServiceDeps & { presence: PresenceStore; 
     const outboxIds = read.outbox.map((o) => o.id);
     const { inbox, jobs } = await decide(work, at);
     const claim = (q: Repos) => q.notifyWork.claimWork(position, outboxIds);
-    let created: Notification[] = [];
     if (inbox.length === 0 && jobs.length === 0 && outboxIds.length === 0) {
       // Only the position to move: one statement needs no transaction.
       if (position && !(await claim(store))) return true;
       return read.more;
     }
-    const claimed = await store.transaction(async (tx) => {
-      // Rolled back by the throw: another drain took some of this work first.
+    // Null when another drain took some of this work first (the throw rolls the claim back).
+    const created = await store.transaction(async (tx) => {
       if (!(await claim(tx))) throw OVERTAKEN;
-      created = await tx.notifications.insertMany(inbox, null);
+      const inserted = await tx.notifications.insertMany(inbox, null);
       await tx.jobs.enqueue(jobs);
-      return true;
+      return inserted;
     }).catch((err: unknown) => {
-      if (err === OVERTAKEN) return false;
+      if (err === OVERTAKEN) return null;
       throw err;
     });
-    if (!claimed) return true;
+    if (!created) return true;
     for (const n of created) await announceTo(deps, n.userId, n);
     // A conversation's push waits out the coalescing delay: only a push due now is worth
     // waking the workers for (they poll anyway). Waking them after every drain under load
@@ -175,16 +174,15 @@ export function notifyDispatcher(deps: ServiceDeps & { presence: PresenceStore; 
   async function decide(work: OutboxItem[], at: Date): Promise<{ inbox: Omit<Notification, 'readAt' | 'expiresAt'>[]; jobs: JobSpec[] }> {
     const inbox: Omit<Notification, 'readAt' | 'expiresAt'>[] = [];
     if (work.length === 0) return { inbox, jobs: [] };
-    // Recipients reading live need nothing for a plain message (the common case under
-    // load): drop them before any other query.
+    // A plain message owes a recipient a push and nothing else, so only offline users with a
+    // device keep it (and anyone it mentions): the others are dropped before the reads below.
+    // Under load most recipients read live; in a real app many offline members are web or
+    // email only, and a push job queued for them found nothing to send, after an insert, a
+    // fetch, three reads and a completion.
     const everyone = [...new Set(work.flatMap((w) => w.recipients))];
     const online = opts.pushWhen === 'always' ? new Set<string>() : await deps.presence.connected(everyone);
-    for (const w of work) if (w.kind === 'message') w.recipients = w.recipients.filter((u) => !online.has(u) || w.mentions.includes(u));
-    // Pushes go only to users with a device, so a plain message owes the others nothing: they
-    // are dropped before the reads below (in a real app many offline members are web or email
-    // only). A push job queued for them found nothing to send, after an insert, a fetch, three
-    // reads and a completion.
-    const devices = await store.devices.owners([...new Set(work.flatMap((w) => w.recipients))].filter((u) => !online.has(u)));
+    /** Offline users with a device: the ones a push can reach. */
+    const devices = await store.devices.owners(everyone.filter((u) => !online.has(u)));
     for (const w of work) if (w.kind === 'message') w.recipients = w.recipients.filter((u) => devices.has(u) || w.mentions.includes(u));
     const userIds = [...new Set(work.flatMap((w) => w.recipients))];
     if (userIds.length === 0) return { inbox, jobs: [] };
