@@ -4,9 +4,10 @@ import { type BenchClient, connectAll, socketIoClient, wsClient } from './client
 import type { Gateway, Knobs } from './knobs.ts';
 import { type LoadResult, loadGenerator, type Member } from './load.ts';
 import { type BenchDatabase, type DbCounters, deltaOf, openBenchDatabase } from './postgres.ts';
-import { cpuMeter, rssMb, rssPeak } from './proc.ts';
+import { cpuMeter, machineBusy, rssMb, rssPeak } from './proc.ts';
 import type { BenchRun, RunContext } from './registry.ts';
 import { adminCall, createGroup, deliveryIdle, type ServerProcess, startParley, startRelay, tokenFor } from './server.ts';
+import { benchFcm } from './fcm.ts';
 import { STALL_MS, type Stalls, watchStalls } from './stall-probe.ts';
 import { cpuLine, dbLine, fmt, type Point, rssLine } from './stats.ts';
 
@@ -37,6 +38,11 @@ function describeRefused(refused: Record<string, number>) {
 async function measure(target: Target, step: (meter: { start(): Promise<void>; stop(): Promise<void> }) => Promise<LoadResult>) {
   const server = cpuMeter(() => target.pids?.() ?? [target.server.pid]);
   const pg = target.db ? cpuMeter(() => target.db!.pids()) : null;
+  // The load generator shares the cores with the server: what it takes is what the server could not have.
+  const generator = cpuMeter(() => [process.pid]);
+  const busy = machineBusy();
+  let generatorSeconds = 0;
+  let machineBusyShare = 0;
   let before: DbCounters | null = null;
   let db: DbCounters | null = null;
   let serverSeconds: number | null = null;
@@ -49,12 +55,15 @@ async function measure(target: Target, step: (meter: { start(): Promise<void>; s
     async start() {
       await target.db?.resetStatements();
       before = (await target.db?.counters()) ?? null;
-      await Promise.all([server.start(), pg?.start()]);
+      await Promise.all([server.start(), pg?.start(), generator.start()]);
+      busy.start();
       stopPeak = rssPeak(target.server.pid);
       probe = watchStalls();
     },
     async stop() {
-      const [split, pgTotal, seen] = await Promise.all([server.split(), pg?.stop() ?? null, probe!.stop()]);
+      machineBusyShare = busy.stop();
+      const [split, pgTotal, seen, gen] = await Promise.all([server.split(), pg?.stop() ?? null, probe!.stop(), generator.stop()]);
+      generatorSeconds = gen;
       stalls = seen;
       serverSeconds = split.user + split.system;
       serverSystemSeconds = split.system;
@@ -64,7 +73,7 @@ async function measure(target: Target, step: (meter: { start(): Promise<void>; s
       db = before && target.db ? deltaOf(before, await target.db.counters()) : null;
     },
   });
-  return { load, serverSeconds, serverSystemSeconds, pgSeconds, db: db as DbCounters | null, peak: stopPeak(), stalls };
+  return { load, serverSeconds, serverSystemSeconds, pgSeconds, generatorSeconds, machineBusyShare, db: db as DbCounters | null, peak: stopPeak(), stalls };
 }
 
 const sustainable = (r: LoadResult, p99LimitMs: number) => r.lost === 0 && Object.keys(r.refused).length === 0 && r.latency.p99 <= p99LimitMs;
@@ -81,7 +90,7 @@ export async function groupRun(name: string, ctx: RunContext, open: () => Promis
     // Members who never connect (BENCH_OFFLINE) are in the groups only: the notification work they make is measured.
     const offline = layout.map((_, i) => Array.from({ length: k.offline }, (_, j) => `bench-offline-${i}-${j}`));
     const conversations = await target.groups(layout.map((g, i) => [...g, ...offline[i]!]));
-    if (k.offlineDevices && target.device) for (const user of offline.flat()) await target.device(user);
+    if (k.offlineDevices !== 'none' && target.device) for (const user of offline.flat()) await target.device(user);
     // The first `senders` share of each group sends.
     const sendersPerGroup = Math.max(1, Math.round(k.group * k.senders));
     const clients = await connectAll(k.clients, (i) => target.connect(users[i]!, conversations[Math.floor(i / k.group)]!));
@@ -115,6 +124,9 @@ export async function groupRun(name: string, ctx: RunContext, open: () => Promis
         );
       }
       ctx.print(cpuLine(m, r.delivered, relay?.serverUsPerDelivery ?? null));
+      ctx.print(
+        `  load generator (the bench's own process, on the same cores): ${r.delivered ? fmt((m.generatorSeconds * 1e6) / r.delivered) : '-'} µs per delivery; the machine's cores ${fmt(m.machineBusyShare * 100, 0)}% busy`,
+      );
       const dbl = dbLine(m.db, r.acked);
       if (dbl) ctx.print(dbl);
       const us = (s: number | null) => (s === null || r.delivered === 0 ? null : (s * 1e6) / r.delivered);
@@ -209,11 +221,13 @@ export function parleyRun(store: 'embedded' | 'postgres', gateway: Gateway, conn
     run: (ctx) =>
       groupRun(name, ctx, async () => {
         const db = store === 'postgres' ? await openBenchDatabase(ctx.knobs.databaseUrl!) : null;
+        const fcm = ctx.knobs.offlineDevices === 'served' ? await benchFcm() : null;
         let server: ServerProcess;
         try {
-          server = await startParley(name.replace(':', '-'), db?.url ?? null);
+          server = await startParley(name.replace(':', '-'), db?.url ?? null, fcm?.env ?? {});
         } catch (err) {
           await db?.close();
+          await fcm?.close();
           throw err;
         }
         return {
@@ -226,6 +240,7 @@ export function parleyRun(store: 'embedded' | 'postgres', gateway: Gateway, conn
           async close() {
             await server.stop();
             await db?.close();
+            await fcm?.close();
           },
         };
       }),

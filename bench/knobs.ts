@@ -17,6 +17,13 @@ const list = (name: string, fallback: string): string[] =>
 
 export type Gateway = 'socketio' | 'ws' | 'graphql';
 
+function offlineDevices(v: string | undefined): 'none' | 'served' | 'unserved' {
+  if (v === undefined || v === '' || v === '0') return 'none';
+  if (v === '1') return 'served';
+  if (v === 'unserved') return 'unserved';
+  throw new Error(`BENCH_OFFLINE_DEVICES is 0, 1 or unserved, got ${v}`);
+}
+
 export const knobs = Object.freeze({
   /** Connected clients in the group runs. */
   clients: num('BENCH_CLIENTS', 1000),
@@ -24,8 +31,12 @@ export const knobs = Object.freeze({
   group: Math.max(2, num('BENCH_GROUP', 10)),
   /** Members of each conversation who never connect: every message owes them a push (they have no devices). */
   offline: num('BENCH_OFFLINE', 0),
-  /** Whether those members have a push device (FCM; no provider is configured, so their push jobs run and send nothing). */
-  offlineDevices: num('BENCH_OFFLINE_DEVICES', 0) > 0,
+  /**
+   * Whether those members have a push device (FCM): `1` with the server's FCM channel pointed
+   * at a local server speaking FCM's protocol (bench/fcm.ts), so pushes go out; `unserved`
+   * with no FCM channel configured, so a push can reach none of them.
+   */
+  offlineDevices: offlineDevices(process.env.BENCH_OFFLINE_DEVICES),
   /** Share of the clients that send. */
   senders: Math.min(1, num('BENCH_SENDERS', 0.2)),
   /** Messages a second, one or more rates (each measured in turn), or `find`: the highest rate kept up with. */

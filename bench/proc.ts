@@ -54,6 +54,27 @@ export function cpuMeter(pids: () => Promise<number[]> | number[]) {
   };
 }
 
+/** The share of the machine's CPU time (all cores) spent busy between start() and stop(), from /proc/stat. */
+export function machineBusy() {
+  const read = () => {
+    // cpu user nice system idle iowait irq softirq steal ...: idle and iowait are the idle part.
+    const f = fs.readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1, 9).map(Number);
+    const idle = f[3]! + f[4]!;
+    return { idle, total: f.reduce((a, b) => a + b, 0) };
+  };
+  let before = read();
+  return {
+    start() {
+      before = read();
+    },
+    stop(): number {
+      const now = read();
+      const total = now.total - before.total;
+      return total > 0 ? 1 - (now.idle - before.idle) / total : 0;
+    },
+  };
+}
+
 /** Samples a process's RSS every `everyMs` until stopped; answers the peak. */
 export function rssPeak(pid: number, everyMs = 200) {
   let peak = rssMb(pid) ?? 0;

@@ -28,7 +28,7 @@ const ctx: RunContext = {
 };
 
 console.log(
-  `Parley benchmark: ${knobs.clients} clients in groups of ${knobs.group} (${Math.round(knobs.senders * 100)}% sending${knobs.offline ? `, and ${knobs.offline} more never connected${knobs.offlineDevices ? ', each with a push device' : ''}` : ''}), rates ${knobs.rates.join(', ')} msg/s, ` +
+  `Parley benchmark: ${knobs.clients} clients in groups of ${knobs.group} (${Math.round(knobs.senders * 100)}% sending${knobs.offline ? `, and ${knobs.offline} more never connected${{ none: '', served: ', each with an FCM device (pushes go to a local FCM server)', unserved: ', each with an FCM device no channel serves' }[knobs.offlineDevices]}` : ''}), rates ${knobs.rates.join(', ')} msg/s, ` +
     `${knobs.warmupSeconds} s warm-up + ${knobs.seconds} s each, ${knobs.cores} cores; server ${knobs.serverDir}` +
     `${knobs.databaseUrl ? `; PostgreSQL ${knobs.databaseUrl === 'private' ? 'private (started by the bench)' : 'from DATABASE_URL'}` : ''}`,
 );

@@ -1,9 +1,12 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
+import { createFcmChannel } from '../src/delivery/channels/fcm.ts';
 import { QUEUES } from '../src/storage/job-queue.ts';
 import type { Store } from '../src/storage/store.ts';
 import { backends, skippedPostgres, type TestStore } from './helpers/backends.ts';
+import { hex } from './helpers/delivery-rig.ts';
 import { type Harness, harness, send, uid, waitFor } from './helpers/harness.ts';
+import { type FakeFcm, fakeFcm } from './helpers/push/fcm.ts';
 import { listen, wsClient } from './helpers/realtime.ts';
 
 /**
@@ -17,10 +20,13 @@ if (skippedPostgres) test('dispatcher live pass on postgres', { skip: skippedPos
 for (const backend of backends) {
   describe(`the dispatcher's live pass on ${backend.name}`, () => {
     let h: Harness;
+    let fcm: FakeFcm;
     let url: string;
     let transactions = 0;
     before(async () => {
-      h = await harness(backend);
+      // FCM is the one push channel configured: a device on another platform cannot be pushed to.
+      fcm = await fakeFcm();
+      h = await harness(backend, {}, { channels: { fcm: createFcmChannel({ serviceAccount: fcm.serviceAccount, endpoint: fcm.url }) } });
       url = await listen(h);
       // Drains run only when these tests say so.
       await h.app.services.dispatcher.stop(0);
@@ -30,7 +36,10 @@ for (const backend of backends) {
         return transaction(fn);
       }) as Store['transaction'];
     });
-    after(() => h?.close());
+    after(async () => {
+      await h?.close();
+      await fcm?.close();
+    });
 
     const q = () => (h.store as TestStore).query;
     /** Messages in the log the dispatcher has not gone past. */
@@ -79,6 +88,12 @@ for (const backend of backends) {
       await drain();
       assert.equal(transactions, 0, 'an offline member with no device to push to is owed nothing');
       assert.equal(await behind(), 0);
+      assert.equal(await pushJobsFor(bob.userId), 0);
+
+      assert.equal((await bob.post('/v1/me/devices', { platform: 'apns', token: hex(64) })).status, 201);
+      await send(ana, group, 'your phone is one no channel here serves');
+      await drain();
+      assert.equal(transactions, 0, 'a device on a platform with no channel configured is owed nothing either');
       assert.equal(await pushJobsFor(bob.userId), 0);
 
       assert.equal((await bob.post('/v1/me/devices', { platform: 'fcm', token: `fcm-${uid()}` })).status, 201);

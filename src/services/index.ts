@@ -69,7 +69,7 @@ export function createServices(config: Config, deps: ServiceDeps, ports: Realtim
     notificationFilters: notificationFilters(),
     dispatcher: notifyDispatcher(
       { ...deps, presence: ports.presence, membership },
-      { pushWhen: config.push.when, coalesceMs: config.push.coalesceMs, batch: DISPATCH_BATCH, messageBatch: DISPATCH_MESSAGES },
+      { pushWhen: config.push.when, coalesceMs: config.push.coalesceMs, batch: DISPATCH_BATCH, messageBatch: DISPATCH_MESSAGES, platforms: ports.pushPlatforms },
     ),
     push: pushService({ ...deps, presence: ports.presence }, { pushWhen: config.push.when, platforms: ports.pushPlatforms }),
     admin: adminService({ ...deps, instances: ports.instances, presence: ports.presence, instanceStaleMs: ports.instanceStaleMs }),

@@ -2,7 +2,7 @@ import { clip } from '../domain/text.ts';
 import { randomUUID } from 'node:crypto';
 import { stableUuid } from '../domain/ids.ts';
 import { channelOn, withDefaults } from '../domain/notifications.ts';
-import type { Notification } from '../domain/types.ts';
+import type { DevicePlatform, Notification } from '../domain/types.ts';
 import type { PresenceStore } from '../realtime/presence.ts';
 import { type JobSpec, QUEUES } from '../storage/job-queue.ts';
 import type { NewMessage, OutboxItem, Repos } from '../storage/store.ts';
@@ -19,6 +19,8 @@ export interface DispatchOptions {
   batch: number;
   /** New messages taken per transaction. */
   messageBatch: number;
+  /** Platforms with a push channel configured: a device on any other is never pushed to. */
+  platforms: ReadonlySet<DevicePlatform>;
 }
 
 /** Who is in a conversation: the membership cache's entry when it has one, else read from the store. */
@@ -177,12 +179,14 @@ export function notifyDispatcher(deps: ServiceDeps & { presence: PresenceStore; 
     // A plain message owes a recipient a push and nothing else, so only offline users with a
     // device keep it (and anyone it mentions): the others are dropped before the reads below.
     // Under load most recipients read live; in a real app many offline members are web or
-    // email only, and a push job queued for them found nothing to send, after an insert, a
-    // fetch, three reads and a completion.
+    // email only, or have devices on a platform this server has no channel for, and a push
+    // job queued for them found nothing to send, after an insert, a fetch, three reads and a
+    // completion (the read counting every message since their last read or push, since none
+    // was sent to move it).
     const everyone = [...new Set(work.flatMap((w) => w.recipients))];
     const online = opts.pushWhen === 'always' ? new Set<string>() : await deps.presence.connected(everyone);
-    /** Offline users with a device: the ones a push can reach. */
-    const devices = await store.devices.owners(everyone.filter((u) => !online.has(u)));
+    /** Offline users with a device a configured channel serves: the ones a push can reach. */
+    const devices = await store.devices.owners(everyone.filter((u) => !online.has(u)), opts.platforms);
     for (const w of work) if (w.kind === 'message') w.recipients = w.recipients.filter((u) => devices.has(u) || w.mentions.includes(u));
     const userIds = [...new Set(work.flatMap((w) => w.recipients))];
     if (userIds.length === 0) return { inbox, jobs: [] };

@@ -189,8 +189,8 @@ export interface DeviceRepo {
   delete(userId: string, id: string): Promise<boolean>;
   get(userId: string, id: string): Promise<Device | null>;
   list(userId: string): Promise<Device[]>;
-  /** Those of `userIds` with at least one device. */
-  owners(userIds: string[]): Promise<Set<string>>;
+  /** Those of `userIds` with at least one device on one of `platforms`. */
+  owners(userIds: string[], platforms: ReadonlySet<DevicePlatform>): Promise<Set<string>>;
 }
 
 /** Notification work recorded with the change that caused it (see migration 004). */

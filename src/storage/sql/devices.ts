@@ -35,9 +35,12 @@ export function deviceRepo(q: Queryable): DeviceRepo {
     async list(userId) {
       return (await q.query('SELECT id, platform, token, keys, created_at FROM devices WHERE user_id = $1 ORDER BY created_at', [userId])).map(toDevice);
     },
-    async owners(userIds) {
-      if (userIds.length === 0) return new Set();
-      const rows = await q.query<{ user_id: string }>('SELECT DISTINCT user_id FROM devices WHERE user_id = ANY ($1::text[])', [userIds]);
+    async owners(userIds, platforms) {
+      if (userIds.length === 0 || platforms.size === 0) return new Set();
+      const rows = await q.query<{ user_id: string }>('SELECT DISTINCT user_id FROM devices WHERE user_id = ANY ($1::text[]) AND platform = ANY ($2::text[])', [
+        userIds,
+        [...platforms],
+      ]);
       return new Set(rows.map((r) => r.user_id));
     },
   };

@@ -1,0 +1,21 @@
+// FCM for BENCH_OFFLINE_DEVICES=1: the tests' local server speaking FCM HTTP v1 (OAuth2 token
+// endpoint and messages:send), and the server environment pointing Parley's FCM channel at
+// it, so the offline members' pushes are sent and their push position moves, as in production.
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fakeFcm } from '../test/helpers/push/fcm.ts';
+
+export async function benchFcm() {
+  const fcm = await fakeFcm();
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'parley-bench-fcm-'));
+  const file = path.join(dir, 'service-account.json');
+  fs.writeFileSync(file, JSON.stringify(fcm.serviceAccount));
+  return {
+    env: { PARLEY_FCM_SERVICE_ACCOUNT_FILE: file, PARLEY_FCM_ENDPOINT: fcm.url },
+    async close() {
+      await fcm.close();
+      fs.rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
