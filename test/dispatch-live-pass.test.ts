@@ -26,7 +26,8 @@ for (const backend of backends) {
     before(async () => {
       // FCM is the one push channel configured: a device on another platform cannot be pushed to.
       fcm = await fakeFcm();
-      h = await harness(backend, {}, { channels: { fcm: createFcmChannel({ serviceAccount: fcm.serviceAccount, endpoint: fcm.url }) } });
+      // A long coalescing window: a queued push waits for the rest of the test, whatever the load.
+      h = await harness(backend, { PARLEY_PUSH_COALESCE_MS: '600000' }, { channels: { fcm: createFcmChannel({ serviceAccount: fcm.serviceAccount, endpoint: fcm.url }) } });
       url = await listen(h);
       // Drains run only when these tests say so.
       await h.app.services.dispatcher.stop(0);
@@ -102,6 +103,14 @@ for (const backend of backends) {
       assert.ok(transactions > 0, 'an offline member with a device may be owed a push');
       assert.equal(await behind(), 0);
       assert.equal(await pushJobsFor(bob.userId), 1, 'and is: the conversation push is queued');
+
+      // The push waiting out its coalescing window covers what comes next: nothing to write.
+      transactions = 0;
+      await send(ana, group, 'and another');
+      await drain();
+      assert.equal(transactions, 0, 'a push already waiting covers the next message: no transaction');
+      assert.equal(await behind(), 0);
+      assert.equal(await pushJobsFor(bob.userId), 1);
     });
 
     test('of two drains that read the same messages, only the first moves the position', async () => {

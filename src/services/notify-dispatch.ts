@@ -190,8 +190,10 @@ export function notifyDispatcher(deps: ServiceDeps & { presence: PresenceStore; 
     for (const w of work) if (w.kind === 'message') w.recipients = w.recipients.filter((u) => devices.has(u) || w.mentions.includes(u));
     const userIds = [...new Set(work.flatMap((w) => w.recipients))];
     if (userIds.length === 0) return { inbox, jobs: [] };
-    const pairs = work.flatMap((w) => w.recipients.map((userId) => ({ conversationId: w.conversationId, userId })));
-    const states = await store.notifyWork.memberStates(pairs);
+    // Each (conversation, recipient) once: a drain holds many messages of one conversation.
+    const pairs = new Map<string, { conversationId: string; userId: string }>();
+    for (const w of work) for (const userId of w.recipients) pairs.set(`${w.conversationId}\n${userId}`, { conversationId: w.conversationId, userId });
+    const states = await store.notifyWork.memberStates([...pairs.values()]);
     const stored = await store.notifications.preferences(userIds);
     const prefsOf = (u: string) => withDefaults(stored.get(u));
     const names = await store.notifyWork.userNames([...new Set(work.map((w) => w.actorId))]);
@@ -234,7 +236,21 @@ export function notifyDispatcher(deps: ServiceDeps & { presence: PresenceStore; 
         }
       }
     }
-    return { inbox, jobs: [...jobs.values()] };
+    return { inbox, jobs: await withoutWaiting([...jobs.values()]) };
+  }
+
+  /**
+   * Drops conversation pushes that find their (user, conversation) push already waiting out
+   * the coalescing window. Enqueueing one would be dropped anyway, but only after the insert
+   * checked it against the waiting one: under load, a drain re-enqueued the push of every
+   * offline recipient of every active conversation, several times a second. Skipping is safe:
+   * the messages are committed before this reads, and a push still waiting now reads what is
+   * unseen when it starts, later, so it covers them.
+   */
+  async function withoutWaiting(jobs: JobSpec[]): Promise<JobSpec[]> {
+    const keys = jobs.flatMap((j) => (j.queue === QUEUES.push && j.singletonKey ? [j.singletonKey] : []));
+    const waiting = await store.jobs.waiting(QUEUES.push, keys);
+    return waiting.size ? jobs.filter((j) => !(j.singletonKey && waiting.has(j.singletonKey))) : jobs;
   }
 
   let running: Promise<void> | null = null;

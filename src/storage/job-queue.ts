@@ -88,6 +88,8 @@ export interface JobQueue {
   work<D>(queue: QueueName, handler: JobHandler<D>, opts?: { concurrency?: number }): Promise<() => Promise<void>>;
   /** Wakes this process's workers of a queue now rather than at their next poll. */
   wake(queue: QueueName): void;
+  /** Those of `singletonKeys` whose job in `queue` is waiting to start (a push queue key; see JobSpec.singletonKey). */
+  waiting(queue: QueueName, singletonKeys: string[]): Promise<Set<string>>;
   status(): Promise<Record<string, QueueCounts>>;
   deadLetters(page: { limit: number; before: { at: string; id: string } | null }): Promise<DeadLetter[]>;
   /** Puts a dead letter back on its queue with fresh attempts; false when there is no such dead letter. */

@@ -178,6 +178,17 @@ export function createJobQueue(db: Db, opts: JobQueueOptions) {
       for (const id of workers.get(name) ?? []) boss.notifyWorker(id);
     },
 
+    async waiting(name, singletonKeys) {
+      if (singletonKeys.length === 0) return new Set();
+      // Written as pg-boss's unique index of the 'short' policy is (job_i1), so it is probed once per key.
+      const rows = await db.query<{ key: string }>(
+        `SELECT COALESCE(singleton_key, '') AS key FROM ${SCHEMA}.job
+         WHERE name = $1 AND COALESCE(singleton_key, '') = ANY ($2::text[]) AND state = 'created' AND policy = 'short'`,
+        [name, singletonKeys],
+      );
+      return new Set(rows.map((r) => r.key));
+    },
+
     async status() {
       const rows = await db.query<{ name: string; state: string; n: number; attempts: number }>(
         `SELECT name, state::text AS state, count(*)::int AS n,
