@@ -30,9 +30,9 @@ test('a push due now wakes the push workers; one waiting out the coalescing wind
   const { jobs } = h.store;
   const wake = jobs.wake.bind(jobs);
   // Only the push queue's wakes: the push worker wakes the FCM queue for each push it sends.
-  jobs.wake = (name) => {
+  jobs.wake = (name, n) => {
     if (name === QUEUES.push) woken.push(name);
-    wake(name);
+    wake(name, n);
   };
   /** Push jobs in the queue, and how many of them wait for a later time. */
   const pushJobs = async () =>

@@ -358,3 +358,39 @@ for (const backend of backends) {
     });
   });
 }
+
+// Every worker a wake rouses fetches: one idle worker per new job, not the whole pool.
+test('a wake rouses one idle worker per new job: a push to one device is not four fetches', async () => {
+  const template = fs.readFileSync(await ensurePgliteTemplate());
+  const db = await openPglite({ loadDataDir: new Blob([template]) });
+  await migrate(db);
+  let fetches = 0;
+  const query = db.query.bind(db);
+  // pg-boss's fetch: take the next due jobs (SKIP LOCKED) and mark them active.
+  db.query = ((text: string, ...rest: unknown[]) => {
+    if (/^\s*WITH next as/i.test(text) && text.includes('SKIP LOCKED')) fetches++;
+    return (query as (...a: unknown[]) => unknown)(text, ...rest);
+  }) as typeof db.query;
+  // Idle workers poll once a minute: within this test only wakes make them fetch.
+  const store = createSqlStore(db, { jobs: { ...OPTS, pollSeconds: 60 } });
+  try {
+    await store.jobs.start();
+    const { runs, handler } = recorder();
+    await store.jobs.work(QUEUES.fcm, handler, { concurrency: 4 });
+    await waitFor(() => fetches >= 4, 15_000, 'each worker fetching once as it starts');
+    fetches = 0;
+    await store.jobs.enqueue([{ queue: QUEUES.fcm, data: { token: 'one' } }]);
+    store.jobs.wake(QUEUES.fcm);
+    // The worker that takes it looks again as soon as it is done (a backlog is not left to the poll).
+    await waitFor(() => runs.length === 1 && fetches >= 2, 15_000, 'the job run and its worker looking again');
+    assert.equal(fetches, 2, 'one fetch took the job, one looked for more: the other three workers slept');
+
+    fetches = 0;
+    await store.jobs.enqueue([1, 2, 3].map((n) => ({ queue: QUEUES.fcm, data: { token: `t${n}` } })));
+    store.jobs.wake(QUEUES.fcm, 3);
+    await waitFor(() => runs.length === 4 && fetches >= 6, 15_000, 'three jobs run, three workers looking again');
+    assert.equal(fetches, 6, 'three workers roused for three jobs, each looking again once');
+  } finally {
+    await store.close();
+  }
+});

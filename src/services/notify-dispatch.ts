@@ -168,7 +168,8 @@ export function notifyDispatcher(deps: ServiceDeps & { presence: PresenceStore; 
     // A conversation's push waits out the coalescing delay: only a push due now is worth
     // waking the workers for (they poll anyway). Waking them after every drain under load
     // was two job fetches per send batch, for nothing.
-    if (jobs.some((j) => !j.delayMs)) store.jobs.wake(QUEUES.push);
+    const due = jobs.filter((j) => !j.delayMs).length;
+    if (due) store.jobs.wake(QUEUES.push, due);
     return read.more;
   }
 

@@ -4,7 +4,7 @@ import { stableUuid } from '../domain/ids.ts';
 import { channelOn, holdEndsAt, isHeld } from '../domain/notifications.ts';
 import type { DevicePlatform, NotificationPreferences, NotificationPriority, NotificationType, PushMessage } from '../domain/types.ts';
 import type { PresenceStore } from '../realtime/presence.ts';
-import { type JobSpec, PLATFORM_QUEUES, QUEUES } from '../storage/job-queue.ts';
+import { type JobSpec, PLATFORM_QUEUES, QUEUES, type QueueName } from '../storage/job-queue.ts';
 import type { UnseenMessage, UnseenMessages } from '../storage/store.ts';
 import type { ServiceDeps } from './deps.ts';
 
@@ -104,7 +104,9 @@ export function pushService(deps: ServiceDeps & { presence: PresenceStore }, opt
       return true;
     });
     if (!claimed) return { outcome: 'skipped', reason: 'pushed by another job' };
-    for (const q of new Set(jobs.map((j) => j.queue))) store.jobs.wake(q);
+    const perQueue = new Map<QueueName, number>();
+    for (const j of jobs) perQueue.set(j.queue, (perQueue.get(j.queue) ?? 0) + 1);
+    for (const [q, n] of perQueue) store.jobs.wake(q, n);
     return { outcome: 'sent', devices: devices.length };
   }
 

@@ -86,8 +86,8 @@ export interface JobQueue {
   enqueue(specs: JobSpec[]): Promise<void>;
   /** Starts workers; the answer stops them and waits for the jobs they are running. */
   work<D>(queue: QueueName, handler: JobHandler<D>, opts?: { concurrency?: number }): Promise<() => Promise<void>>;
-  /** Wakes this process's workers of a queue now rather than at their next poll. */
-  wake(queue: QueueName): void;
+  /** Wakes this process's idle workers of a queue, one per new job (`jobs`, 1 by default), now rather than at their next poll. */
+  wake(queue: QueueName, jobs?: number): void;
   /** Those of `singletonKeys` whose job in `queue` is waiting to start (a push queue key; see JobSpec.singletonKey). */
   waiting(queue: QueueName, singletonKeys: string[]): Promise<Set<string>>;
   status(): Promise<Record<string, QueueCounts>>;

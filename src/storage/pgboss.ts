@@ -83,7 +83,8 @@ export function createJobQueue(db: Db, opts: JobQueueOptions) {
   boss.on('error', (err: unknown) => {
     for (const l of listeners) l(err);
   });
-  const workers = new Map<QueueName, string[]>();
+  /** This process's workers of each queue, and whether each is running a job. */
+  const workers = new Map<QueueName, { id: string; busy: boolean }[]>();
   let started = false;
 
   const insert = (q: Queryable, specs: JobSpec[]) =>
@@ -129,14 +130,15 @@ export function createJobQueue(db: Db, opts: JobQueueOptions) {
     repoFor: (q) => ({ enqueue: (specs) => insert(q, specs) }),
 
     async work<D>(name: QueueName, handler: JobHandler<D>, o: { concurrency?: number } = {}) {
-      const ids: string[] = [];
+      const mine: { id: string; busy: boolean }[] = [];
       const running = new Set<Promise<unknown>>();
       for (let i = 0; i < (o.concurrency ?? 1); i++) {
-        let workerId = '';
+        const worker = { id: '', busy: false };
         // pg-boss waits a poll interval after every fetch; with a backlog that would cap a
         // worker at one job per interval, so each finished job wakes its worker at once.
-        const next = () => setImmediate(() => boss.notifyWorker(workerId));
-        workerId = await boss.work<Envelope>(name, { batchSize: 1, includeMetadata: true, pollingIntervalSeconds: opts.pollSeconds }, async ([raw]) => {
+        const next = () => setImmediate(() => boss.notifyWorker(worker.id));
+        worker.id = await boss.work<Envelope>(name, { batchSize: 1, includeMetadata: true, pollingIntervalSeconds: opts.pollSeconds }, async ([raw]) => {
+          worker.busy = true;
           try {
             const j = raw as unknown as { id: string; data: Envelope; retryCount: number; retryLimit: number };
             const job: Job<D> = { id: j.id, queue: name, data: j.data.payload as D, attempt: j.retryCount + 1, maxAttempts: j.retryLimit + 1 };
@@ -158,24 +160,34 @@ export function createJobQueue(db: Db, opts: JobQueueOptions) {
             }
             return {};
           } finally {
+            worker.busy = false;
             next();
           }
         });
-        ids.push(workerId);
+        mine.push(worker);
       }
-      workers.set(name, [...(workers.get(name) ?? []), ...ids]);
+      workers.set(name, [...(workers.get(name) ?? []), ...mine]);
       return async () => {
         workers.set(
           name,
-          (workers.get(name) ?? []).filter((id) => !ids.includes(id)),
+          (workers.get(name) ?? []).filter((w) => !mine.includes(w)),
         );
-        for (const id of ids) await boss.offWork({ id });
+        for (const w of mine) await boss.offWork({ id: w.id });
         await Promise.allSettled([...running]);
       };
     },
 
-    wake(name) {
-      for (const id of workers.get(name) ?? []) boss.notifyWorker(id);
+    wake(name, jobs = 1) {
+      // As many idle workers as there are new jobs, since every woken worker fetches: waking
+      // all four of a device queue for a push to one device made three empty fetches. A busy
+      // worker fetches again as soon as its job ends (next() above).
+      const list = workers.get(name) ?? [];
+      for (const w of list.filter((w) => !w.busy).slice(0, jobs)) {
+        // To the back, so the next wake goes to another worker.
+        list.splice(list.indexOf(w), 1);
+        list.push(w);
+        boss.notifyWorker(w.id);
+      }
     },
 
     async waiting(name, singletonKeys) {
