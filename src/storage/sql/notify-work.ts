@@ -39,8 +39,10 @@ export function notifyWorkRepo(q: Queryable): NotifyWorkRepo {
       // ten messages of each conversation, and building each one's JSON was most of this read).
       const [row] = await q.query<{ pos: number; n: number; last: number | null; plain: [string, string, number, string][] | null; mentioned: Row[] | null; outbox: Row[] | null }>(
         `WITH p AS (SELECT pos FROM notify_position WHERE id = 1),
+         -- The position as a value (an InitPlan), so the scan starts at it in messages_log_pos; as
+         -- a join, its value unknown when planning, the log was read from its beginning.
          m AS (SELECT m.conversation_id, m.seq, m.sender_id, m.id, m.mentions, m.created_at, m.log_pos, m.body
-           FROM p JOIN messages m ON m.log_pos > p.pos ORDER BY m.log_pos LIMIT $1)
+           FROM messages m WHERE m.log_pos > (SELECT pos FROM p) ORDER BY m.log_pos LIMIT $1)
          SELECT p.pos, (SELECT count(*)::int FROM m) AS n, (SELECT max(log_pos) FROM m) AS last,
            (SELECT json_agg(json_build_array(g.conversation_id, g.sender_id, g.seq, g.created_at))
               FROM (SELECT conversation_id, sender_id, max(seq) AS seq, max(created_at) AS created_at FROM m
