@@ -234,16 +234,12 @@ export interface DigestConversationRow extends Omit<UnseenMessages, 'messages'> 
   messages: (UnseenMessage & { createdAt: string })[];
 }
 
-/**
- * Messages not yet turned into notification work (read from the log, see migration 006): a
- * message that mentions someone, or the messages of one sender in one conversation that
- * mention no one, at the newest seq (no id then: all they owe is a conversation push).
- */
+/** A message not yet turned into notification work (read from the log, see migration 006). */
 export interface NewMessage {
   conversationId: string;
   seq: number;
   senderId: string;
-  messageId: string | null;
+  messageId: string;
   mentions: string[];
   createdAt: string;
 }
@@ -252,9 +248,8 @@ export interface NotifyWorkRepo {
   addOutbox(item: OutboxItem): Promise<void>;
   /**
    * The work waiting, read in one snapshot without taking it or locking anything: the
-   * position, up to `messageLimit` messages past it (those that mention someone one by one
-   * with their text, the others each conversation and sender once: see NewMessage) and the
-   * oldest `outboxLimit` outbox rows. Null without a position.
+   * position, up to `messageLimit` messages past it (with the text of those that mention
+   * someone) and the oldest `outboxLimit` outbox rows. Null without a position.
    */
   readWork(messageLimit: number, outboxLimit: number): Promise<{
     pos: number;

@@ -33,52 +33,33 @@ export function notifyWorkRepo(q: Queryable): NotifyWorkRepo {
     async readWork(messageLimit, outboxLimit) {
       // One statement, one snapshot, one row (PGlite pays for every row it returns): the
       // position, the messages after it (log positions become visible in order, so the range
-      // is complete) and the oldest outbox rows. A message that mentions someone comes whole,
-      // with its text; the others each (conversation, sender) once, at the newest seq, since
-      // all they can owe a recipient is one conversation push (a drain under load holds about
-      // ten messages of each conversation, and building each one's JSON was most of this read).
-      const [row] = await q.query<{ pos: number; n: number; last: number | null; plain: [string, string, number, string][] | null; mentioned: Row[] | null; outbox: Row[] | null }>(
-        `WITH p AS (SELECT pos FROM notify_position WHERE id = 1),
-         -- The position as a value (an InitPlan), so the scan starts at it in messages_log_pos; as
-         -- a join, its value unknown when planning, the log was read from its beginning.
-         m AS (SELECT m.conversation_id, m.seq, m.sender_id, m.id, m.mentions, m.created_at, m.log_pos, m.body
-           FROM messages m WHERE m.log_pos > (SELECT pos FROM p) ORDER BY m.log_pos LIMIT $1)
-         SELECT p.pos, (SELECT count(*)::int FROM m) AS n, (SELECT max(log_pos) FROM m) AS last,
-           (SELECT json_agg(json_build_array(g.conversation_id, g.sender_id, g.seq, g.created_at))
-              FROM (SELECT conversation_id, sender_id, max(seq) AS seq, max(created_at) AS created_at FROM m
-                    WHERE cardinality(mentions) = 0 GROUP BY conversation_id, sender_id) g) AS plain,
+      // is complete) with the text of those that mention someone, and the oldest outbox rows.
+      const [row] = await q.query<{ pos: number; messages: Row[] | null; outbox: Row[] | null }>(
+        `SELECT p.pos,
            (SELECT json_agg(json_build_object('conversation_id', m.conversation_id, 'seq', m.seq, 'sender_id', m.sender_id, 'id', m.id,
-              'mentions', m.mentions, 'created_at', m.created_at, 'body', m.body) ORDER BY m.log_pos)
-              FROM m WHERE cardinality(m.mentions) > 0) AS mentioned,
+              'mentions', m.mentions, 'created_at', m.created_at, 'log_pos', m.log_pos,
+              'body', CASE WHEN cardinality(m.mentions) > 0 THEN m.body END) ORDER BY m.log_pos)
+            FROM (SELECT * FROM messages m WHERE m.log_pos > p.pos ORDER BY m.log_pos LIMIT $1) m) AS messages,
            (SELECT json_agg(o ORDER BY o.id) FROM (SELECT * FROM notification_outbox ORDER BY id LIMIT $2) o) AS outbox
-         FROM p`,
+         FROM notify_position p WHERE p.id = 1`,
         [messageLimit, outboxLimit],
       );
       if (!row) return null;
+      const messages = row.messages ?? [];
       const outbox = row.outbox ?? [];
-      const plain = (row.plain ?? []).map(([conversationId, senderId, seq, createdAt]) => ({
-        conversationId,
-        seq: Number(seq),
-        senderId,
-        messageId: null,
-        mentions: [],
-        createdAt: iso(createdAt),
-        body: null,
-      }));
-      const mentioned = (row.mentioned ?? []).map((r) => ({
-        conversationId: String(r.conversation_id),
-        seq: Number(r.seq),
-        senderId: String(r.sender_id),
-        messageId: String(r.id),
-        mentions: (r.mentions as string[]) ?? [],
-        createdAt: iso(r.created_at),
-        body: (r.body as string | null) ?? null,
-      }));
       return {
         pos: Number(row.pos),
-        lastPos: row.last === null ? Number(row.pos) : Number(row.last),
-        more: Number(row.n) === messageLimit || outbox.length === outboxLimit,
-        messages: [...plain, ...mentioned],
+        lastPos: messages.length ? Number(messages.at(-1)!.log_pos) : Number(row.pos),
+        more: messages.length === messageLimit || outbox.length === outboxLimit,
+        messages: messages.map((r) => ({
+          conversationId: String(r.conversation_id),
+          seq: Number(r.seq),
+          senderId: String(r.sender_id),
+          messageId: String(r.id),
+          mentions: (r.mentions as string[]) ?? [],
+          createdAt: iso(r.created_at),
+          body: (r.body as string | null) ?? null,
+        })),
         outbox: outbox.map((r) => ({ ...toOutbox(r), id: String(r.id) })),
       };
     },
