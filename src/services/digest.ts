@@ -101,7 +101,7 @@ export function digestService(deps: ServiceDeps & { presence: PresenceStore }, o
         if (page.length < PAGE) break;
         after = page.at(-1)!.userId;
       }
-      if (emails) store.jobs.wake(QUEUES.email);
+      if (emails) store.jobs.wake(QUEUES.email, emails);
       return { emails };
     },
   };

@@ -97,7 +97,7 @@ export function notificationService(deps: ServiceDeps) {
         actionUrl: input.actionUrl ?? null,
         createdAt: at.toISOString(),
       }));
-      const created = await store.transaction(async (tx) => {
+      const { created, queued } = await store.transaction(async (tx) => {
         const created = await tx.notifications.insertMany(rows, key);
         const entryOf = new Map(created.map((n) => [n.userId, n.id]));
         const jobs = input.userIds
@@ -109,10 +109,10 @@ export function notificationService(deps: ServiceDeps) {
             return { queue: QUEUES.push, ...(key ? { id: stableUuid(`notify:${key}:${userId}`) } : {}), data: job };
           });
         await tx.jobs.enqueue(jobs);
-        return created;
+        return { created, queued: jobs.length };
       });
       for (const n of created) await announce(n.userId, n);
-      store.jobs.wake(QUEUES.push);
+      if (queued) store.jobs.wake(QUEUES.push, queued);
       const notifications = key ? await store.notifications.byIdempotencyKey(input.userIds, key) : created;
       return { notifications, created: created.length };
     },
