@@ -53,23 +53,33 @@ for (const backend of backends) {
     /**
      * Two drains at once, neither going past its read of the work until both have read it: on
      * a loaded machine one could otherwise claim and commit before the other began, and the
-     * second would find nothing, not lose the claim. Answers what each drainOnce answered.
+     * second would find nothing, not lose the claim. A drain that ends without reading the
+     * work lets the other go, so a change of path fails the assertions instead of hanging.
+     * Answers what each drainOnce answered.
      */
     const twoDrainsReadingTogether = async () => {
       const { notifyWork } = h.store;
       const read = notifyWork.readWork;
       const held: (() => void)[] = [];
+      let ended = 0;
+      const release = () => {
+        for (const go of held.splice(0)) go();
+      };
       notifyWork.readWork = async (...args) => {
         const work = await read.apply(notifyWork, args);
         await new Promise<void>((resolve) => {
           held.push(resolve);
-          if (held.length === 2) for (const go of held) go();
+          if (held.length === 2 || ended > 0) release();
         });
         return work;
       };
+      const drain = () =>
+        h.app.services.dispatcher.drainOnce().finally(() => {
+          ended++;
+          release();
+        });
       try {
-        const { dispatcher } = h.app.services;
-        return await Promise.all([dispatcher.drainOnce(), dispatcher.drainOnce()]);
+        return await Promise.all([drain(), drain()]);
       } finally {
         notifyWork.readWork = read;
       }
