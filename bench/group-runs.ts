@@ -188,23 +188,43 @@ export async function groupRun(name: string, ctx: RunContext, open: () => Promis
   }
 }
 
-const relayRun: BenchRun = {
-  name: 'relay',
-  what: 'bare ws relay, memory only: the ceiling',
-  applies: () => true,
-  run: (ctx) =>
-    groupRun('relay', ctx, async () => {
-      const server = await startRelay();
-      return {
-        server,
-        db: null,
-        groups: async (groups) => groups.map((_, i) => `room-${i}`),
-        connect: (_user, room) => wsClient(server.url, `room=${room}`),
-        settled: async () => {},
-        close: () => server.stop(),
-      };
-    }),
-};
+/**
+ * The bare ws relay, memory only (`relay`: the ceiling), or committing every message to
+ * PostgreSQL before it delivers or acks it (`durable-relay`): what a durable design costs at
+ * least here, so Parley's figures read against both.
+ */
+function relayRun(durable: boolean): BenchRun {
+  const name = durable ? 'durable-relay' : 'relay';
+  return {
+    name,
+    what: durable
+      ? 'the relay, delivering and acking each message after its COMMIT to PostgreSQL (group commit, one table, one index): the floor of a durable design'
+      : 'bare ws relay, memory only: the ceiling',
+    applies: (k) => !durable || k.databaseUrl !== null,
+    run: (ctx) =>
+      groupRun(name, ctx, async () => {
+        const db = durable ? await openBenchDatabase(ctx.knobs.databaseUrl!) : null;
+        let server: ServerProcess;
+        try {
+          server = await startRelay(db?.url);
+        } catch (err) {
+          await db?.close();
+          throw err;
+        }
+        return {
+          server,
+          db,
+          groups: async (groups) => groups.map((_, i) => `room-${i}`),
+          connect: (_user, room) => wsClient(server.url, `room=${room}`),
+          settled: async () => {},
+          async close() {
+            await server.stop();
+            await db?.close();
+          },
+        };
+      }),
+  };
+}
 
 /** How a run connects one member to Parley (GraphQL's runs bring theirs: bench/graphql.ts). */
 export type Connect = (url: string, userId: string, conversationId: string) => Promise<BenchClient>;
@@ -248,7 +268,8 @@ export function parleyRun(store: 'embedded' | 'postgres', gateway: Gateway, conn
 }
 
 export const groupRuns: BenchRun[] = [
-  relayRun,
+  relayRun(false),
+  relayRun(true),
   parleyRun('embedded', 'socketio'),
   parleyRun('embedded', 'ws'),
   parleyRun('postgres', 'socketio'),

@@ -63,8 +63,9 @@ async function startNode(cwd: string, args: string[], env: Record<string, string
   };
 }
 
-/** The bare ws relay (bench/relay-server.ts): the ceiling. */
-export const startRelay = () => startNode(path.resolve(import.meta.dirname, '..'), ['--import', 'tsx', 'bench/relay-server.ts'], {}, '/health');
+/** The bare ws relay (bench/relay-server.ts): the ceiling; with a database, the floor of a durable design. */
+export const startRelay = (databaseUrl?: string) =>
+  startNode(path.resolve(import.meta.dirname, '..'), ['--import', 'tsx', 'bench/relay-server.ts'], databaseUrl ? { RELAY_DATABASE_URL: databaseUrl } : {}, '/health');
 
 /**
  * Parley from `knobs.serverDir` (this checkout, or another for before/after), embedded in a
