@@ -5,6 +5,11 @@
 // this process (its whole CPU: PGlite runs on the calling thread). The whole-server runs
 // cannot tell a few per cent from the machine's noise; this can, so two checkouts
 // (BENCH_SERVER_DIR) compare here first.
+//
+// BENCH_BATCH_PARTS=1 prices the parts of the batch: beside the checkout's batch as it is,
+// the same batch with one part taken out (a function rewritten, an index dropped), each in a
+// database of its own, measured in turn every round. Some of them break what the batch
+// guarantees (concurrent writers, idempotency): they say what a part costs, not what to ship.
 import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -12,13 +17,14 @@ import type { Message } from '../src/domain/types.ts';
 import type { Db } from '../src/storage/db.ts';
 import { seedGroups } from '../test/helpers/seed-groups.ts';
 import { knobs } from './knobs.ts';
-import { openBenchDatabase } from './postgres.ts';
+import { type BenchDatabase, openBenchDatabase } from './postgres.ts';
 
 const BATCH = Math.max(1, Number(process.env.BENCH_BATCH ?? 14));
 const ROUNDS = Math.max(1, Number(process.env.BENCH_BATCH_ROUNDS ?? 5));
 const BATCHES_PER_ROUND = 1000;
 const CONVERSATIONS = 100;
 const MEMBERS = 10;
+const FUNCTION = 'parley_send_batch(uuid[], text[], text[], uuid[], text[], text[], uuid[], text[], timestamptz[])';
 
 // The checkout under test's own storage code, so its migrations and send batch are measured.
 const from = (file: string) => import(path.join(knobs.serverDir, file));
@@ -27,62 +33,133 @@ const { openPglite } = (await from('src/storage/db-pglite.ts')) as { openPglite(
 const { migrate } = (await from('src/storage/migrate.ts')) as { migrate(db: Db): Promise<unknown> };
 const { sendMany } = (await from('src/storage/sql/send-batch.ts')) as { sendMany(db: Db, m: Message[]): Promise<unknown[]> };
 
-const database = knobs.databaseUrl ? await openBenchDatabase(knobs.databaseUrl) : null;
-const db = database ? await openPostgres(database.url, { max: 1 }) : await openPglite({});
-try {
-  await migrate(db);
-  const ids = await seedGroups(db, CONVERSATIONS, MEMBERS);
-  const [backend] = await db.query<{ pid: number }>('SELECT pg_backend_pid() AS pid');
+/** The send batch as the checkout has it, or with one part taken out. */
+interface Variant {
+  name: string;
+  /** Applied after migrating, before seeding. */
+  apply?(db: Db): Promise<void>;
+}
+
+/** Replaces text of the batch function; a part no longer where it was fails loudly. */
+const rewrite = (part: RegExp | string, by: string) => async (db: Db) => {
+  const [row] = await db.query<{ def: string }>(`SELECT pg_get_functiondef('${FUNCTION}'::regprocedure) AS def`);
+  const next = row!.def.replace(part, by);
+  if (next === row!.def) throw new Error(`BENCH_BATCH_PARTS: ${String(part).slice(0, 60)} is no longer in parley_send_batch: update bench/send-batch.ts`);
+  await db.query(next);
+};
+const run = (...statements: string[]) => async (db: Db) => {
+  for (const sql of statements) await db.query(sql);
+};
+
+const VARIANTS: Variant[] = [
+  { name: 'as is' },
+  ...(process.env.BENCH_BATCH_PARTS === '1'
+    ? [
+        { name: "without the sender's read and delivered markers", apply: rewrite(/,\s*-- Sending marks[\s\S]*?RETURNING 1\n {2}\)/, '') },
+        { name: 'without locking the conversations first', apply: rewrite(/PERFORM 1 FROM conversations c WHERE c\.id = ANY \(p_conv\) ORDER BY c\.id FOR UPDATE;/, '') },
+        {
+          name: 'without the idempotency key (its probe and unique index)',
+          async apply(db: Db) {
+            await rewrite(/LEFT JOIN messages d ON [^\n]*/, 'LEFT JOIN (SELECT NULL::uuid AS id, NULL::bigint AS seq) d ON false')(db);
+            await run('ALTER TABLE messages DROP CONSTRAINT messages_conversation_id_sender_id_client_msg_id_key')(db);
+          },
+        },
+        { name: "without the log position's index", apply: run('DROP INDEX messages_log_pos') },
+        { name: 'without the function-level settings (custom plans)', apply: run(`ALTER FUNCTION ${FUNCTION} RESET ALL`) },
+      ]
+    : []),
+];
+
+interface Subject {
+  variant: Variant;
+  db: Db;
+  database: BenchDatabase | null;
+  ids: string[];
   /** CPU so far, in µs: the backend's (utime + stime, 10 ms ticks), or this process's on PGlite. */
-  const cpu = () => {
-    if (db.engine === 'pglite') {
-      const u = process.cpuUsage();
-      return u.user + u.system;
-    }
-    const fields = fs.readFileSync(`/proc/${backend!.pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-    return (Number(fields[11]) + Number(fields[12])) * 10_000;
-  };
-  let sent = 0;
-  const batch = (): Message[] =>
-    Array.from({ length: BATCH }, () => {
-      const c = Math.floor(Math.random() * CONVERSATIONS);
-      sent++;
-      return {
-        id: randomUUID(),
-        conversationId: ids[c]!,
-        senderId: `u${c * MEMBERS + (sent % MEMBERS)}`,
-        clientMsgId: `m${sent}`,
-        body: 'x'.repeat(knobs.bodyBytes),
-        attachments: [],
-        replyTo: null,
-        replyCount: 0,
-        mentions: [],
-        reactions: [],
-        seq: 0,
-        createdAt: new Date().toISOString(),
-        editedAt: null,
-        deletedAt: null,
-      };
-    });
-  for (let i = 0; i < 100; i++) await sendMany(db, batch()); // plans settle, caches warm
-  console.log(`send batch on ${db.engine}: ${BATCH} messages a batch, ${ROUNDS} rounds of ${BATCHES_PER_ROUND} batches; server ${knobs.serverDir}`);
-  const perMessage: number[] = [];
-  for (let r = 0; r < ROUNDS; r++) {
-    // Built before the clock starts, so the process's CPU is the driver's and the store's side.
-    const batches = Array.from({ length: BATCHES_PER_ROUND }, batch);
-    const t0 = cpu();
-    const c0 = process.cpuUsage();
-    const w0 = performance.now();
-    for (const b of batches) await sendMany(db, b);
-    const us = (cpu() - t0) / (BATCHES_PER_ROUND * BATCH);
-    const c = process.cpuUsage(c0);
-    perMessage.push(us);
-    const client = db.engine === 'pglite' ? '' : `, this process (the driver) ${((c.user + c.system) / (BATCHES_PER_ROUND * BATCH)).toFixed(1)} µs`;
-    console.log(`  round ${r + 1}: ${db.engine === 'pglite' ? 'process' : 'backend'} CPU ${us.toFixed(1)} µs per message${client}; ${((performance.now() - w0) / BATCHES_PER_ROUND).toFixed(2)} ms per batch, commit included`);
+  cpu(): number;
+  perMessage: number[];
+}
+
+async function open(variant: Variant): Promise<Subject> {
+  const database = knobs.databaseUrl ? await openBenchDatabase(knobs.databaseUrl) : null;
+  const db = database ? await openPostgres(database.url, { max: 1 }) : await openPglite({});
+  try {
+    await migrate(db);
+    await variant.apply?.(db);
+    const ids = await seedGroups(db, CONVERSATIONS, MEMBERS);
+    const [backend] = db.engine === 'pglite' ? [] : await db.query<{ pid: number }>('SELECT pg_backend_pid() AS pid');
+    const cpu = () => {
+      if (!backend) {
+        const u = process.cpuUsage();
+        return u.user + u.system;
+      }
+      const fields = fs.readFileSync(`/proc/${backend.pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+      return (Number(fields[11]) + Number(fields[12])) * 10_000;
+    };
+    return { variant, db, database, ids, cpu, perMessage: [] };
+  } catch (err) {
+    await db.close();
+    await database?.close();
+    throw err;
   }
-  const sorted = [...perMessage].sort((a, b) => a - b);
-  console.log(`median ${sorted[Math.floor(sorted.length / 2)]!.toFixed(1)} µs per message (min ${sorted[0]!.toFixed(1)}, max ${sorted.at(-1)!.toFixed(1)})`);
+}
+
+let sent = 0;
+const batchFor = (ids: string[]): Message[] =>
+  Array.from({ length: BATCH }, () => {
+    const c = Math.floor(Math.random() * CONVERSATIONS);
+    sent++;
+    return {
+      id: randomUUID(),
+      conversationId: ids[c]!,
+      senderId: `u${c * MEMBERS + (sent % MEMBERS)}`,
+      clientMsgId: `m${sent}`,
+      body: 'x'.repeat(knobs.bodyBytes),
+      attachments: [],
+      replyTo: null,
+      replyCount: 0,
+      mentions: [],
+      reactions: [],
+      seq: 0,
+      createdAt: new Date().toISOString(),
+      editedAt: null,
+      deletedAt: null,
+    };
+  });
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+const subjects: Subject[] = [];
+try {
+  for (const v of VARIANTS) subjects.push(await open(v));
+  for (const s of subjects) for (let i = 0; i < 100; i++) await sendMany(s.db, batchFor(s.ids)); // plans settle, caches warm
+  const engine = subjects[0]!.db.engine;
+  console.log(`send batch on ${engine}: ${BATCH} messages a batch, ${ROUNDS} rounds of ${BATCHES_PER_ROUND} batches; server ${knobs.serverDir}`);
+  for (let r = 0; r < ROUNDS; r++) {
+    for (const s of subjects) {
+      // Built before the clock starts, so the process's CPU is the driver's and the store's side.
+      const batches = Array.from({ length: BATCHES_PER_ROUND }, () => batchFor(s.ids));
+      const t0 = s.cpu();
+      const c0 = process.cpuUsage();
+      const w0 = performance.now();
+      for (const b of batches) await sendMany(s.db, b);
+      const us = (s.cpu() - t0) / (BATCHES_PER_ROUND * BATCH);
+      const c = process.cpuUsage(c0);
+      s.perMessage.push(us);
+      const client = engine === 'pglite' ? '' : `, this process (the driver) ${((c.user + c.system) / (BATCHES_PER_ROUND * BATCH)).toFixed(1)} µs`;
+      const label = subjects.length > 1 ? ` ${s.variant.name}` : '';
+      console.log(`  round ${r + 1}${label}: ${engine === 'pglite' ? 'process' : 'backend'} CPU ${us.toFixed(1)} µs per message${client}; ${((performance.now() - w0) / BATCHES_PER_ROUND).toFixed(2)} ms per batch, commit included`);
+    }
+  }
+  const base = median(subjects[0]!.perMessage);
+  for (const s of subjects) {
+    const m = median(s.perMessage);
+    const sorted = [...s.perMessage].sort((a, b) => a - b);
+    const delta = s === subjects[0] ? '' : `: ${(m - base).toFixed(1)} µs (${(((m - base) / base) * 100).toFixed(0)}%) against the batch as it is`;
+    console.log(`median${subjects.length > 1 ? ` ${s.variant.name}` : ''} ${m.toFixed(1)} µs per message (min ${sorted[0]!.toFixed(1)}, max ${sorted.at(-1)!.toFixed(1)})${delta}`);
+  }
 } finally {
-  await db.close();
-  await database?.close();
+  for (const s of subjects) {
+    await s.db.close();
+    await s.database?.close();
+  }
 }
