@@ -168,6 +168,11 @@ export async function groupRun(name: string, ctx: RunContext, open: () => Promis
         rate = Number.isFinite(hi) ? Math.round((lo + hi) / 2) : Math.round(rate * 1.5);
         if (Number.isFinite(hi) && hi - lo < Math.max(50, lo * 0.05)) break;
       }
+      // Every rate tried was kept up with: the highest is a lower bound, not the ceiling.
+      if (best && !Number.isFinite(hi)) {
+        best.rate = `at least ${lo}`;
+        ctx.print(`  ${name}: every rate tried was kept up with; the ceiling is above ${lo} msg/s (raise BENCH_FIND_STEPS)`);
+      }
       if (best) points.push(best);
     }
 

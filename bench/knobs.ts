@@ -49,7 +49,7 @@ export const knobs = Object.freeze({
   /** `find`: a rate counts as kept up with when p99 stays under this and nothing is lost. */
   p99LimitMs: num('BENCH_P99_MS', 250),
   /** `find`: the most rates tried per run. */
-  findSteps: num('BENCH_FIND_STEPS', 8),
+  findSteps: num('BENCH_FIND_STEPS', 12),
   gateways: list('BENCH_GATEWAY', 'socketio,ws,graphql').filter((g): g is Gateway => g === 'socketio' || g === 'ws' || g === 'graphql'),
   /** Run names (or prefixes) to run; empty: all that apply. */
   runs: list('BENCH_RUNS', ''),
