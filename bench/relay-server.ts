@@ -43,7 +43,15 @@ async function openLog(url: string) {
     queue.push(p);
     if (running) return;
     running = true;
-    setTimeout(() => void pump(), 1);
+    // A failed commit ends the run loudly: the bench then reports the server gone, not a slow one.
+    setTimeout(
+      () =>
+        pump().catch((err) => {
+          console.error(err);
+          process.exit(1);
+        }),
+      1,
+    );
   };
 }
 
