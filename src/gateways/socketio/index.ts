@@ -8,6 +8,7 @@ import { AppError, toAppError } from '../../errors.ts';
 import { originAllowed } from '../origin.ts';
 import { openSession, type SessionDeps } from '../session/session.ts';
 import { checkProtocolVersion } from '../session/version.ts';
+import { writeFlushesWhole } from './flush-whole.ts';
 
 /**
  * Packets engine.io holds while its transport cannot write (a stalled websocket, or polling
@@ -100,6 +101,8 @@ export function attachSocketIo(server: HttpServer, config: Config, deps: Session
   });
 
   io.on('connection', (socket) => {
+    writeFlushesWhole(socket.conn.transport);
+    socket.conn.on('upgrade', writeFlushesWhole);
     const actor = socket.data.actor as Actor;
     const session = openSession(deps, actor, { id: socket.id, userId: actor.userId, gateway: 'socketio' }, {
       onFlood: () => drop(socket, 'frame flood'),

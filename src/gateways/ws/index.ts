@@ -12,6 +12,7 @@ import { keepAlive } from '../keepalive.ts';
 import { originAllowed } from '../origin.ts';
 import { openSession, type SessionDeps } from '../session/session.ts';
 import { checkProtocolVersion } from '../session/version.ts';
+import { tickCorker } from './tick-cork.ts';
 import { textFrame } from './frame.ts';
 
 export const WS_PATH = '/v1/ws';
@@ -68,18 +69,21 @@ export function attachWs(server: HttpServer, config: Config, deps: SessionDeps) 
     socket: Duplex;
   }
   const sockets = new Map<string, Open>();
+  const corkForTick = tickCorker();
   /**
    * The one way a frame leaves: events, acks and errors alike, framed here (frame.ts) and
-   * written to the TCP socket whole, in one write. ws itself writes synchronously too (no
-   * permessage-deflate, nothing queued in its sender), so its close and ping frames cannot
-   * land inside one of these. Whatever is queued counts (ws's bufferedAmount: bytes not yet
-   * taken by the kernel); a connection past PARLEY_MAX_BUFFERED_BYTES is closed 4008
+   * handed to the TCP socket whole, corked until the tick ends (tick-cork.ts). ws itself
+   * writes synchronously too (no permessage-deflate, nothing queued in its sender), so its
+   * close and ping frames cannot land inside one of these. Whatever is queued counts (ws's
+   * bufferedAmount: bytes not yet taken by the kernel, corked ones included); a connection
+   * past PARLEY_MAX_BUFFERED_BYTES is closed 4008
    * (reconnect and sync) and, since a peer that does not read will not read the close frame
    * either, cut a second later. What one connection can make the server hold is the bound
    * plus one frame.
    */
   const write = ({ ws, socket }: Open, frame: Buffer, userId: string) => {
     if (ws.readyState !== WebSocket.OPEN) return;
+    corkForTick(socket);
     socket.write(frame);
     if (ws.bufferedAmount <= config.realtime.maxBufferedBytes) return;
     deps.log.warn({ userId, buffered: ws.bufferedAmount }, 'slow consumer: disconnected');

@@ -1,0 +1,75 @@
+import assert from 'node:assert/strict';
+import type { Socket as TcpSocket } from 'node:net';
+import { after, before, describe, test } from 'node:test';
+import { pgliteBackend } from './helpers/backends.ts';
+import { type Harness, harness, uid } from './helpers/harness.ts';
+import { listen, socketClient, wsClient } from './helpers/realtime.ts';
+
+/**
+ * Events that reach one connection in one tick (a committed batch of sends brings a member
+ * several) leave in one writev on /v1/ws, and in at most two on Socket.IO (engine.io sends
+ * the first packet at once and the rest when it has been written), instead of a write
+ * syscall each. Counted where Node hands the server's TCP socket its bytes: one `_write`
+ * or `_writev` per syscall.
+ */
+describe('events of one tick leave a connection together', () => {
+  let h: Harness;
+  let url: string;
+  /** Writes the server made to its TCP sockets since the last reset: chunks per write. */
+  let writes: number[] = [];
+  before(async () => {
+    h = await harness(pgliteBackend, {}, {}, (app) => {
+      app.http.server.on('connection', (tcp: TcpSocket) => {
+        const t = tcp as TcpSocket & { _write: (...a: unknown[]) => void; _writev: (chunks: unknown[], cb: unknown) => void };
+        const write = t._write.bind(t);
+        const writev = t._writev.bind(t);
+        t._write = (...a: unknown[]) => {
+          writes.push(1);
+          write(...a);
+        };
+        t._writev = (chunks, cb) => {
+          writes.push(chunks.length);
+          writev(chunks, cb);
+        };
+      });
+    });
+    url = await listen(h);
+  });
+  after(() => h.close());
+
+  const EVENTS = 6;
+  let counted = 0;
+  /** Emits EVENTS events to the user in one tick; resolves with the writes made until the client had them all. */
+  async function burst(client: { userId: string; next(event: string, match: (d: any) => boolean): Promise<unknown> }) {
+    writes = [];
+    for (let i = 0; i < EVENTS; i++) h.app.hub.emitTo([client.userId], 'notification:updated', { unreadCount: ++counted });
+    const last = counted;
+    await client.next('notification:updated', (d) => d.unreadCount === last);
+    return writes;
+  }
+  const counts = (client: { events: { event: string; data: any }[] }) =>
+    client.events.filter((e) => e.event === 'notification:updated').map((e) => e.data.unreadCount);
+
+  test('/v1/ws: one writev holding every frame', async () => {
+    const client = await wsClient(url, uid());
+    try {
+      assert.deepEqual(await burst(client), [EVENTS]);
+      // The corking ends with the tick: a second burst is written as its own writev.
+      assert.deepEqual(await burst(client), [EVENTS]);
+      assert.deepEqual(counts(client), Array.from({ length: 2 * EVENTS }, (_, i) => counted - 2 * EVENTS + i + 1));
+    } finally {
+      await client.close();
+    }
+  });
+
+  test('Socket.IO: the first packet, then one writev for the rest', async () => {
+    const client = await socketClient(url, uid());
+    try {
+      const made = await burst(client);
+      assert.ok(made.length <= 2, `${made.length} writes for ${EVENTS} events: ${made.join(', ')}`);
+      assert.deepEqual(counts(client), Array.from({ length: EVENTS }, (_, i) => counted - EVENTS + i + 1));
+    } finally {
+      await client.close();
+    }
+  });
+});
