@@ -76,10 +76,9 @@ export function attachWs(server: HttpServer, config: Config, deps: SessionDeps) 
    * writes synchronously too (no permessage-deflate, nothing queued in its sender), so its
    * close and ping frames cannot land inside one of these. Whatever is queued counts (ws's
    * bufferedAmount: bytes not yet taken by the kernel, corked ones included); a connection
-   * past PARLEY_MAX_BUFFERED_BYTES is closed 4008
-   * (reconnect and sync) and, since a peer that does not read will not read the close frame
-   * either, cut a second later. What one connection can make the server hold is the bound
-   * plus one frame.
+   * past PARLEY_MAX_BUFFERED_BYTES is closed 4008 (reconnect and sync) and, since a peer
+   * that does not read will not read the close frame either, cut a second later. What one
+   * connection can make the server hold is the bound plus one frame.
    */
   const write = ({ ws, socket }: Open, frame: Buffer, userId: string) => {
     if (ws.readyState !== WebSocket.OPEN) return;
