@@ -8,7 +8,7 @@ import { AppError, toAppError } from '../../errors.ts';
 import { originAllowed } from '../origin.ts';
 import { openSession, type SessionDeps } from '../session/session.ts';
 import { checkProtocolVersion } from '../session/version.ts';
-import { writeFlushesWhole } from './flush-whole.ts';
+import { tickWriter } from './write-per-tick.ts';
 
 /**
  * Packets engine.io holds while its transport cannot write (a stalled websocket, or polling
@@ -59,17 +59,29 @@ export function attachSocketIo(server: HttpServer, config: Config, deps: Session
 
   /** Bytes ws could not hand to the kernel, plus packets engine.io holds back meanwhile. */
   const rawWs = (socket: Socket) => (socket.conn.transport as unknown as { socket?: { bufferedAmount?: number; terminate?: () => void } }).socket;
-  const slow = (socket: Socket) => {
-    // The queue is only non-empty while the transport is stalled, so the walk is rare and bounded.
-    const queue = (socket.conn as unknown as { writeBuffer: { data?: unknown }[] }).writeBuffer;
-    if (queue.length > MAX_QUEUED_PACKETS) return true;
-    let bytes = rawWs(socket)?.bufferedAmount ?? 0;
-    for (const packet of queue) {
-      const data = packet.data;
-      bytes += typeof data === 'string' ? Buffer.byteLength(data) : Buffer.isBuffer(data) ? data.length : 0;
-      if (bytes > config.realtime.maxBufferedBytes) return true;
+  type Queue = { data?: unknown }[];
+  /**
+   * Bytes of engine.io's queue counted so far. The queue holds the tick's packets until its
+   * end (write-per-tick.ts) and, while the transport is stalled, everything since; engine.io
+   * only appends to it and replaces it whole when it flushes, so each packet is counted once.
+   */
+  const counted = new WeakMap<Queue, { packets: number; bytes: number }>();
+  const queuedBytes = (queue: Queue) => {
+    let c = counted.get(queue);
+    if (!c) {
+      c = { packets: 0, bytes: 0 };
+      counted.set(queue, c);
     }
-    return bytes > config.realtime.maxBufferedBytes;
+    for (; c.packets < queue.length; c.packets++) {
+      const data = queue[c.packets]!.data;
+      c.bytes += typeof data === 'string' ? Buffer.byteLength(data) : Buffer.isBuffer(data) ? data.length : 0;
+    }
+    return c.bytes;
+  };
+  const slow = (socket: Socket) => {
+    const queue = (socket.conn as unknown as { writeBuffer: Queue }).writeBuffer;
+    if (queue.length > MAX_QUEUED_PACKETS) return true;
+    return (rawWs(socket)?.bufferedAmount ?? 0) + queuedBytes(queue) > config.realtime.maxBufferedBytes;
   };
   const drop = (socket: Socket, why: 'slow consumer' | 'frame flood') => {
     if (socket.conn.readyState !== 'open') return;
@@ -94,15 +106,15 @@ export function attachSocketIo(server: HttpServer, config: Config, deps: Session
     if (ids.length) io.to(ids).emit(event, ...([data] as never));
   });
 
-  // The upgrade request (headers, the parser's state) stays referenced by engine.io for the
-  // connection's life; nothing needs it once connected (Socket.IO's advice for memory).
+  const writePerTick = tickWriter((err) => deps.log.error({ err }, 'socket.io flush failed'));
   io.engine.on('connection', (raw: { request: unknown }) => {
+    // The upgrade request (headers, the parser's state) stays referenced by engine.io for the
+    // connection's life; nothing needs it once connected (Socket.IO's advice for memory).
     raw.request = null;
+    writePerTick(raw);
   });
 
   io.on('connection', (socket) => {
-    writeFlushesWhole(socket.conn.transport);
-    socket.conn.on('upgrade', writeFlushesWhole);
     const actor = socket.data.actor as Actor;
     const session = openSession(deps, actor, { id: socket.id, userId: actor.userId, gateway: 'socketio' }, {
       onFlood: () => drop(socket, 'frame flood'),

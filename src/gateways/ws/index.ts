@@ -10,9 +10,9 @@ import { AppError, toAppError } from '../../errors.ts';
 import { parseClientJson } from '../json.ts';
 import { keepAlive } from '../keepalive.ts';
 import { originAllowed } from '../origin.ts';
+import { atTickEnd } from '../tick-end.ts';
 import { openSession, type SessionDeps } from '../session/session.ts';
 import { checkProtocolVersion } from '../session/version.ts';
-import { tickCorker } from './tick-cork.ts';
 import { textFrame } from './frame.ts';
 
 export const WS_PATH = '/v1/ws';
@@ -69,10 +69,13 @@ export function attachWs(server: HttpServer, config: Config, deps: SessionDeps) 
     socket: Duplex;
   }
   const sockets = new Map<string, Open>();
-  const corkForTick = tickCorker();
+  const uncorkAtTickEnd = atTickEnd<Duplex>(
+    (socket) => socket.uncork(),
+    (err) => deps.log.error({ err }, 'uncork failed'),
+  );
   /**
    * The one way a frame leaves: events, acks and errors alike, framed here (frame.ts) and
-   * handed to the TCP socket whole, corked until the tick ends (tick-cork.ts). ws itself
+   * handed to the TCP socket whole, corked until the tick ends (tick-end.ts). ws itself
    * writes synchronously too (no permessage-deflate, nothing queued in its sender), so its
    * close and ping frames cannot land inside one of these. Whatever is queued counts (ws's
    * bufferedAmount: bytes not yet taken by the kernel, corked ones included); a connection
@@ -82,7 +85,7 @@ export function attachWs(server: HttpServer, config: Config, deps: SessionDeps) 
    */
   const write = ({ ws, socket }: Open, frame: Buffer, userId: string) => {
     if (ws.readyState !== WebSocket.OPEN) return;
-    corkForTick(socket);
+    if (uncorkAtTickEnd(socket)) socket.cork();
     socket.write(frame);
     if (ws.bufferedAmount <= config.realtime.maxBufferedBytes) return;
     deps.log.warn({ userId, buffered: ws.bufferedAmount }, 'slow consumer: disconnected');
