@@ -59,7 +59,14 @@ export async function openPgliteThread(opts: { dataDir?: string; loadDataDir?: U
   };
   const on = (tx?: number): Queryable => ({
     query: <R>(sql: string, params?: unknown[], options?: QueryOptions) =>
-      call<R[]>({ op: 'query', sql, ...(params ? { params } : {}), ...(tx ? { tx } : {}), ...(options?.name ? { name: options.name } : {}) }),
+      call<R[]>({
+        op: 'query',
+        sql,
+        ...(params ? { params } : {}),
+        ...(tx ? { tx } : {}),
+        ...(options?.name ? { name: options.name } : {}),
+        ...(options?.rowMode ? { rowMode: options.rowMode } : {}),
+      }),
     exec: (sql: string) => call<Record<string, unknown>[]>({ op: 'exec', sql, ...(tx ? { tx } : {}) }),
   });
 

@@ -48,8 +48,8 @@ export async function openPglite(opts: PgliteOptions = {}): Promise<Db & { dump(
   const prepared = preparedStatements(pg);
   const wrap = (q: { query: PGlite['query']; exec: PGlite['exec'] }, inTransaction: boolean): Queryable => ({
     async query<R>(text: string, params?: unknown[], options?: QueryOptions) {
-      if (options?.name && !inTransaction) return prepared<R>(options.name, text, params);
-      return (await q.query<R>(text, params)).rows;
+      if (options?.name && !inTransaction) return prepared<R>(options.name, text, params, options.rowMode);
+      return (await q.query<R>(text, params, options?.rowMode ? { rowMode: options.rowMode } : undefined)).rows;
     },
     async exec(text: string) {
       return ((await q.exec(text)).at(-1)?.rows ?? []) as Record<string, unknown>[];

@@ -10,6 +10,14 @@ export interface QueryOptions {
    * exchanges query() makes per call (pglite-prepared.ts). One name, one text.
    */
   name?: string;
+  /**
+   * 'array': each row as an array of its columns, in the statement's order. For hot
+   * statements: node-postgres makes an object row by cloning a template object, which takes
+   * V8's slow path once a process runs statements of several shapes (under load, about half
+   * of its time turning the send batch's answer into rows); PGlite's rows also cross from
+   * its worker thread cheaper as arrays.
+   */
+  rowMode?: 'array';
 }
 
 export interface Queryable {

@@ -30,7 +30,7 @@ export function preparedStatements(pg: PGlite) {
    * Runs the named statement outside any transaction. It waits for PGlite's transaction and
    * query locks as query() does, so it never lands inside another caller's transaction.
    */
-  return async function query<R>(name: string, text: string, params: unknown[] = []): Promise<R[]> {
+  return async function query<R>(name: string, text: string, params: unknown[] = [], rowMode?: 'array'): Promise<R[]> {
     return pg._runExclusiveTransaction(() =>
       pg._runExclusiveQuery(async () => {
         const types = await prepare(name, text);
@@ -42,7 +42,7 @@ export function preparedStatements(pg: PGlite) {
         const { messages } = await pg.execProtocol(
           Buffer.concat([serialize.bind({ statement: name, values }), serialize.describe({ type: 'P' }), serialize.execute({}), serialize.sync()]),
         );
-        return (parse.parseResults(messages, pg.parsers)[0]?.rows ?? []) as R[];
+        return (parse.parseResults(messages, pg.parsers, rowMode ? { rowMode } : undefined)[0]?.rows ?? []) as R[];
       }),
     );
   };

@@ -7,7 +7,7 @@ import { createPglite } from './db-pglite.ts';
 import { preparedStatements } from './pglite-prepared.ts';
 
 export type Request =
-  | { id: number; op: 'query'; sql: string; params?: unknown[]; tx?: number; name?: string }
+  | { id: number; op: 'query'; sql: string; params?: unknown[]; tx?: number; name?: string; rowMode?: 'array' }
   | { id: number; op: 'exec'; sql: string; tx?: number }
   | { id: number; op: 'begin' }
   | { id: number; op: 'end'; tx: number; commit: boolean }
@@ -42,9 +42,9 @@ const plain = (err: unknown): Record<string, unknown> => {
 async function handle(r: Request): Promise<unknown> {
   switch (r.op) {
     case 'query': {
-      if (r.name && !r.tx) return prepared(r.name, r.sql, r.params);
+      if (r.name && !r.tx) return prepared(r.name, r.sql, r.params, r.rowMode);
       const q = r.tx ? open.get(r.tx)!.tx! : pg;
-      return (await q.query(r.sql, r.params)).rows;
+      return (await q.query(r.sql, r.params, r.rowMode ? { rowMode: r.rowMode } : undefined)).rows;
     }
     case 'exec': {
       const q = r.tx ? open.get(r.tx)!.tx! : pg;

@@ -2,12 +2,13 @@ import type { Message } from '../../domain/types.ts';
 import type { Queryable } from '../db.ts';
 import type { SendOutcome } from '../store.ts';
 
-type Row = { ord: number; outcome: string; out_seq: number | null; out_id: string | null };
+/** parley_send_batch's columns, in order (read as arrays: QueryOptions.rowMode): ord, outcome, out_seq, out_id. */
+type Row = [ord: number, outcome: string, seq: number | null, id: string | null];
 
-const toOutcome = (r: Row): SendOutcome => {
-  if (r.outcome === 'created') return { outcome: 'created', seq: Number(r.out_seq) };
-  if (r.outcome === 'duplicate') return { outcome: 'duplicate', messageId: r.out_id! };
-  return { outcome: r.outcome as 'not_member' | 'invalid_mention' | 'invalid_reply' };
+const toOutcome = ([, outcome, seq, id]: Row): SendOutcome => {
+  if (outcome === 'created') return { outcome: 'created', seq: Number(seq) };
+  if (outcome === 'duplicate') return { outcome: 'duplicate', messageId: id! };
+  return { outcome: outcome as 'not_member' | 'invalid_mention' | 'invalid_reply' };
 };
 
 /** Where a send repeats the idempotency key of an earlier one in the list (its length if none does). */
@@ -43,9 +44,9 @@ export async function sendMany(q: Queryable, messages: Message[]): Promise<SendO
     col((m) => m.replyTo),
     col((m) => JSON.stringify(m.mentions)),
     col((m) => m.createdAt),
-  ], { name: 'parley_send_batch' });
+  ], { name: 'parley_send_batch', rowMode: 'array' });
   const outcomes: SendOutcome[] = new Array(messages.length);
-  for (const r of rows) outcomes[Number(r.ord) - 1] = toOutcome(r);
+  for (const r of rows) outcomes[Number(r[0]) - 1] = toOutcome(r);
   return outcomes;
 }
 
