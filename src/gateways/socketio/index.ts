@@ -60,17 +60,23 @@ export function attachSocketIo(server: HttpServer, config: Config, deps: Session
   /** Bytes ws could not hand to the kernel, plus packets engine.io holds back meanwhile. */
   const rawWs = (socket: Socket) => (socket.conn.transport as unknown as { socket?: { bufferedAmount?: number; terminate?: () => void } }).socket;
   type Queue = { data?: unknown }[];
+  /** How much of a connection's engine.io queue has been counted (kept in the socket's `data`). */
+  type Counted = { queue: Queue; packets: number; bytes: number };
   /**
-   * Bytes of engine.io's queue counted so far. The queue holds the tick's packets until its
-   * end (write-per-tick.ts) and, while the transport is stalled, everything since; engine.io
-   * only appends to it and replaces it whole when it flushes, so each packet is counted once.
+   * Bytes in engine.io's queue. It holds the tick's packets until its end (write-per-tick.ts)
+   * and, while the transport is stalled, everything since; engine.io only appends to it and
+   * replaces it whole when it flushes, so each packet is counted once, by the first check
+   * that sees it, and a new queue starts the count again.
    */
-  const counted = new WeakMap<Queue, { packets: number; bytes: number }>();
-  const queuedBytes = (queue: Queue) => {
-    let c = counted.get(queue);
+  const queuedBytes = (socket: Socket, queue: Queue) => {
+    let c = socket.data.queued as Counted | undefined;
     if (!c) {
-      c = { packets: 0, bytes: 0 };
-      counted.set(queue, c);
+      c = { queue, packets: 0, bytes: 0 };
+      socket.data.queued = c;
+    } else if (c.queue !== queue) {
+      c.queue = queue;
+      c.packets = 0;
+      c.bytes = 0;
     }
     for (; c.packets < queue.length; c.packets++) {
       const data = queue[c.packets]!.data;
@@ -81,7 +87,7 @@ export function attachSocketIo(server: HttpServer, config: Config, deps: Session
   const slow = (socket: Socket) => {
     const queue = (socket.conn as unknown as { writeBuffer: Queue }).writeBuffer;
     if (queue.length > MAX_QUEUED_PACKETS) return true;
-    return (rawWs(socket)?.bufferedAmount ?? 0) + queuedBytes(queue) > config.realtime.maxBufferedBytes;
+    return (rawWs(socket)?.bufferedAmount ?? 0) + queuedBytes(socket, queue) > config.realtime.maxBufferedBytes;
   };
   const drop = (socket: Socket, why: 'slow consumer' | 'frame flood') => {
     if (socket.conn.readyState !== 'open') return;
