@@ -38,7 +38,7 @@ for (const [engine, open] of engines) {
     });
     after(() => db?.close());
 
-    test('the object rows’ values, in column order, named or not, in a transaction or not', async () => {
+    test("the object rows' values, in column order, named or not, in a transaction or not", async () => {
       const objects = await db.query<Record<string, unknown>>(text, params);
       const arrays = objects.map((r) => Object.values(r));
       assert.deepEqual(arrays[1], [9007199254740991, 'a "quoted" note', ['x', 'back\\slash', null], { k: [1, 'two'] }, null, 2]);

@@ -15,12 +15,13 @@ interface WsTransport {
 
 /**
  * Makes each engine.io connection write its packets of one tick in one writev. Left alone,
- * engine.io flushes at every packet: the first is written at once, the rest wait until that
- * write completes and then go a write syscall each. Here a connection's flush waits for the
- * tick's end (tick-end.ts), so the tick's packets reach the transport together, and the
- * websocket transport's send of several packets is corked around, so they leave in one
- * writev. Nothing waits for a timer, and engine.io's own flow (a transport that is not
- * writable holds its queue until it drains) is unchanged.
+ * engine.io flushes at every packet: the first is written at once and the rest wait until
+ * that write completes, two writes at least where one would do (and the rest went one
+ * syscall each). Here a connection's flush waits for the tick's end (tick-end.ts), so the
+ * tick's packets reach the transport together, and the websocket transport's send of
+ * several packets is corked around, so they leave in one writev. Nothing waits for a timer,
+ * and engine.io's own flow (a transport that is not writable holds its queue until it
+ * drains) is unchanged.
  */
 export function tickWriter(onError: (err: unknown) => void) {
   const flushAtTickEnd = atTickEnd<() => void>((flush) => flush(), onError);

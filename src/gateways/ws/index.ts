@@ -10,9 +10,9 @@ import { AppError, toAppError } from '../../errors.ts';
 import { parseClientJson } from '../json.ts';
 import { keepAlive } from '../keepalive.ts';
 import { originAllowed } from '../origin.ts';
-import { atTickEnd } from '../tick-end.ts';
 import { openSession, type SessionDeps } from '../session/session.ts';
 import { checkProtocolVersion } from '../session/version.ts';
+import { atTickEnd } from '../tick-end.ts';
 import { textFrame } from './frame.ts';
 
 export const WS_PATH = '/v1/ws';
