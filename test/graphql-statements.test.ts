@@ -20,9 +20,9 @@ const count = new AsyncLocalStorage<string[]>();
 /** The Db every query of the store goes through, recording each statement the driver is handed. */
 function counting(db: Db): Db {
   const wrap = (q: Queryable): Queryable => ({
-    query: (text, params) => {
+    query: (text, params, options) => {
       count.getStore()?.push(text);
-      return q.query(text, params);
+      return q.query(text, params, options);
     },
     exec: (text) => {
       count.getStore()?.push(text);
