@@ -71,13 +71,25 @@ test('Web Push: the opt-in subscribes with the VAPID key and registers the devic
   cdp.on('ServiceWorker.workerRegistrationUpdated', (e: any) => versions.push(...e.registrations));
   await cdp.send('ServiceWorker.enable');
   const reg = await waitFor(() => versions.find((r) => r.scopeURL === `${server.url}/`), WAIT_MS, 'the registration');
-  await cdp.send('ServiceWorker.deliverPushMessage', { origin: server.url, registrationId: reg.registrationId, data: JSON.stringify(received.payload) });
+  const deliver = () =>
+    cdp.send('ServiceWorker.deliverPushMessage', { origin: server.url, registrationId: reg.registrationId, data: JSON.stringify(received.payload) });
+  await deliver();
+  let deliveredAt = Date.now();
   const shown = await waitFor(
     async () => {
       const list = (await page.evaluate(
         'navigator.serviceWorker.getRegistration("/").then((r) => r.getNotifications()).then((ns) => ns.map((n) => ({ title: n.title, body: n.body, url: n.data && n.data.url })))',
       )) as any[];
-      return list.length ? list : null;
+      if (list.length) return list;
+      // Once in CI, with every core busy, one delivery showed nothing in 60 s (probably lost
+      // while Chromium started the worker; alone or under load it passes). A push service
+      // delivers again too, and a second push carries the conversation's tag, so it
+      // replaces the first if both are shown.
+      if (Date.now() - deliveredAt > 10_000) {
+        await deliver();
+        deliveredAt = Date.now();
+      }
+      return null;
     },
     // Starting the service worker for the push: seen past 10 s with every core busy.
     WAIT_MS,
