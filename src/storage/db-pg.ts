@@ -15,9 +15,8 @@ export async function openPostgres(connectionString: string, opts: { max?: numbe
   client.release();
   const wrap = (q: pg.Pool | pg.PoolClient): Queryable => ({
     async query<R>(text: string, params?: unknown[], opts?: QueryOptions) {
-      const named = opts?.name ? { name: opts.name } : {};
-      if (opts?.rowMode) return (await q.query({ ...named, rowMode: 'array', text, values: params })).rows as R[];
-      return (await (opts?.name ? q.query({ ...named, text, values: params }) : q.query(text, params))).rows as R[];
+      if (opts?.rowMode) return (await q.query({ ...(opts.name ? { name: opts.name } : {}), rowMode: 'array', text, values: params })).rows as R[];
+      return (await (opts?.name ? q.query({ name: opts.name, text, values: params }) : q.query(text, params))).rows as R[];
     },
     async exec(text: string) {
       // Without parameters pg uses the simple protocol: one result per statement.
