@@ -186,7 +186,7 @@ export async function groupRun(name: string, ctx: RunContext, open: () => Promis
     if (target.db && k.statements) {
       const top = await target.db.topStatements(k.statements);
       if (top.length) ctx.print(`  top statements (pg_stat_statements, last rate):`);
-      for (const s of top) ctx.print(`    ${fmt(s.totalMs, 0)} ms  ${s.calls} calls  ${s.rows} rows  ${s.query.slice(0, 160)}`);
+      for (const s of top) ctx.print(`    ${fmt(s.totalMs, 0)} ms  ${s.calls} calls (longest ${fmt(s.maxMs, 1)} ms)  ${s.rows} rows  ${s.query.slice(0, 160)}`);
     }
   } finally {
     await target.close();

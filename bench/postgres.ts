@@ -28,7 +28,7 @@ export interface BenchDatabase {
   counters(): Promise<DbCounters>;
   /** Private server only: forget statement statistics / the top statements since. */
   resetStatements(): Promise<void>;
-  topStatements(limit: number): Promise<{ calls: number; totalMs: number; rows: number; query: string }[]>;
+  topStatements(limit: number): Promise<{ calls: number; totalMs: number; maxMs: number; rows: number; query: string }[]>;
   close(): Promise<void>;
 }
 
@@ -134,13 +134,13 @@ export async function openBenchDatabase(serverUrl: string): Promise<BenchDatabas
     },
     async topStatements(limit) {
       if (!server) return [];
-      const rows = await query<{ calls: string; total: number; rows: string; query: string }>(
+      const rows = await query<{ calls: string; total: number; max: number; rows: string; query: string }>(
         adminUrl,
-        `SELECT calls, total_exec_time AS total, rows, query FROM pg_stat_statements s JOIN pg_database d ON d.oid = s.dbid
+        `SELECT calls, total_exec_time AS total, max_exec_time AS max, rows, query FROM pg_stat_statements s JOIN pg_database d ON d.oid = s.dbid
          WHERE d.datname = $1 ORDER BY total_exec_time DESC LIMIT $2`,
         [name, limit],
       );
-      return rows.map((r) => ({ calls: Number(r.calls), totalMs: Number(r.total), rows: Number(r.rows), query: r.query.replace(/\s+/g, ' ') }));
+      return rows.map((r) => ({ calls: Number(r.calls), totalMs: Number(r.total), maxMs: Number(r.max), rows: Number(r.rows), query: r.query.replace(/\s+/g, ' ') }));
     },
     async close() {
       await query(adminUrl, `DROP DATABASE IF EXISTS ${name} WITH (FORCE)`).catch(() => {});
