@@ -4,8 +4,8 @@ import { io } from 'socket.io-client';
 import WebSocket from 'ws';
 import { CLOSE_CODES } from '../protocol/events.ts';
 import { pgliteBackend } from './helpers/backends.ts';
-import { type Harness, harness, tokenFor, uid, waitFor } from './helpers/harness.ts';
-import { listen, wsClient } from './helpers/realtime.ts';
+import { type Harness, harness, send, tokenFor, uid, waitFor } from './helpers/harness.ts';
+import { listen, socketClient, wsClient } from './helpers/realtime.ts';
 
 const closeOf = (ws: WebSocket) => new Promise<{ code: number; reason: string }>((resolve) => ws.once('close', (code, reason) => resolve({ code, reason: reason.toString() })));
 
@@ -54,6 +54,27 @@ describe('gateway edges', () => {
     const good = new WebSocket(`${url.replace('http', 'ws')}/v1/ws?token=${token}`, { headers: { origin: 'https://app.example' } });
     await new Promise((resolve) => good.once('open', resolve));
     good.close();
+  });
+
+  test('socket.io writes an event over long-polling as over websocket: the same event, its UTF-8 intact', async () => {
+    const [ana, bo, cy] = [uid(), uid(), uid()];
+    const id = await h.group(h.as(ana), [bo, cy]);
+    const overWs = await socketClient(url, bo);
+    // Events are encoded and framed once by the gateway and written to each connection's
+    // transport: long-polling must get the packet, not the websocket frame.
+    const polling = io(url, { auth: { token: await tokenFor(cy) }, transports: ['polling'], reconnection: false, forceNew: true });
+    const got: any[] = [];
+    polling.on('message:new', (d) => got.push(d));
+    await new Promise((resolve) => polling.once('ready', resolve));
+    const body = 'h\u00e9llo \u2014 \u65e5\u672c\u8a9e \u{1F44B} \\ "quoted"';
+    const sent = await send(h.as(ana), id, body);
+    const overPolling = await waitFor(() => got.find((d) => d.message.id === sent.id), 10_000, 'the event over long-polling');
+    const overWebsocket = await overWs.next('message:new', (d) => d.message.id === sent.id);
+    assert.equal(overPolling.message.body, body);
+    assert.deepEqual(overPolling, overWebsocket);
+    assert.equal(polling.io.engine.transport.name, 'polling');
+    polling.close();
+    await overWs.close();
   });
 
   test('ws: token in the Authorization header; bad tokens closed with a do-not-reconnect code', async () => {

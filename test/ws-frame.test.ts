@@ -4,10 +4,10 @@ import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { test } from 'node:test';
 import { WebSocket, WebSocketServer } from 'ws';
-import { textFrame } from '../src/gateways/ws/frame.ts';
+import { textFrame } from '../src/gateways/text-frame.ts';
 
 /**
- * /v1/ws writes events as frames it built itself (src/gateways/ws/frame.ts), straight to the
+ * /v1/ws writes events as frames it built itself (src/gateways/text-frame.ts), straight to the
  * socket. The real `ws` client must read them as the text messages they hold, at every
  * length encoding (7-bit, 16-bit, 64-bit), interleaved with frames `ws` wrote itself.
  */

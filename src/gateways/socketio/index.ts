@@ -8,6 +8,7 @@ import { AppError, toAppError } from '../../errors.ts';
 import { originAllowed } from '../origin.ts';
 import { openSession, type SessionDeps } from '../session/session.ts';
 import { checkProtocolVersion } from '../session/version.ts';
+import { textFrame } from '../text-frame.ts';
 import { tickWriter } from './write-per-tick.ts';
 
 /**
@@ -15,6 +16,28 @@ import { tickWriter } from './write-per-tick.ts';
  * between requests). Past this the client is a slow consumer, whatever the byte count.
  */
 const MAX_QUEUED_PACKETS = 1000;
+
+/** An event as engine.io takes it: the Socket.IO packet, and for the websocket transport its frame. */
+interface EventPacket {
+  data: string;
+  /** `compress` as engine.io defaults it (it matters only to long-polling's HTTP compression). */
+  options: { compress: boolean; wsPreEncodedFrame: Buffer[] };
+}
+
+/**
+ * What a Socket.IO broadcast of `event` sends, built once for all its targets: an EVENT
+ * packet of the main namespace (`2["event",data]`, Socket.IO protocol v5; our events are
+ * JSON, never binary), and for the websocket transport that packet as an engine.io message
+ * (`4…`) in one text frame, which engine.io writes as given (`wsPreEncodedFrame`, as
+ * socket.io-adapter does for a broadcast). Written straight to each connection, it skips the
+ * adapter's room sets and lookups, and the frame is one buffer where the adapter's is a
+ * header and a payload: one chunk per target in the tick's writev, not two. Long-polling
+ * sends `data` as engine.io encodes any message.
+ */
+function eventPacket(event: string, data: unknown): EventPacket {
+  const packet = `2${JSON.stringify([event, data])}`;
+  return { data: packet, options: { compress: true, wsPreEncodedFrame: [textFrame(`4${packet}`)] } };
+}
 
 /** What the server emits, typed by `protocol/event-map.ts` (commands arrive through onAny). */
 type EmitEvents = { [E in keyof ServerEvents]: (data: ServerEvents[E]) => void };
@@ -99,17 +122,19 @@ export function attachSocketIo(server: HttpServer, config: Config, deps: Session
     setTimeout(() => ws?.terminate?.(), 1000).unref();
   };
 
-  // One encoding per event, written to every target socket (rooms named by socket id).
+  // One encoding and one frame per event, the same bytes handed to every target socket.
   deps.hub.register('socketio', (connections, event, data) => {
-    const ids: string[] = [];
+    let packet: EventPacket | undefined;
     for (const c of connections) {
       const socket = io.sockets.sockets.get(c.id);
       if (!socket) continue;
-      if (slow(socket)) drop(socket, 'slow consumer');
-      else ids.push(c.id);
+      if (slow(socket)) {
+        drop(socket, 'slow consumer');
+        continue;
+      }
+      packet ??= eventPacket(event, data);
+      socket.conn.write(packet.data, packet.options);
     }
-    // socket.io cannot resolve its parameter types for a generic event name; the hub checked them.
-    if (ids.length) io.to(ids).emit(event, ...([data] as never));
   });
 
   const writePerTick = tickWriter((err) => deps.log.error({ err }, 'socket.io flush failed'));

@@ -13,7 +13,7 @@ import { originAllowed } from '../origin.ts';
 import { openSession, type SessionDeps } from '../session/session.ts';
 import { checkProtocolVersion } from '../session/version.ts';
 import { atTickEnd } from '../tick-end.ts';
-import { textFrame } from './frame.ts';
+import { textFrame } from '../text-frame.ts';
 
 export const WS_PATH = '/v1/ws';
 
@@ -63,7 +63,7 @@ export function attachWs(server: HttpServer, config: Config, deps: SessionDeps) 
   };
   server.on('upgrade', onUpgrade);
 
-  /** A connection with the TCP socket under it, which takes pre-framed events (see frame.ts). */
+  /** A connection with the TCP socket under it, which takes pre-framed events (see text-frame.ts). */
   interface Open {
     ws: WebSocket;
     socket: Duplex;
@@ -74,7 +74,7 @@ export function attachWs(server: HttpServer, config: Config, deps: SessionDeps) 
     (err) => deps.log.error({ err }, 'uncork failed'),
   );
   /**
-   * The one way a frame leaves: events, acks and errors alike, framed here (frame.ts) and
+   * The one way a frame leaves: events, acks and errors alike, framed here (text-frame.ts) and
    * handed to the TCP socket whole, corked until the tick ends (tick-end.ts). ws itself
    * writes synchronously too (no permessage-deflate, nothing queued in its sender), so its
    * close and ping frames cannot land inside one of these. Whatever is queued counts (ws's
