@@ -8,36 +8,13 @@ import { AppError, toAppError } from '../../errors.ts';
 import { originAllowed } from '../origin.ts';
 import { openSession, type SessionDeps } from '../session/session.ts';
 import { checkProtocolVersion } from '../session/version.ts';
-import { textFrame } from '../text-frame.ts';
-import { tickWriter } from './write-per-tick.ts';
+import { type EventPacket, eventPacket, tickWriter } from './write-per-tick.ts';
 
 /**
  * Packets engine.io holds while its transport cannot write (a stalled websocket, or polling
  * between requests). Past this the client is a slow consumer, whatever the byte count.
  */
 const MAX_QUEUED_PACKETS = 1000;
-
-/** An event as engine.io takes it: the Socket.IO packet, and for the websocket transport its frame. */
-interface EventPacket {
-  data: string;
-  /** `compress` as engine.io defaults it (it matters only to long-polling's HTTP compression). */
-  options: { compress: boolean; wsPreEncodedFrame: Buffer[] };
-}
-
-/**
- * What a Socket.IO broadcast of `event` sends, built once for all its targets: an EVENT
- * packet of the main namespace (`2["event",data]`, Socket.IO protocol v5; our events are
- * JSON, never binary), and for the websocket transport that packet as an engine.io message
- * (`4…`) in one text frame, which engine.io writes as given (`wsPreEncodedFrame`, as
- * socket.io-adapter does for a broadcast). Written straight to each connection, it skips the
- * adapter's room sets and lookups, and the frame is one buffer where the adapter's is a
- * header and a payload: one chunk per target in the tick's writev, not two. Long-polling
- * sends `data` as engine.io encodes any message.
- */
-function eventPacket(event: string, data: unknown): EventPacket {
-  const packet = `2${JSON.stringify([event, data])}`;
-  return { data: packet, options: { compress: true, wsPreEncodedFrame: [textFrame(`4${packet}`)] } };
-}
 
 /** What the server emits, typed by `protocol/event-map.ts` (commands arrive through onAny). */
 type EmitEvents = { [E in keyof ServerEvents]: (data: ServerEvents[E]) => void };
@@ -122,7 +99,8 @@ export function attachSocketIo(server: HttpServer, config: Config, deps: Session
     setTimeout(() => ws?.terminate?.(), 1000).unref();
   };
 
-  // One encoding and one frame per event, the same bytes handed to every target socket.
+  const writer = tickWriter((err) => deps.log.error({ err }, 'socket.io write failed'));
+  // One encoding and one frame per event, the same bytes written to every target (write-per-tick.ts).
   deps.hub.register('socketio', (connections, event, data) => {
     let packet: EventPacket | undefined;
     for (const c of connections) {
@@ -133,16 +111,15 @@ export function attachSocketIo(server: HttpServer, config: Config, deps: Session
         continue;
       }
       packet ??= eventPacket(event, data);
-      socket.conn.write(packet.data, packet.options);
+      writer.write(socket.conn, packet);
     }
   });
 
-  const writePerTick = tickWriter((err) => deps.log.error({ err }, 'socket.io flush failed'));
   io.engine.on('connection', (raw: { request: unknown }) => {
     // The upgrade request (headers, the parser's state) stays referenced by engine.io for the
     // connection's life; nothing needs it once connected (Socket.IO's advice for memory).
     raw.request = null;
-    writePerTick(raw);
+    writer.attach(raw);
   });
 
   io.on('connection', (socket) => {

@@ -1,43 +1,125 @@
+import { textFrame } from '../text-frame.ts';
 import { atTickEnd } from '../tick-end.ts';
 
-/** The parts of engine.io this file reaches into: a connection's flush and its transport. */
-interface EngineSocket {
-  flush(): void;
-  transport: unknown;
-  on(event: 'upgrade', listener: (transport: unknown) => void): void;
+/** The TCP socket under engine.io's websocket transport (through ws). */
+interface Tcp {
+  cork(): void;
+  uncork(): void;
+  write(chunk: Buffer): boolean;
 }
 /** engine.io's websocket transport: ws under it, and its TCP socket. */
 interface WsTransport {
   name: string;
   send(packets: unknown[]): void;
-  socket?: { _socket?: { cork(): void; uncork(): void } };
+  socket?: { _socket?: Tcp };
+}
+/** The parts of an engine.io connection this file reaches into. */
+interface EngineSocket {
+  readyState: string;
+  transport: unknown;
+  /** Packets engine.io holds, written in order by its next flush. */
+  writeBuffer: unknown[];
+  flush(): void;
+  write(data: string, options: object): void;
+  on(event: 'upgrade', listener: (transport: unknown) => void): void;
+}
+/** A connection's end-of-tick work: engine.io's flush, then the uncork of what was written straight. */
+interface Tick {
+  flush: () => void;
+  corked: Tcp | null;
+}
+const TICK = Symbol('parley.tick');
+type Connection = EngineSocket & { [TICK]: Tick };
+
+/** An event as engine.io takes it, and as the websocket transport writes it. */
+export interface EventPacket {
+  /** The Socket.IO packet: long-polling sends it as engine.io encodes any message. */
+  data: string;
+  /** The packet as an engine.io message (`4…`) in one text frame: what goes to a websocket. */
+  frame: Buffer;
+  /** For engine.io when the event waits in its queue: the same frame, which it writes as given. */
+  options: { compress: boolean; wsPreEncodedFrame: Buffer[] };
 }
 
 /**
- * Makes each engine.io connection write its packets of one tick in one writev. Left alone,
- * engine.io flushes at every packet: the first is written at once and the rest wait until
- * that write completes, two writes at least where one would do (and the rest went one
- * syscall each). Here a connection's flush waits for the tick's end (tick-end.ts), so the
- * tick's packets reach the transport together, and the websocket transport's send of
- * several packets is corked around, so they leave in one writev. Nothing waits for a timer,
- * and engine.io's own flow (a transport that is not writable holds its queue until it
- * drains) is unchanged.
+ * What a Socket.IO broadcast of `event` sends, built once for all its targets: an EVENT
+ * packet of the main namespace (`2["event",data]`, Socket.IO protocol v5; our events are
+ * JSON, never binary) and its websocket frame. `compress` is engine.io's default (it only
+ * matters to long-polling's HTTP compression).
+ */
+export function eventPacket(event: string, data: unknown): EventPacket {
+  const packet = `2${JSON.stringify([event, data])}`;
+  const frame = textFrame(`4${packet}`);
+  return { data: packet, frame, options: { compress: true, wsPreEncodedFrame: [frame] } };
+}
+
+const tcpOf = (transport: unknown): Tcp | undefined => {
+  const t = transport as WsTransport;
+  return t.name === 'websocket' ? t.socket?._socket : undefined;
+};
+
+/**
+ * Writes each engine.io connection's packets of one tick in one writev, and events the
+ * cheapest way there is.
+ *
+ * - engine.io flushes at every packet: it wrote the first at once and the rest when that
+ *   write completed, two writes at least where one would do. Here a connection's flush
+ *   waits for the tick's end (tick-end.ts), and the websocket transport's send of several
+ *   packets is corked around. Nothing waits for a timer, and engine.io's own flow (a
+ *   transport that is not writable holds its queue until it drains) is unchanged.
+ * - An event for a connection on websocket with nothing in engine.io's queue goes straight
+ *   to the TCP socket, framed once for all its targets, corked until the tick's end as
+ *   `/v1/ws`'s writes are: engine.io's packet objects, flush, events and write callbacks
+ *   were a fifth of the server's thread under load. Whatever engine.io holds (acks, pings,
+ *   everything while the transport is stalled, long-polling, an upgrade not done) the event
+ *   waits behind, in engine.io's queue: the order on the wire stays the order written.
+ *   What is written straight counts toward the slow-consumer bound like the rest (ws's
+ *   bufferedAmount is the TCP socket's own queue).
+ *
+ * At the tick's end a connection's engine.io queue is flushed first and the TCP socket
+ * uncorked after, so the tick's events and acks leave in one writev.
  */
 export function tickWriter(onError: (err: unknown) => void) {
-  const flushAtTickEnd = atTickEnd<() => void>((flush) => flush(), onError);
-  return (connection: unknown) => {
-    const conn = connection as EngineSocket;
-    const flush = conn.flush.bind(conn);
-    conn.flush = () => void flushAtTickEnd(flush);
-    writeWhole(conn.transport);
-    conn.on('upgrade', writeWhole);
+  const defer = atTickEnd<Tick>((tick) => {
+    try {
+      tick.flush();
+    } finally {
+      const tcp = tick.corked;
+      tick.corked = null;
+      tcp?.uncork();
+    }
+  }, onError);
+
+  return {
+    /** Takes over a new connection's flush (engine.io's 'connection'). */
+    attach(connection: unknown) {
+      const conn = connection as Connection;
+      const tick: Tick = { flush: conn.flush.bind(conn), corked: null };
+      conn[TICK] = tick;
+      conn.flush = () => void defer(tick);
+      writeWhole(conn.transport);
+      conn.on('upgrade', writeWhole);
+    },
+    /** Writes an event to a connection taken over by `attach`. */
+    write(connection: unknown, packet: EventPacket) {
+      const conn = connection as Connection;
+      const tcp = conn.readyState === 'open' && conn.writeBuffer.length === 0 ? tcpOf(conn.transport) : undefined;
+      if (!tcp) return conn.write(packet.data, packet.options);
+      const tick = conn[TICK];
+      if (!tick.corked) {
+        tcp.cork();
+        tick.corked = tcp;
+      }
+      defer(tick);
+      tcp.write(packet.frame);
+    },
   };
 }
 
 function writeWhole(transport: unknown) {
-  const t = transport as WsTransport;
-  const tcp = t.name === 'websocket' ? t.socket?._socket : undefined;
+  const tcp = tcpOf(transport);
   if (!tcp) return;
+  const t = transport as WsTransport;
   const send = t.send.bind(t);
   t.send = (packets) => {
     if (packets.length === 1) return send(packets);

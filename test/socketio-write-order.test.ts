@@ -1,0 +1,63 @@
+import assert from 'node:assert/strict';
+import { createServer, type Server as HttpServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { after, before, describe, test } from 'node:test';
+import { Server, type Socket as ServerSocket } from 'socket.io';
+import { io as connect, type Socket as ClientSocket } from 'socket.io-client';
+import { eventPacket, tickWriter } from '../src/gateways/socketio/write-per-tick.ts';
+
+/**
+ * The Socket.IO gateway writes an event straight to the TCP socket under a websocket
+ * transport when engine.io holds nothing for the connection, and through engine.io's queue
+ * otherwise (write-per-tick.ts). Whichever way each packet goes, the client must get them in
+ * the order they were written, over websocket and over long-polling. A real Socket.IO server
+ * and client; the server's writes mix the writer's events with Socket.IO's own emits.
+ */
+describe('Socket.IO: events written straight and through engine.io keep their order', () => {
+  let http: HttpServer;
+  let io: Server;
+  let url: string;
+  const errors: unknown[] = [];
+  const writer = tickWriter((err) => errors.push(err));
+  before(async () => {
+    http = createServer();
+    io = new Server(http);
+    io.engine.on('connection', (raw: unknown) => writer.attach(raw));
+    await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
+    url = `http://127.0.0.1:${(http.address() as AddressInfo).port}`;
+  });
+  after(async () => {
+    await new Promise<void>((resolve) => io.close(() => resolve()));
+    assert.deepEqual(errors, []);
+  });
+
+  for (const transport of ['websocket', 'polling'] as const) {
+    test(`over ${transport}`, async () => {
+      const client: ClientSocket = connect(url, { transports: [transport], reconnection: false, forceNew: true });
+      const got: number[] = [];
+      client.on('n', (n: number) => got.push(n));
+      const [server] = await Promise.all([
+        new Promise<ServerSocket>((resolve) => io.once('connection', resolve)),
+        new Promise<void>((resolve) => client.once('connect', () => resolve())),
+      ]);
+      try {
+        // One tick: straight, queued by Socket.IO, then (engine.io holds a packet) queued too;
+        // a later tick: straight again, behind whatever the first tick left queued.
+        let n = 0;
+        writer.write(server.conn, eventPacket('n', ++n));
+        server.emit('n', ++n);
+        writer.write(server.conn, eventPacket('n', ++n));
+        server.emit('n', ++n);
+        await new Promise((resolve) => setImmediate(resolve));
+        writer.write(server.conn, eventPacket('n', ++n));
+        server.emit('n', ++n);
+        const deadline = Date.now() + 10_000;
+        while (got.length < n && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10));
+        assert.deepEqual(got, [1, 2, 3, 4, 5, 6]);
+        assert.equal(client.io.engine.transport.name, transport);
+      } finally {
+        client.close();
+      }
+    });
+  }
+});
