@@ -124,6 +124,21 @@ export function createClient(options: ClientOptions) {
     onError,
   });
 
+  /**
+   * The inbox's unread count as answered to a request of ours, unless a live one came while
+   * the request was on its way. Every change to the count reaches the connection as an
+   * event, in order, so such an event is at least as new as the answer; applied after it, the
+   * answer (read on the server before the event's change, say a notification sent meanwhile)
+   * would set the count back until the next event.
+   */
+  let liveCounts = 0;
+  for (const e of ['notification:new', 'notification:updated'] as const) events.on(e, () => liveCounts++);
+  async function countAnswer<T>(ask: () => Promise<T>): Promise<{ answer: T; current: boolean }> {
+    const seen = liveCounts;
+    const answer = await ask();
+    return { answer, current: liveCounts === seen };
+  }
+
   // ---- sync, outbox, connection ---------------------------------------------------------
 
   const sync = createSync({
@@ -209,8 +224,8 @@ export function createClient(options: ClientOptions) {
       if (!conversations.get().loaded) await loadConversations();
       await sync.run();
       // Exact counts after the replay (it may have counted a message the snapshot had too).
-      const [, notificationCount] = await Promise.all([refreshUnread(), rest.notificationUnreadCount()]);
-      notifications.set((s) => ({ ...s, unreadCount: notificationCount }));
+      const [, count] = await Promise.all([refreshUnread(), countAnswer(rest.notificationUnreadCount)]);
+      if (count.current) notifications.set((s) => ({ ...s, unreadCount: count.answer }));
       // An inbox loaded while no connection was up (or before this one) missed what came meanwhile.
       if (notifications.get().loaded) await loadNotifications();
       if (watched.size) await refreshPresence([...watched]);
@@ -337,18 +352,18 @@ export function createClient(options: ClientOptions) {
     /** The first page of the notification inbox, or the next one. */
     loadNotifications,
     async markNotificationRead(id: string) {
-      const r = await either(() => request('notification:read', { notificationId: id }), () => rest.markNotificationRead(id));
-      notifications.set((s) => ({ ...s, unreadCount: r.unreadCount, items: s.items.map((n) => (n.id === id ? r.notification : n)) }));
+      const { answer: r, current } = await countAnswer(() => either(() => request('notification:read', { notificationId: id }), () => rest.markNotificationRead(id)));
+      notifications.set((s) => ({ ...s, unreadCount: current ? r.unreadCount : s.unreadCount, items: s.items.map((n) => (n.id === id ? r.notification : n)) }));
     },
     async markAllNotificationsRead() {
-      const r = await rest.markAllNotificationsRead();
+      const { answer: r, current } = await countAnswer(rest.markAllNotificationsRead);
       const at = new Date().toISOString();
-      notifications.set((s) => ({ ...s, unreadCount: r.unreadCount, items: s.items.map((n) => (n.readAt ? n : { ...n, readAt: at })) }));
+      notifications.set((s) => ({ ...s, unreadCount: current ? r.unreadCount : s.unreadCount, items: s.items.map((n) => (n.readAt ? n : { ...n, readAt: at })) }));
     },
     async deleteNotification(id: string) {
       await rest.deleteNotification(id);
-      const unreadCount = await rest.notificationUnreadCount();
-      notifications.set((s) => ({ ...s, unreadCount, items: s.items.filter((n) => n.id !== id) }));
+      const count = await countAnswer(rest.notificationUnreadCount);
+      notifications.set((s) => ({ ...s, unreadCount: count.current ? count.answer : s.unreadCount, items: s.items.filter((n) => n.id !== id) }));
     },
 
     /** Resolves when the outbox and cursors as they are now are in storage (say, before a page unloads). */
