@@ -5,6 +5,7 @@ import { after, before, describe, test } from 'node:test';
 import { Server, type Socket as ServerSocket } from 'socket.io';
 import { io as connect, type Socket as ClientSocket } from 'socket.io-client';
 import { eventPacket, tickWriter } from '../src/gateways/socketio/write-per-tick.ts';
+import { waitFor } from './helpers/harness.ts';
 
 /**
  * The Socket.IO gateway writes an event straight to the TCP socket under a websocket
@@ -51,8 +52,7 @@ describe('Socket.IO: events written straight and through engine.io keep their or
         await new Promise((resolve) => setImmediate(resolve));
         writer.write(server.conn, eventPacket('n', ++n));
         server.emit('n', ++n);
-        const deadline = Date.now() + 10_000;
-        while (got.length < n && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10));
+        await waitFor(() => got.length >= n, 10_000, 'every event').catch(() => {}); // the assertion says which are missing
         assert.deepEqual(got, [1, 2, 3, 4, 5, 6]);
         assert.equal(client.io.engine.transport.name, transport);
       } finally {
