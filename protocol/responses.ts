@@ -97,6 +97,7 @@ export const ReadStateSchema = wire('ReadState', {
   deliveredSeq: Seq,
   unreadCount: Count,
   totalUnread: Count,
+  lastSeq: Type.Integer({ minimum: 0, description: "The conversation's last seq when unreadCount was read: the count includes every event up to it" }),
 });
 
 export const ChangeSchema = wire(
@@ -201,7 +202,11 @@ export const Bodies = {
   messagePage: wire(undefined, { messages: Type.Array(Type.Ref(MessageSchema)), hasMore: Type.Boolean() }),
   receipts: wire(undefined, { messageId: Id, seq: Seq, status: Status, members: Type.Array(wire(undefined, { userId: Type.String(), status: Status })) }),
   readState: Type.Ref(ReadStateSchema),
-  unread: wire(undefined, { totalUnread: Count, conversations: Type.Record(Type.String(), Count, { description: 'Unread per conversation id' }) }),
+  unread: wire(undefined, {
+    totalUnread: Count,
+    conversations: Type.Record(Type.String(), Count, { description: 'Unread per conversation id (those with none left out)' }),
+    lastSeqs: Type.Record(Type.String(), Seq, { description: "Each of your conversations' last seq when the counts were read: a count includes every event up to it, and none after" }),
+  }),
   sync: wire(undefined, {
     changes: Type.Array(Type.Ref(ChangeSchema)),
     hasMore: Type.Boolean({ description: 'The page was cut: call again with the cursors advanced' }),

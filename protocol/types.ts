@@ -136,10 +136,26 @@ export interface ReadStateChange {
   deliveredSeq: number;
   unreadCount: number;
   totalUnread: number;
+  /** The conversation's last seq when `unreadCount` was read: the count includes every event up to it. */
+  lastSeq: number;
+}
+
+/** `GET /v1/me/unread`. */
+export interface UnreadCounts {
+  /** Unread over the conversations that are not muted. */
+  totalUnread: number;
+  /** Unread per conversation id (those with none left out). */
+  conversations: Record<string, number>;
+  /**
+   * Each of your conversations' last seq when the counts were read: a count includes every
+   * event up to it, and none after. A client that applied later events live adds what they
+   * changed; one yet to receive earlier events must not count them again.
+   */
+  lastSeqs: Record<string, number>;
 }
 
 /** `unread:update`: to every device of the reader. */
-export type UnreadUpdate = Pick<ReadStateChange, 'conversationId' | 'unreadCount' | 'totalUnread' | 'readSeq'>;
+export type UnreadUpdate = Pick<ReadStateChange, 'conversationId' | 'unreadCount' | 'totalUnread' | 'readSeq' | 'lastSeq'>;
 /** `receipt:updated`: to the other members. */
 export type ReceiptUpdate = Pick<ReadStateChange, 'conversationId' | 'userId' | 'readSeq' | 'deliveredSeq'>;
 

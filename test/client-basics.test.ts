@@ -29,6 +29,31 @@ describe('client: live stores', () => {
     return Object.assign(client, { errors });
   }
 
+  /** A fetch whose answers to `path` (already read on the server) wait until `release()`. */
+  function holdAnswers(path: string) {
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    let read = 0;
+    const held: typeof fetch = async (input, init) => {
+      const res = await fetch(input, init);
+      if (!new URL(String(input)).pathname.endsWith(path)) return res;
+      read++;
+      await gate;
+      return res;
+    };
+    return { fetch: held, read: () => read, release };
+  }
+
+  /** A client whose first connect is left to run (it waits on held answers). */
+  async function connectHeld(userId: string, held: { fetch: typeof fetch }) {
+    const errors: unknown[] = [];
+    const client = createClient({ url, token: await tokenFor(userId), WebSocket: WebSocket as never, transport: 'ws', fetch: held.fetch, onError: (e) => errors.push(e) });
+    clients.push(client);
+    return Object.assign(client, { errors });
+  }
+
   for (const transport of ['socketio', 'ws'] as const) {
     test(`${transport}: a send shows pending at once, ends sent with its seq, and reaches the other member's stores`, async () => {
       const a = await connect(uid('a'), { transport });
@@ -145,30 +170,76 @@ describe('client: live stores', () => {
    */
   test("the inbox's count: an answer read before a live notification does not set it back", async () => {
     const userId = uid('n');
-    let release!: () => void;
-    const gate = new Promise<void>((resolve) => {
-      release = resolve;
-    });
-    let read = 0;
-    const held: typeof fetch = async (input, init) => {
-      const res = await fetch(input, init);
-      if (!String(input).includes('/v1/notifications/unread-count')) return res;
-      read++;
-      await gate;
-      return res;
-    };
-    const errors: unknown[] = [];
-    const a = createClient({ url, token: await tokenFor(userId), WebSocket: WebSocket as never, transport: 'ws', fetch: held, onError: (e) => errors.push(e) });
-    clients.push(a);
-    await waitFor(() => read === 1, 10_000, "the connect's count read on the server");
+    const held = holdAnswers('/v1/notifications/unread-count');
+    const a = await connectHeld(userId, held);
+    await waitFor(() => held.read() === 1, 10_000, "the connect's count read on the server");
     await h.app.services.notifications.send({ userIds: [userId], type: 'system', title: 'First news', body: 'First news' });
     await waitFor(() => a.notifications.get().unreadCount === 1, 10_000, 'the live count');
-    release();
+    held.release();
     await waitFor(() => a.connection.get().synced, 10_000, 'synced');
     assert.equal(a.notifications.get().unreadCount, 1);
     // An answer with no live count meanwhile still applies.
     await a.markAllNotificationsRead();
     assert.equal(a.notifications.get().unreadCount, 0);
-    assert.deepEqual(errors, []);
+    assert.deepEqual(a.errors, []);
+  });
+
+  /**
+   * A conversation's count too: the connect's `GET /v1/me/unread`, read on the server before
+   * a message, arrives after that message's live event. It holds the count as of its
+   * `lastSeqs`; the event past it is added, not lost.
+   */
+  test("a conversation's count: an answer read before a live message keeps that message", async () => {
+    const a = await connect(uid('a'));
+    const bId = uid('b');
+    const conv = await a.createConversation({ kind: 'group', members: [bId], title: 'counted once' });
+    const held = holdAnswers('/v1/me/unread');
+    const b = await connectHeld(bId, held);
+    await waitFor(() => held.read() === 1, 10_000, "the connect's counts read on the server");
+    a.send(conv.id, 'after the counts were read');
+    await waitFor(() => b.conversations.get().byId[conv.id]?.unreadCount === 1, 10_000, 'the live count');
+    held.release();
+    await waitFor(() => b.connection.get().synced, 10_000, 'synced');
+    assert.deepEqual([b.conversations.get().byId[conv.id]?.unreadCount, b.conversations.get().totalUnread], [1, 1]);
+    assert.deepEqual(b.errors, []);
+  });
+
+  /**
+   * The other way round: a read's answer holds a message whose live event is still on its way
+   * (held here in b's socket). When the event comes it is not counted again.
+   */
+  test("a conversation's count: a message already in a read's answer is not counted again when its event comes", async () => {
+    let holding = false;
+    const heldFrames: (() => void)[] = [];
+    /** A real `ws` socket whose `message:new` frames wait while `holding`. */
+    const real = Object.getOwnPropertyDescriptor(WebSocket.prototype, 'onmessage')!;
+    class HoldingSocket extends WebSocket {
+      constructor(address: string) {
+        super(address);
+        Object.defineProperty(this, 'onmessage', {
+          get: () => real.get!.call(this),
+          set: (fn: ((ev: WebSocket.MessageEvent) => void) | null) =>
+            real.set!.call(this, fn && ((ev: WebSocket.MessageEvent) => (holding && String(ev.data).includes('"message:new"') ? heldFrames.push(() => fn(ev)) : fn(ev)))),
+        });
+      }
+    }
+    const a = await connect(uid('a'));
+    const bId = uid('b');
+    const b = await connect(bId, { transport: 'ws', WebSocket: HoldingSocket as never });
+    const conv = await a.createConversation({ kind: 'group', members: [bId], title: 'counted once' });
+    a.send(conv.id, 'one');
+    await waitFor(() => b.conversations.get().byId[conv.id]?.unreadCount === 1, 10_000, 'the first message counted');
+    holding = true;
+    a.send(conv.id, 'two');
+    await waitFor(() => heldFrames.length === 1, 10_000, "the second message's event held");
+    // Read up to the first message: the answer counts the second, as of its seq.
+    const change = await b.markRead(conv.id, 1);
+    assert.deepEqual([change.unreadCount, change.lastSeq], [1, 2]);
+    assert.deepEqual([b.conversations.get().byId[conv.id]?.unreadCount, b.conversations.get().totalUnread], [1, 1]);
+    holding = false;
+    for (const deliver of heldFrames) deliver();
+    await waitFor(() => b.conversations.get().byId[conv.id]?.lastMessage?.body === 'two', 10_000, 'the held event applied');
+    assert.deepEqual([b.conversations.get().byId[conv.id]?.unreadCount, b.conversations.get().totalUnread], [1, 1]);
+    assert.deepEqual(b.errors, []);
   });
 });

@@ -41,8 +41,12 @@ export function createEventHandlers(deps: EventDeps) {
     if (c) {
       const next = applyToConversation(c, ev, me());
       if (next === null) return deps.remove(id);
-      const delta = next.unreadCount - c.unreadCount;
-      if (next !== c) conversations.set((s) => ({ ...s, byId: withKey(s.byId, id, next), totalUnread: Math.max(0, s.totalUnread + (isMuted(c) ? 0 : delta)) }));
+      if (next !== c) {
+        // A count the server read past this event holds it already.
+        const delta = stores.liveUnread(c, ev.seq, next.unreadCount - c.unreadCount);
+        next.unreadCount = c.unreadCount + delta;
+        conversations.set((s) => ({ ...s, byId: withKey(s.byId, id, next), totalUnread: Math.max(0, s.totalUnread + (isMuted(c) ? 0 : delta)) }));
+      }
     } else if (!(ev.type === 'member:left' && ev.data.userId === me())) {
       deps.unknown(id);
     }

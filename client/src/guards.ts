@@ -29,7 +29,8 @@ export const GUARDS: { [E in ServerEventName]: (d: unknown) => boolean } = {
   'member:left': (d) => inLog(d) && str(d.userId),
   'conversation:updated': (d) => inLog(d) && obj(d.conversation),
   'receipt:updated': (d) => obj(d) && str(d.conversationId) && str(d.userId) && seqOk(d.readSeq) && seqOk(d.deliveredSeq),
-  'unread:update': (d) => obj(d) && str(d.conversationId) && seqOk(d.unreadCount) && seqOk(d.totalUnread) && seqOk(d.readSeq),
+  // lastSeq: since the server sends it (an older one does not).
+  'unread:update': (d) => obj(d) && str(d.conversationId) && seqOk(d.unreadCount) && seqOk(d.totalUnread) && seqOk(d.readSeq) && (d.lastSeq === undefined || seqOk(d.lastSeq)),
   'typing:update': (d) => obj(d) && str(d.conversationId) && str(d.userId) && typeof d.typing === 'boolean',
   'message:locked': (d) => obj(d) && str(d.messageId) && str(d.conversationId),
   'presence:update': (d) => obj(d) && str(d.userId) && str(d.status),

@@ -20,6 +20,7 @@ import type {
   Presence,
   ReadStateChange,
   SyncResult,
+  UnreadCounts,
   User,
 } from '../../protocol/types.ts';
 import type { CommandPayloads } from '../../protocol/event-map.ts';
@@ -109,7 +110,7 @@ export function createRest(opts: RestOptions) {
     // Read state and sync
     markRead: (id: string, seq?: number) => post<ReadStateChange>(`${c(id)}/read`, seq === undefined ? {} : { seq }),
     markDelivered: (id: string, seq?: number) => post<ReadStateChange>(`${c(id)}/delivered`, seq === undefined ? {} : { seq }),
-    unread: () => get<{ totalUnread: number; conversations: Record<string, number> }>('/v1/me/unread'),
+    unread: () => get<UnreadCounts>('/v1/me/unread'),
     sync: (body: CommandPayloads['sync']) => post<SyncResult>('/v1/sync', body),
     // Presence
     presence: (userIds: string[]) => get<{ presence: Presence[] }>('/v1/presence', { userIds: userIds.join(',') }).then((r) => r.presence),

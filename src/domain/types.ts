@@ -31,6 +31,7 @@ export type {
   Role,
   SyncResult,
   TypingUpdate,
+  UnreadCounts,
   User,
 } from '../../protocol/types.ts';
 export { NOTIFICATION_TYPES } from '../../protocol/types.ts';

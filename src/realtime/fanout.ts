@@ -135,6 +135,7 @@ export function startFanout(deps: FanoutDeps): () => void {
           unreadCount: change.unreadCount,
           totalUnread: change.totalUnread,
           readSeq: change.readSeq,
+          lastSeq: change.lastSeq,
         });
         const receipt = { conversationId: change.conversationId, userId: change.userId, readSeq: change.readSeq, deliveredSeq: change.deliveredSeq };
         return enqueue(change.conversationId, async () => {

@@ -1,4 +1,4 @@
-import type { Actor, ReadStateChange } from '../domain/types.ts';
+import type { Actor, ReadStateChange, UnreadCounts } from '../domain/types.ts';
 import { notFound } from '../errors.ts';
 import type { ServiceDeps } from './deps.ts';
 
@@ -20,6 +20,7 @@ export function readStateService(deps: ServiceDeps) {
       ...markers,
       unreadCount: summary.conversations[conversationId] ?? 0,
       totalUnread: summary.total,
+      lastSeq: summary.lastSeqs[conversationId] ?? markers.readSeq,
     };
     await bus.publish({ kind: 'read-state', change });
     return change;
@@ -30,10 +31,10 @@ export function readStateService(deps: ServiceDeps) {
     markRead: (actor: Actor, conversationId: string, seq?: number) => advance(actor, conversationId, seq, 'read'),
     /** Marks everything up to `seq` (default: the latest) delivered to one of the user's devices. */
     markDelivered: (actor: Actor, conversationId: string, seq?: number) => advance(actor, conversationId, seq, 'delivered'),
-    /** Unread per conversation, and the total over conversations that are not muted. */
-    async unread(actor: Actor): Promise<{ totalUnread: number; conversations: Record<string, number> }> {
+    /** Unread per conversation, the total over conversations that are not muted, and the seq each count holds as of. */
+    async unread(actor: Actor): Promise<UnreadCounts> {
       const summary = await store.members.unreadSummary(actor.userId, now());
-      return { totalUnread: summary.total, conversations: summary.conversations };
+      return { totalUnread: summary.total, conversations: summary.conversations, lastSeqs: summary.lastSeqs };
     },
   };
 }

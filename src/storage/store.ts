@@ -95,6 +95,13 @@ export interface ConversationRepo {
   updateInfo(conversationId: string, patch: { title?: string | null; metadata?: Record<string, unknown> }, at: Date): Promise<ConversationInfo>;
 }
 
+/** What `unreadSummary` reads, in one snapshot. */
+export interface UnreadSummary {
+  total: number;
+  conversations: Record<string, number>;
+  lastSeqs: Record<string, number>;
+}
+
 export interface MemberRepo {
   /** New members start with every existing message read (history before joining is not unread). */
   insert(conversationId: string, members: { userId: string; role: Role }[], at: Date, readSeq: number): Promise<void>;
@@ -109,8 +116,11 @@ export interface MemberRepo {
   ): Promise<{ archived: boolean; mutedUntil: string | null } | null>;
   /** Moves markers forward only, clamped to the conversation's last seq; null for non-members. */
   advanceMarkers(conversationId: string, userId: string, seq: number, which: 'read' | 'delivered'): Promise<{ readSeq: number; deliveredSeq: number } | null>;
-  /** Unread per conversation (non-zero only) and the total over unmuted ones. */
-  unreadSummary(userId: string, now: Date): Promise<{ total: number; conversations: Record<string, number> }>;
+  /**
+   * Unread per conversation (non-zero only), the total over unmuted ones, and each of the
+   * user's conversations' last seq in the same snapshot: a count includes every event up to it.
+   */
+  unreadSummary(userId: string, now: Date): Promise<UnreadSummary>;
   filterMembers(conversationId: string, userIds: string[]): Promise<string[]>;
   /** The user's conversations with their log positions (what sync compares cursors with). */
   positionsOf(userId: string): Promise<{ conversationId: string; lastSeq: number }[]>;

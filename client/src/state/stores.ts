@@ -1,8 +1,9 @@
-import type { Conversation, Message, ReadStateChange } from '../../../protocol/types.ts';
+import type { Conversation, Message, UnreadCounts, UnreadUpdate } from '../../../protocol/types.ts';
 import { createStore, type Store, withKey } from '../store.ts';
-import { type ConversationsState, emptyConversations } from './conversations.ts';
+import { type ConversationsState, emptyConversations, isMuted } from './conversations.ts';
 import { type ClientStats, emptyNotifications, emptyStats, type NotificationsState, type PresenceState, type ReceiptsState, type TypingState } from './live.ts';
 import { emptyMessages, type MessagesState, upsertMessages } from './messages.ts';
+import { ledgerAt, liveChange, serverCount, type UnreadLedger } from './unread-ledger.ts';
 
 /** A `typing: true` shows this long unless renewed: a `typing: false` that never arrives must not leave it showing. */
 const TYPING_SHOWN_MS = 8000;
@@ -21,6 +22,13 @@ export function createClientStores(me: () => string | null) {
   const notifications = createStore<NotificationsState>(emptyNotifications);
   const stats = createStore<ClientStats>(emptyStats);
   const typingTimers = new Map<string, ReturnType<typeof setTimeout>>();
+  /** Per conversation held: which events its unread count holds (see unread-ledger.ts). */
+  const ledgers = new Map<string, UnreadLedger>();
+  const ledgerOf = (c: Conversation) => {
+    const l = ledgers.get(c.id) ?? ledgerAt(c.lastSeq);
+    ledgers.set(c.id, l);
+    return l;
+  };
 
   const messagesOf = (id: string) => {
     let s = messageStores.get(id);
@@ -57,7 +65,10 @@ export function createClientStores(me: () => string | null) {
     conversations.set((s) => {
       const old = s.byId[c.id];
       // A snapshot older than what events already gave us is not taken.
-      return old && old.lastSeq > c.lastSeq ? s : { ...s, byId: withKey(s.byId, c.id, c) };
+      if (old && old.lastSeq > c.lastSeq) return s;
+      // Its count is exact as of its lastSeq.
+      ledgers.set(c.id, ledgerAt(c.lastSeq));
+      return { ...s, byId: withKey(s.byId, c.id, c) };
     });
     receipts.set((r) => withKey(r, c.id, Object.fromEntries(c.members.map((m) => [m.userId, { readSeq: m.readSeq, deliveredSeq: m.deliveredSeq }]))));
   }
@@ -86,6 +97,7 @@ export function createClientStores(me: () => string | null) {
      */
     replaceConversation(c: Conversation): boolean {
       conversations.set((s) => ({ ...s, byId: withKey(s.byId, c.id, undefined) }));
+      ledgers.delete(c.id);
       putConversation(c);
       const ms = messageStores.get(c.id);
       if (!ms?.get().loaded) return false;
@@ -96,6 +108,7 @@ export function createClientStores(me: () => string | null) {
     /** Forgets a conversation; a component still holding its message store sees it empty, and a later open starts afresh. */
     forget(id: string) {
       conversations.set((s) => ({ ...s, byId: withKey(s.byId, id, undefined) }));
+      ledgers.delete(id);
       receipts.set((r) => withKey(r, id, undefined));
       messageStores.get(id)?.set(emptyMessages);
       messageStores.delete(id);
@@ -111,20 +124,39 @@ export function createClientStores(me: () => string | null) {
       });
     },
 
-    applyUnread(u: Pick<ReadStateChange, 'conversationId' | 'unreadCount' | 'totalUnread' | 'readSeq'>) {
+    /** What a live event (seq order) does to a conversation's unread count: `delta`, or 0 when a server count already holds it. */
+    liveUnread: (c: Conversation, seq: number, delta: number) => liveChange(ledgerOf(c), seq, delta),
+
+    /** A read elsewhere (`unread:update`): the server's count for the conversation, and the total moved by as much. */
+    applyUnread(u: UnreadUpdate) {
       conversations.set((s) => {
         const c = s.byId[u.conversationId];
-        const byId = c ? withKey(s.byId, c.id, { ...c, unreadCount: u.unreadCount, members: c.members.map((m) => (m.userId === me() ? { ...m, readSeq: u.readSeq } : m)) }) : s.byId;
-        return { ...s, byId, totalUnread: u.totalUnread };
+        if (!c) return { ...s, totalUnread: u.totalUnread };
+        const count = u.lastSeq === undefined ? u.unreadCount : (serverCount(ledgerOf(c), c.lastSeq, u.unreadCount, u.lastSeq) ?? c.unreadCount);
+        const members = c.members.map((m) => (m.userId === me() ? { ...m, readSeq: Math.max(m.readSeq, u.readSeq) } : m));
+        // An older server says no lastSeq: its total is all there is.
+        const totalUnread = u.lastSeq === undefined ? u.totalUnread : Math.max(0, s.totalUnread + (isMuted(c) ? 0 : count - c.unreadCount));
+        return { ...s, byId: withKey(s.byId, c.id, { ...c, unreadCount: count, members }), totalUnread };
       });
     },
 
-    /** Exact unread counts from the server, for every conversation and in total. */
-    setUnread(unread: { conversations: Record<string, number>; totalUnread: number }) {
+    /**
+     * Unread counts the server read (`GET /v1/me/unread`), for every conversation and in
+     * total: a conversation held here takes its count as the ledger brings it forward, and the
+     * total moves by the difference (conversations not held here are only in the total).
+     */
+    setUnread(unread: Omit<UnreadCounts, 'lastSeqs'> & { lastSeqs?: UnreadCounts['lastSeqs'] }) {
       conversations.set((s) => {
         const byId = { ...s.byId };
-        for (const c of Object.values(byId)) byId[c.id] = { ...c, unreadCount: unread.conversations[c.id] ?? 0 };
-        return { ...s, byId, totalUnread: unread.totalUnread };
+        let total = unread.totalUnread;
+        for (const c of Object.values(byId)) {
+          const answered = unread.conversations[c.id] ?? 0;
+          const asOf = unread.lastSeqs?.[c.id];
+          const count = asOf === undefined ? answered : (serverCount(ledgerOf(c), c.lastSeq, answered, asOf) ?? c.unreadCount);
+          if (!isMuted(c)) total += count - answered;
+          if (count !== c.unreadCount) byId[c.id] = { ...c, unreadCount: count };
+        }
+        return { ...s, byId, totalUnread: Math.max(0, total) };
       });
     },
 

@@ -72,22 +72,28 @@ export function memberRepo(q: Queryable): MemberRepo {
       return r ? { readSeq: Number(r.read_seq), deliveredSeq: Number(r.delivered_seq) } : null;
     },
     async unreadSummary(userId, now) {
-      const rows = await q.query<{ conversation_id: string; n: number; muted: boolean }>(
-        `SELECT cm.conversation_id, count(*)::int AS n,
+      // One statement, so each count and its conversation's last seq come from one snapshot
+      // (a send commits the message and the new last seq together).
+      const rows = await q.query<{ conversation_id: string; last_seq: string; n: number; muted: boolean }>(
+        `SELECT cm.conversation_id, c.last_seq, count(x.seq)::int AS n,
            (cm.muted_until IS NOT NULL AND cm.muted_until > $2) AS muted
          FROM conversation_members cm
-         JOIN messages x ON x.conversation_id = cm.conversation_id AND x.seq > cm.read_seq
+         JOIN conversations c ON c.id = cm.conversation_id
+         LEFT JOIN messages x ON x.conversation_id = cm.conversation_id AND x.seq > cm.read_seq
            AND x.sender_id <> cm.user_id AND x.deleted_at IS NULL
-         WHERE cm.user_id = $1 GROUP BY cm.conversation_id, cm.muted_until`,
+         WHERE cm.user_id = $1 GROUP BY cm.conversation_id, c.last_seq, cm.muted_until`,
         [userId, now],
       );
       const conversations: Record<string, number> = {};
+      const lastSeqs: Record<string, number> = {};
       let total = 0;
       for (const r of rows) {
+        lastSeqs[r.conversation_id] = Number(r.last_seq);
+        if (r.n === 0) continue;
         conversations[r.conversation_id] = r.n;
         if (!r.muted) total += r.n;
       }
-      return { total, conversations };
+      return { total, conversations, lastSeqs };
     },
     async filterMembers(conversationId, userIds) {
       if (userIds.length === 0) return [];
