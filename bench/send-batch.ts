@@ -75,8 +75,12 @@ interface Subject {
   db: Db;
   database: BenchDatabase | null;
   ids: string[];
-  /** CPU so far, in µs: the backend's (utime + stime, 10 ms ticks), or this process's on PGlite. */
-  cpu(): number;
+  /**
+   * A reader of the CPU used so far, in µs: the backend's (utime + stime, 10 ms ticks), or
+   * this process's on PGlite. Taken anew before each round: the pool closes a connection left
+   * idle for 10 s (while the other variants run), and its next query opens another backend.
+   */
+  cpuMeter(): Promise<() => number>;
   perMessage: number[];
 }
 
@@ -87,16 +91,18 @@ async function open(variant: Variant): Promise<Subject> {
     await migrate(db);
     await variant.apply?.(db);
     const ids = await seedGroups(db, CONVERSATIONS, MEMBERS);
-    const [backend] = db.engine === 'pglite' ? [] : await db.query<{ pid: number }>('SELECT pg_backend_pid() AS pid');
-    const cpu = () => {
-      if (!backend) {
+    const cpuMeter = async () => {
+      if (db.engine === 'pglite') return () => {
         const u = process.cpuUsage();
         return u.user + u.system;
-      }
-      const fields = fs.readFileSync(`/proc/${backend.pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-      return (Number(fields[11]) + Number(fields[12])) * 10_000;
+      };
+      const [backend] = await db.query<{ pid: number }>('SELECT pg_backend_pid() AS pid');
+      return () => {
+        const fields = fs.readFileSync(`/proc/${backend!.pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+        return (Number(fields[11]) + Number(fields[12])) * 10_000;
+      };
     };
-    return { variant, db, database, ids, cpu, perMessage: [] };
+    return { variant, db, database, ids, cpuMeter, perMessage: [] };
   } catch (err) {
     await db.close();
     await database?.close();
@@ -138,11 +144,12 @@ try {
     for (const s of subjects) {
       // Built before the clock starts, so the process's CPU is the driver's and the store's side.
       const batches = Array.from({ length: BATCHES_PER_ROUND }, () => batchFor(s.ids));
-      const t0 = s.cpu();
+      const cpu = await s.cpuMeter();
+      const t0 = cpu();
       const c0 = process.cpuUsage();
       const w0 = performance.now();
       for (const b of batches) await sendMany(s.db, b);
-      const us = (s.cpu() - t0) / (BATCHES_PER_ROUND * BATCH);
+      const us = (cpu() - t0) / (BATCHES_PER_ROUND * BATCH);
       const c = process.cpuUsage(c0);
       s.perMessage.push(us);
       const client = engine === 'pglite' ? '' : `, this process (the driver) ${((c.user + c.system) / (BATCHES_PER_ROUND * BATCH)).toFixed(1)} µs`;

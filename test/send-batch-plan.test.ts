@@ -132,6 +132,22 @@ async function checkReads(db: Db) {
     ['created', 'created', 'duplicate', 'duplicate'],
   );
   for (const o of outcomes.slice(2)) assert.deepEqual(o, { outcome: 'duplicate', messageId: first!.id });
+
+  // Messages have no foreign keys to their conversation and sender (migration 006): the
+  // batch's checks are what refuses a conversation, a sender or a reply target that does not
+  // exist, and nothing is stored.
+  const [noConversation, noSender, noParent] = batch(conversations);
+  const refused = await sendMany(db, [
+    { ...noConversation!, conversationId: randomUUID() },
+    { ...noSender!, senderId: 'u-nobody' },
+    { ...noParent!, replyTo: randomUUID() },
+  ]);
+  assert.deepEqual(
+    refused.map((o) => o.outcome),
+    ['not_member', 'not_member', 'invalid_reply'],
+  );
+  const ids = [noConversation!, noSender!, noParent!].map((m) => m.id);
+  assert.deepEqual(await db.query('SELECT id FROM messages WHERE id = ANY ($1::uuid[])', [ids]), []);
 }
 
 test('pglite: a send batch reads rows by key, never a whole table', async () => {
