@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
+import { openPostgres } from '../src/storage/db-pg.ts';
 import { throwawayDatabase } from './helpers/backends.ts';
 import { SECRET, tokenFor } from './helpers/harness.ts';
 import { type ServerProcess, startServer } from './helpers/server-process.ts';
@@ -46,4 +48,33 @@ describe('PARLEY_DB_POOL_SIZE', () => {
       await admin.end();
     }
   });
+});
+
+/**
+ * Connections stay open once made. node-postgres closes a connection left idle for 10 s by
+ * default; under load a burst (clients connecting, the job queue's maintenance) opened a
+ * dozen that ended together 10 s later, and ending or starting a backend is a burst of
+ * PostgreSQL CPU: measured under `npm run bench`, the run's worst latency.
+ */
+test('the pool keeps the connections a burst opened, past the 10 s after which node-postgres would close them', async () => {
+  const db = await throwawayDatabase('parley_pool_keep');
+  const pool = await openPostgres(db.url, { max: 4 });
+  const admin = new pg.Client({ connectionString: db.url });
+  await admin.connect();
+  try {
+    const backends = async () =>
+      new Set(
+        (await admin.query('SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()')).rows.map((r) => r.pid as number),
+      );
+    await Promise.all(Array.from({ length: 4 }, () => pool.query('SELECT pg_sleep(0.05)')));
+    const opened = await backends();
+    assert.ok(opened.size >= 2, `the burst opened ${opened.size} connection(s)`);
+    // The pool's idle timer, had it one, was set before this one and fires first.
+    await sleep(11_000);
+    assert.deepEqual(await backends(), opened);
+  } finally {
+    await admin.end();
+    await pool.close();
+    await db.drop();
+  }
 });

@@ -8,7 +8,14 @@ const types = {
 
 export async function openPostgres(connectionString: string, opts: { max?: number } = {}): Promise<Db> {
   // A database that does not answer fails a request in 5 s (`unavailable`) instead of holding it.
-  const pool = new pg.Pool({ connectionString, max: opts.max ?? 20, types, connectionTimeoutMillis: 5000 });
+  // Connections stay open once made (idleTimeoutMillis 0): by default the pool closed one left
+  // idle for 10 s, and under load a burst (connects, the job queue's maintenance) opened a
+  // dozen that closed together 10 s later. Ending a backend costs PostgreSQL CPU as starting
+  // one does, and a new one plans every statement afresh; measured under load, those bursts
+  // took the cores from the server for 100-200 ms and were the run's worst latency. An idle
+  // connection does not keep the process alive (allowExitOnIdle): a script that ends without
+  // closing the pool exits rather than waiting on it.
+  const pool = new pg.Pool({ connectionString, max: opts.max ?? 20, types, connectionTimeoutMillis: 5000, idleTimeoutMillis: 0, allowExitOnIdle: true });
   // An idle client losing its connection (database restart) must not crash the process.
   pool.on('error', () => {});
   const client = await pool.connect(); // fail fast on a wrong URL
