@@ -10,6 +10,7 @@ import path from 'node:path';
 import { socketIoClient, wsClient } from './clients.ts';
 import { groupRun } from './group-runs.ts';
 import type { Knobs } from './knobs.ts';
+import { stopOnInterrupt } from './on-interrupt.ts';
 import { freePort, openBenchDatabase } from './postgres.ts';
 import type { BenchRun } from './registry.ts';
 import { createGroup, deliveryIdle, type ServerProcess, startParley, tokenFor } from './server.ts';
@@ -20,6 +21,14 @@ async function startRedis(): Promise<{ url: string; pid: number; stop(): Promise
   const port = await freePort();
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'parley-bench-redis-'));
   const child: ChildProcess = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir], { stdio: 'ignore' });
+  const stop = async () => {
+    if (child.exitCode === null) {
+      child.kill('SIGKILL');
+      await new Promise((r) => child.once('exit', r));
+    }
+    fs.rmSync(dir, { recursive: true, force: true });
+  };
+  const forget = stopOnInterrupt(stop);
   const url = `redis://127.0.0.1:${port}`;
   // Up once it accepts a connection.
   const net = await import('node:net');
@@ -40,11 +49,8 @@ async function startRedis(): Promise<{ url: string; pid: number; stop(): Promise
     url,
     pid: child.pid!,
     async stop() {
-      if (child.exitCode === null) {
-        child.kill('SIGKILL');
-        await new Promise((r) => child.once('exit', r));
-      }
-      fs.rmSync(dir, { recursive: true, force: true });
+      forget();
+      await stop();
     },
   };
 }

@@ -8,6 +8,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
+import { stopOnInterrupt } from './on-interrupt.ts';
 
 const PG_BIN = '/usr/lib/postgresql/15/bin';
 
@@ -65,6 +66,20 @@ async function startPrivateServer(): Promise<{ url: string; stop(): Promise<void
     ]),
     { stdio: 'ignore' },
   );
+  const forget = stopOnInterrupt(stopServer);
+  async function stopServer() {
+    if (child.exitCode === null) {
+      // SIGINT is PostgreSQL's fast shutdown; sent to the postmaster itself, as runuser does not pass it on.
+      let postmaster = 0;
+      try {
+        postmaster = Number(fs.readFileSync(path.join(dir, 'data', 'postmaster.pid'), 'utf8').split('\n')[0]);
+      } catch {} // interrupted before it wrote its pid: the child is the postmaster's parent or itself
+      if (postmaster) process.kill(postmaster, 'SIGINT');
+      else child.kill('SIGKILL');
+      await new Promise((resolve) => child.once('exit', resolve));
+    }
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
   const url = `postgres://postgres@127.0.0.1:${port}/postgres`;
   const deadline = Date.now() + 30_000;
   for (;;) {
@@ -80,13 +95,8 @@ async function startPrivateServer(): Promise<{ url: string; stop(): Promise<void
   return {
     url,
     async stop() {
-      if (child.exitCode === null) {
-        // SIGINT is PostgreSQL's fast shutdown; sent to the postmaster itself, as runuser does not pass it on.
-        const postmaster = Number(fs.readFileSync(path.join(dir, 'data', 'postmaster.pid'), 'utf8').split('\n')[0]);
-        process.kill(postmaster, 'SIGINT');
-        await new Promise((resolve) => child.once('exit', resolve));
-      }
-      fs.rmSync(dir, { recursive: true, force: true });
+      forget();
+      await stopServer();
     },
   };
 }

@@ -5,6 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { SignJWT } from 'jose';
 import { knobs } from './knobs.ts';
+import { stopOnInterrupt } from './on-interrupt.ts';
 import { freePort } from './postgres.ts';
 
 export const SECRET = 'bench-secret-bench-secret-bench-secret-0';
@@ -49,10 +50,12 @@ async function startNode(cwd: string, args: string[], env: Record<string, string
     child.kill('SIGKILL');
     throw err;
   }
+  const forget = stopOnInterrupt(() => child.kill('SIGKILL'));
   return {
     url,
     pid: child.pid!,
     async stop() {
+      forget();
       if (child.exitCode !== null) return;
       // SIGTERM is a graceful stop, which is when a CPU profile is written; SIGKILL if it hangs.
       child.kill('SIGTERM');
