@@ -7,7 +7,8 @@ let interrupted = false;
 
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   process.on(signal, () => {
-    if (interrupted) return;
+    // A second interrupt does not wait for the stops (one may hang): it ends the bench now.
+    if (interrupted) process.exit(130);
     interrupted = true;
     console.log(`\n${signal}: stopping what the bench started`);
     void Promise.allSettled([...stops].map(async (stop) => stop())).then(() => process.exit(130));
