@@ -21,12 +21,18 @@ describe('client: live stores', () => {
     await h.close();
   });
 
-  async function connect(userId: string, opts: Partial<ClientOptions> = {}) {
+  /** A client on its way to connecting, with the errors it reports. */
+  async function start(userId: string, opts: Partial<ClientOptions> = {}) {
     const errors: unknown[] = [];
     const client = createClient({ url, token: await tokenFor(userId), WebSocket: WebSocket as never, onError: (e) => errors.push(e), ...opts });
     clients.push(client);
-    await waitFor(() => client.connection.get().synced, 10_000, `${userId} synced`);
     return Object.assign(client, { errors });
+  }
+
+  async function connect(userId: string, opts: Partial<ClientOptions> = {}) {
+    const client = await start(userId, opts);
+    await waitFor(() => client.connection.get().synced, 10_000, `${userId} synced`);
+    return client;
   }
 
   /** A fetch whose answers to `path` (already read on the server) wait until `release()`. */
@@ -44,14 +50,6 @@ describe('client: live stores', () => {
       return res;
     };
     return { fetch: held, read: () => read, release };
-  }
-
-  /** A client whose first connect is left to run (it waits on held answers). */
-  async function connectHeld(userId: string, held: { fetch: typeof fetch }) {
-    const errors: unknown[] = [];
-    const client = createClient({ url, token: await tokenFor(userId), WebSocket: WebSocket as never, transport: 'ws', fetch: held.fetch, onError: (e) => errors.push(e) });
-    clients.push(client);
-    return Object.assign(client, { errors });
   }
 
   for (const transport of ['socketio', 'ws'] as const) {
@@ -171,7 +169,7 @@ describe('client: live stores', () => {
   test("the inbox's count: an answer read before a live notification does not set it back", async () => {
     const userId = uid('n');
     const held = holdAnswers('/v1/notifications/unread-count');
-    const a = await connectHeld(userId, held);
+    const a = await start(userId, { transport: 'ws', fetch: held.fetch });
     await waitFor(() => held.read() === 1, 10_000, "the connect's count read on the server");
     await h.app.services.notifications.send({ userIds: [userId], type: 'system', title: 'First news', body: 'First news' });
     await waitFor(() => a.notifications.get().unreadCount === 1, 10_000, 'the live count');
@@ -194,7 +192,7 @@ describe('client: live stores', () => {
     const bId = uid('b');
     const conv = await a.createConversation({ kind: 'group', members: [bId], title: 'counted once' });
     const held = holdAnswers('/v1/me/unread');
-    const b = await connectHeld(bId, held);
+    const b = await start(bId, { transport: 'ws', fetch: held.fetch });
     await waitFor(() => held.read() === 1, 10_000, "the connect's counts read on the server");
     a.send(conv.id, 'after the counts were read');
     await waitFor(() => b.conversations.get().byId[conv.id]?.unreadCount === 1, 10_000, 'the live count');
