@@ -10,11 +10,11 @@
 // the same batch with one part taken out (a function rewritten, an index dropped), each in a
 // database of its own, measured in turn every round. Some of them break what the batch
 // guarantees (concurrent writers, idempotency): they say what a part costs, not what to ship.
-import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Message } from '../src/domain/types.ts';
 import type { Db } from '../src/storage/db.ts';
+import { plainMessage } from '../test/helpers/plain-message.ts';
 import { seedGroups } from '../test/helpers/seed-groups.ts';
 import { knobs } from './knobs.ts';
 import { type BenchDatabase, openBenchDatabase } from './postgres.ts';
@@ -115,22 +115,7 @@ const batchFor = (ids: string[]): Message[] =>
   Array.from({ length: BATCH }, () => {
     const c = Math.floor(Math.random() * CONVERSATIONS);
     sent++;
-    return {
-      id: randomUUID(),
-      conversationId: ids[c]!,
-      senderId: `u${c * MEMBERS + (sent % MEMBERS)}`,
-      clientMsgId: `m${sent}`,
-      body: 'x'.repeat(knobs.bodyBytes),
-      attachments: [],
-      replyTo: null,
-      replyCount: 0,
-      mentions: [],
-      reactions: [],
-      seq: 0,
-      createdAt: new Date().toISOString(),
-      editedAt: null,
-      deletedAt: null,
-    };
+    return plainMessage({ conversationId: ids[c]!, senderId: `u${c * MEMBERS + (sent % MEMBERS)}`, clientMsgId: `m${sent}`, body: 'x'.repeat(knobs.bodyBytes) });
   });
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;

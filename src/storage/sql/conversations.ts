@@ -1,7 +1,7 @@
 import type { Conversation, ConversationInfo, ConversationKind, Member, Message, Role } from '../../domain/types.ts';
 import type { Queryable } from '../db.ts';
 import type { ConversationRepo, MemberLock } from '../store.ts';
-import { iso, isoOrNull, MEMBER_COLUMNS, MESSAGE_COLUMNS, toMember, toMessage } from './rows.ts';
+import { iso, isoOrNull, MEMBER_COLUMNS, MESSAGE_COLUMNS, toMember, toMessage, unreadCount } from './rows.ts';
 
 type Row = Record<string, unknown>;
 
@@ -11,8 +11,7 @@ const INLINE_MEMBERS = 100;
 const VIEW = `SELECT c.id, c.kind, c.title, c.metadata, c.last_seq, c.last_message_seq, c.created_at, c.updated_at,
     c.last_activity_at, me.role, me.archived_seq, me.muted_until,
     (me.archived_seq IS NOT NULL AND c.last_message_seq <= me.archived_seq) AS archived,
-    (SELECT count(*) FROM messages x WHERE x.conversation_id = c.id AND x.seq > me.read_seq
-       AND x.sender_id <> me.user_id AND x.deleted_at IS NULL)::int AS unread_count,
+    (${unreadCount('me', 'c')})::int AS unread_count,
     (SELECT count(*) FROM conversation_members y WHERE y.conversation_id = c.id)::int AS member_count
   FROM conversation_members me JOIN conversations c ON c.id = me.conversation_id`;
 

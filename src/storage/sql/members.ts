@@ -1,6 +1,6 @@
 import type { Queryable } from '../db.ts';
 import type { MemberRepo } from '../store.ts';
-import { isoOrNull, MEMBER_COLUMNS, toMember } from './rows.ts';
+import { isoOrNull, MEMBER_COLUMNS, toMember, unreadCount } from './rows.ts';
 
 export function memberRepo(q: Queryable): MemberRepo {
   return {
@@ -75,13 +75,11 @@ export function memberRepo(q: Queryable): MemberRepo {
       // One statement, so each count and its conversation's last seq come from one snapshot
       // (a send commits the message and the new last seq together).
       const rows = await q.query<{ conversation_id: string; last_seq: string; n: number; muted: boolean }>(
-        `SELECT cm.conversation_id, c.last_seq, count(x.seq)::int AS n,
+        `SELECT cm.conversation_id, c.last_seq, (${unreadCount('cm', 'c')})::int AS n,
            (cm.muted_until IS NOT NULL AND cm.muted_until > $2) AS muted
          FROM conversation_members cm
          JOIN conversations c ON c.id = cm.conversation_id
-         LEFT JOIN messages x ON x.conversation_id = cm.conversation_id AND x.seq > cm.read_seq
-           AND x.sender_id <> cm.user_id AND x.deleted_at IS NULL
-         WHERE cm.user_id = $1 GROUP BY cm.conversation_id, c.last_seq, cm.muted_until`,
+         WHERE cm.user_id = $1`,
         [userId, now],
       );
       const conversations: Record<string, number> = {};

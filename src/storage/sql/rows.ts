@@ -34,6 +34,20 @@ export function toMessage(r: Row): Message {
   };
 }
 
+/**
+ * A member's unread messages in a conversation, in a few index probes however many there are
+ * (migration 010): the conversation's message count, less the ordinal (msg_no) of the last
+ * message at or before the member's read marker, less the messages deleted after it (their
+ * partial index holds only deleted ones). The member's own messages need no term: a send
+ * moves its sender's read marker to it in the same statement, so none is ever after it.
+ * `cm` and `c` are the aliases of the member's row and of the conversation's.
+ */
+export const unreadCount = (cm: string, c: string) => `CASE WHEN ${c}.last_message_seq <= ${cm}.read_seq THEN 0 ELSE ${c}.message_count
+    - COALESCE((SELECT r.msg_no FROM messages r WHERE r.conversation_id = ${cm}.conversation_id AND r.seq <= ${cm}.read_seq
+        ORDER BY r.seq DESC LIMIT 1), 0)
+    - (SELECT count(*) FROM messages d WHERE d.conversation_id = ${cm}.conversation_id AND d.seq > ${cm}.read_seq
+        AND d.deleted_at IS NOT NULL) END`;
+
 export const MEMBER_COLUMNS = `cm.conversation_id, cm.user_id, cm.role, cm.joined_at, cm.read_seq, cm.delivered_seq, u.name, u.picture`;
 
 export function toMember(r: Row): Member {
