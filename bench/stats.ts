@@ -121,3 +121,14 @@ export function mediansTable(points: Point[], relay: Map<string, Point>): string
   });
   return [head, `|${'---|'.repeat(9)}`, ...rows].join('\n');
 }
+
+/** The median wall time of `calls` calls of `fn`, one after another, in ms (bench:unread, bench:members). */
+export async function medianMs(calls: number, fn: () => Promise<unknown>): Promise<number> {
+  const ms: number[] = [];
+  for (let i = 0; i < calls; i++) {
+    const t0 = performance.now();
+    await fn();
+    ms.push(performance.now() - t0);
+  }
+  return ms.sort((a, b) => a - b)[Math.floor(ms.length / 2)]!;
+}

@@ -14,6 +14,7 @@ import type { ConversationRepo, MemberRepo } from '../src/storage/store.ts';
 import { knobs } from './knobs.ts';
 import { plainMessage } from '../test/helpers/plain-message.ts';
 import { openBenchDatabase } from './postgres.ts';
+import { medianMs } from './stats.ts';
 
 const CONVERSATIONS = Math.max(1, Number(process.env.BENCH_UNREAD_CONVERSATIONS ?? 20));
 const MEMBERS = 10;
@@ -65,16 +66,6 @@ async function sendFromOthers(ids: string[], n: number) {
   }
 }
 
-async function timed(fn: () => Promise<unknown>): Promise<number> {
-  const ms: number[] = [];
-  for (let i = 0; i < CALLS; i++) {
-    const t0 = performance.now();
-    await fn();
-    ms.push(performance.now() - t0);
-  }
-  return ms.sort((a, b) => a - b)[Math.floor(ms.length / 2)]!;
-}
-
 try {
   await migrate(db);
   const ids = await seed();
@@ -89,8 +80,8 @@ try {
     const page = await conversations.listFor(READER, { archived: false, before: null, limit: CONVERSATIONS });
     const listed = page.reduce((n, c) => n + c.unreadCount, 0);
     if (listed !== total) throw new Error(`conversation list's unread counts add up to ${listed}, expected ${total}`);
-    const summaryMs = await timed(() => members.unreadSummary(READER, new Date()));
-    const listMs = await timed(() => conversations.listFor(READER, { archived: false, before: null, limit: CONVERSATIONS }));
+    const summaryMs = await medianMs(CALLS, () => members.unreadSummary(READER, new Date()));
+    const listMs = await medianMs(CALLS, () => conversations.listFor(READER, { archived: false, before: null, limit: CONVERSATIONS }));
     console.log(`  ${total.toLocaleString('en-US')} unread: unread summary ${summaryMs.toFixed(2)} ms, conversation list ${listMs.toFixed(2)} ms (medians of ${CALLS})`);
   }
 } finally {

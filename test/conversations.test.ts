@@ -132,6 +132,29 @@ for (const backend of backends) {
       assert.equal((await me.get('/v1/conversations?cursor=bm90LWEtY3Vyc29y')).body.error.code, 'validation_failed');
     });
 
+    test('a group larger than a page of members shows its first 100 in join order and counts them all', async () => {
+      const owner = h.as(uid('own'));
+      const id = await h.group(owner, [uid('first')]);
+      // Two adds of 60: within one add, members joined together and go by user id (named to
+      // sort after the first two, so that the order holds even within one millisecond).
+      const batches = [0, 1].map((b) => Array.from({ length: 60 }, (_, k) => `zz${b}-${String(59 - k).padStart(2, '0')}-${uid()}`));
+      for (const userIds of batches) assert.equal((await owner.post(`/v1/conversations/${id}/members`, { userIds })).status, 200);
+      const view = async () => (await owner.get(`/v1/conversations/${id}`)).body.conversation;
+      const joined = [...batches[0]!.sort(), ...batches[1]!.sort()];
+      let conv = await view();
+      assert.equal(conv.memberCount, 122);
+      assert.equal(conv.members.length, 100);
+      assert.deepEqual(conv.members.slice(2).map((m: { userId: string }) => m.userId), joined.slice(0, 98));
+      const removed = [joined[0]!, joined[70]!];
+      for (const userId of removed) assert.equal((await owner.delete(`/v1/conversations/${id}/members/${userId}`)).status, 204);
+      conv = await view();
+      assert.equal(conv.memberCount, 120);
+      assert.deepEqual(conv.members.slice(2).map((m: { userId: string }) => m.userId), joined.filter((u) => !removed.includes(u)).slice(0, 98));
+      const listed = (await owner.get('/v1/conversations?limit=5')).body.conversations.find((c: { id: string }) => c.id === id);
+      assert.equal(listed.memberCount, 120);
+      assert.equal(listed.members.length, 100);
+    });
+
     test('archive hides a conversation until a new message; mute keeps it but drops it from the total', async () => {
       const me = h.as(uid('me'));
       const other = h.as(uid('other'));

@@ -41,7 +41,7 @@ const counted = (db: Db, userId: string) =>
     [userId],
   );
 
-test('postgres: messages stored before migration 010 get ordinals that count their unread exactly', { skip: skippedPostgres ?? false }, async () => {
+test('postgres: messages stored before migration 010 get ordinals that count their unread exactly (and groups their member counts)', { skip: skippedPostgres ?? false }, async () => {
   const database = await throwawayDatabase('parley_ordinal');
   const db = await openPostgres(database.url, { max: 2 });
   try {
@@ -55,7 +55,7 @@ test('postgres: messages stored before migration 010 get ordinals that count the
     await sendMany(db, [...sent, ...batch(b!, ['u5', 'u3'])]);
     await messageRepo(db).softDelete(sent[1]!.id, new Date());
 
-    assert.deepEqual(await migrate(db), ['010_unread_by_ordinal.sql']);
+    assert.deepEqual(await migrate(db), listMigrations().filter((m) => m.id >= 10).map((m) => m.name));
 
     const ordinals = await db.query<{ conversation_id: string; seq: number; msg_no: number }>(
       'SELECT conversation_id, seq, msg_no FROM messages ORDER BY conversation_id, seq',
@@ -66,6 +66,9 @@ test('postgres: messages stored before migration 010 get ordinals that count the
       const [c] = await db.query<{ message_count: number }>('SELECT message_count FROM conversations WHERE id = $1', [id]);
       assert.equal(Number(c!.message_count), mine.length);
     }
+
+    const counts = await db.query<{ member_count: number }>('SELECT member_count FROM conversations WHERE id = ANY($1::uuid[])', [[a!, b!]]);
+    assert.deepEqual(counts.map((r) => r.member_count), [3, 3], 'migration 011 counts the members of groups stored before it');
 
     // Sends after the migration continue the ordinals.
     await sendMany(db, batch(a!, ['u0', 'u2']));

@@ -12,7 +12,7 @@ const VIEW = `SELECT c.id, c.kind, c.title, c.metadata, c.last_seq, c.last_messa
     c.last_activity_at, me.role, me.archived_seq, me.muted_until,
     (me.archived_seq IS NOT NULL AND c.last_message_seq <= me.archived_seq) AS archived,
     (${unreadCount('me', 'c')})::int AS unread_count,
-    (SELECT count(*) FROM conversation_members y WHERE y.conversation_id = c.id)::int AS member_count
+    c.member_count
   FROM conversation_members me JOIN conversations c ON c.id = me.conversation_id`;
 
 const toInfo = (r: Row): ConversationInfo => ({
@@ -37,11 +37,14 @@ export function conversationRepo(q: Queryable): ConversationRepo {
     if (rows.length === 0) return [];
     const ids = rows.map((r) => String(r.id));
     const [memberRows, lastRows] = await Promise.all([
+      // Each conversation's first members in join order, from the index in that order
+      // (migration 011): a bounded read however large the group.
       q.query(
-        `SELECT * FROM (SELECT ${MEMBER_COLUMNS},
-           row_number() OVER (PARTITION BY cm.conversation_id ORDER BY cm.joined_at, cm.user_id) AS rn
-           FROM conversation_members cm JOIN users u ON u.id = cm.user_id
-           WHERE cm.conversation_id = ANY($1::uuid[])) t WHERE rn <= ${INLINE_MEMBERS}`,
+        `SELECT ${MEMBER_COLUMNS} FROM unnest($1::uuid[]) WITH ORDINALITY AS i(id, ord)
+         CROSS JOIN LATERAL (SELECT * FROM conversation_members x WHERE x.conversation_id = i.id
+           ORDER BY x.joined_at, x.user_id LIMIT ${INLINE_MEMBERS}) cm
+         JOIN users u ON u.id = cm.user_id
+         ORDER BY i.ord, cm.joined_at, cm.user_id`,
         [ids],
       ),
       q.query(

@@ -1,0 +1,64 @@
+// npm run bench:members: what a member's conversation list and a conversation's view cost as
+// groups grow. Both carry each conversation's first 100 members and its member count. One
+// member of BENCH_MEMBERS_GROUPS (10) groups, each of every size in BENCH_MEMBERS_SIZES
+// (`100,1000,10000`) in turn; it prints the median of BENCH_MEMBERS_CALLS (30) calls of the
+// member's first page of conversations and of one group's view, and checks the counts. On a
+// PostgreSQL of its own (BENCH_PG=private) or in a database of its own on DATABASE_URL's
+// server; without either, on PGlite in this process. Takes BENCH_SERVER_DIR like the others.
+import { randomUUID } from 'node:crypto';
+import path from 'node:path';
+import type { Db, Queryable } from '../src/storage/db.ts';
+import type { ConversationRepo } from '../src/storage/store.ts';
+import { knobs } from './knobs.ts';
+import { openBenchDatabase } from './postgres.ts';
+import { medianMs } from './stats.ts';
+
+const GROUPS = Math.max(1, Number(process.env.BENCH_MEMBERS_GROUPS ?? 10));
+const SIZES = (process.env.BENCH_MEMBERS_SIZES ?? '100,1000,10000').split(',').map(Number);
+const CALLS = Math.max(1, Number(process.env.BENCH_MEMBERS_CALLS ?? 30));
+
+const from = (file: string) => import(path.join(knobs.serverDir, file));
+const { openPostgres } = (await from('src/storage/db-pg.ts')) as { openPostgres(url: string, o: { max: number }): Promise<Db> };
+const { openPglite } = (await from('src/storage/db-pglite.ts')) as { openPglite(o: object): Promise<Db> };
+const { migrate } = (await from('src/storage/migrate.ts')) as { migrate(db: Db): Promise<unknown> };
+const { conversationRepo } = (await from('src/storage/sql/conversations.ts')) as { conversationRepo(q: Queryable): ConversationRepo };
+
+const database = knobs.databaseUrl ? await openBenchDatabase(knobs.databaseUrl) : null;
+const db = database ? await openPostgres(database.url, { max: 1 }) : await openPglite({});
+
+try {
+  await migrate(db);
+  await db.query(`INSERT INTO users (id) SELECT 'u' || g FROM generate_series(0, $1::int - 1) g`, [Math.max(...SIZES)]);
+  const conversations = conversationRepo(db);
+  console.log(`conversation list on ${db.engine}: one member of ${GROUPS} groups of each size; server ${knobs.serverDir}`);
+  for (const size of SIZES) {
+    const ids: string[] = Array.from({ length: GROUPS }, () => randomUUID());
+    await db.query(
+      `INSERT INTO conversations (id, kind, created_by, last_activity_at, created_at, updated_at)
+       SELECT id, 'group', 'u0', now(), now(), now() FROM unnest($1::uuid[]) id`,
+      [ids],
+    );
+    // One statement per group, joined in user order: u0, the member listing, in every group.
+    for (const id of ids) {
+      await db.query(
+        `INSERT INTO conversation_members (conversation_id, user_id, role, joined_at)
+         SELECT $1, 'u' || g, 'member', now() + g * interval '1 ms' FROM generate_series(0, $2::int - 1) g`,
+        [id, size],
+      );
+    }
+    // Read markers move under use, which keeps the members' pages out of the visibility map.
+    await db.query('UPDATE conversation_members SET delivered_seq = delivered_seq + 1 WHERE conversation_id = ANY($1::uuid[])', [ids]);
+    if (db.engine === 'postgres') await db.query('ANALYZE');
+    const page = { archived: false, before: null, limit: GROUPS };
+    const listed = (await conversations.listFor('u0', page)).filter((c) => ids.includes(c.id));
+    if (listed.length !== GROUPS || listed.some((c) => c.memberCount !== size || c.members.length !== Math.min(100, size))) {
+      throw new Error(`groups of ${size}: the list shows ${listed.map((c) => `${c.memberCount}/${c.members.length}`).join(', ')}`);
+    }
+    const listMs = await medianMs(CALLS, () => conversations.listFor('u0', page));
+    const viewMs = await medianMs(CALLS, () => conversations.getFor(ids[0]!, 'u0'));
+    console.log(`  groups of ${size.toLocaleString('en-US')}: conversation list ${listMs.toFixed(2)} ms, one conversation ${viewMs.toFixed(2)} ms (medians of ${CALLS})`);
+  }
+} finally {
+  await db.close();
+  await database?.close();
+}
