@@ -10,7 +10,7 @@
 --     changes lock their conversation first (lockGroup, or a conversation just created), so
 --     the trigger's update takes no lock they do not already hold.
 
-CREATE INDEX conversation_members_joined ON conversation_members (conversation_id, joined_at, user_id);
+CREATE INDEX conversation_members_join_order ON conversation_members (conversation_id, joined_at, user_id);
 ALTER TABLE conversations ADD COLUMN member_count int NOT NULL DEFAULT 0;
 UPDATE conversations c SET member_count = k.n
   FROM (SELECT conversation_id, count(*) AS n FROM conversation_members GROUP BY conversation_id) k
@@ -29,7 +29,7 @@ BEGIN
 END;
 $$;
 
-CREATE TRIGGER conversation_members_joined AFTER INSERT ON conversation_members
+CREATE TRIGGER conversation_members_count_joined AFTER INSERT ON conversation_members
   REFERENCING NEW TABLE AS joined FOR EACH STATEMENT EXECUTE FUNCTION parley_count_members();
-CREATE TRIGGER conversation_members_departed AFTER DELETE ON conversation_members
+CREATE TRIGGER conversation_members_count_departed AFTER DELETE ON conversation_members
   REFERENCING OLD TABLE AS departed FOR EACH STATEMENT EXECUTE FUNCTION parley_count_members();
