@@ -8,6 +8,7 @@ import { cpuMeter, machineBusy, rssMb, rssPeak } from './proc.ts';
 import type { BenchRun, RunContext } from './registry.ts';
 import { adminCall, createGroup, deliveryIdle, type ServerProcess, startParley, startRelay, tokenFor } from './server.ts';
 import { benchFcm } from './fcm.ts';
+import { type SendPath, sendPathLine, sendPathSnapshot } from './send-path.ts';
 import { STALL_MS, type Stalls, watchStalls } from './stall-probe.ts';
 import { cpuLine, dbLine, fmt, type Point, rssLine } from './stats.ts';
 
@@ -26,6 +27,8 @@ export interface Target {
   device?(userId: string): Promise<void>;
   /** Resolves once setup's background work is done. */
   settled(): Promise<void>;
+  /** The send path's totals from the server's /metrics (Parley only). */
+  sendPath?(): Promise<SendPath | null>;
   close(): Promise<void>;
 }
 
@@ -51,9 +54,12 @@ async function measure(target: Target, step: (meter: { start(): Promise<void>; s
   let stopPeak = () => 0;
   let probe: ReturnType<typeof watchStalls> | null = null;
   let stalls: Stalls = { count: 0, longestMs: 0 };
+  let sendBefore: SendPath | null = null;
+  let sendPath: string | null = null;
   const load = await step({
     async start() {
       await target.db?.resetStatements();
+      sendBefore = (await target.sendPath?.()) ?? null;
       before = (await target.db?.counters()) ?? null;
       await Promise.all([server.start(), pg?.start(), generator.start()]);
       busy.start();
@@ -68,12 +74,13 @@ async function measure(target: Target, step: (meter: { start(): Promise<void>; s
       serverSeconds = split.user + split.system;
       serverSystemSeconds = split.system;
       pgSeconds = pgTotal;
+      sendPath = sendPathLine(sendBefore, (await target.sendPath?.()) ?? null);
       // Backends report their counters about once a second.
       if (before) await sleep(1200);
       db = before && target.db ? deltaOf(before, await target.db.counters()) : null;
     },
   });
-  return { load, serverSeconds, serverSystemSeconds, pgSeconds, generatorSeconds, machineBusyShare, db: db as DbCounters | null, peak: stopPeak(), stalls };
+  return { load, serverSeconds, serverSystemSeconds, pgSeconds, generatorSeconds, machineBusyShare, db: db as DbCounters | null, sendPath, peak: stopPeak(), stalls };
 }
 
 const sustainable = (r: LoadResult, p99LimitMs: number) => r.lost === 0 && Object.keys(r.refused).length === 0 && r.latency.p99 <= p99LimitMs;
@@ -129,6 +136,7 @@ export async function groupRun(name: string, ctx: RunContext, open: () => Promis
       );
       const dbl = dbLine(m.db, r.acked);
       if (dbl) ctx.print(dbl);
+      if (m.sendPath) ctx.print(m.sendPath);
       const us = (s: number | null) => (s === null || r.delivered === 0 ? null : (s * 1e6) / r.delivered);
       const point: Point = {
         run: name,
@@ -262,6 +270,7 @@ export function parleyRun(store: 'embedded' | 'postgres', gateway: Gateway, conn
           connect: (user, conversationId) => connect(server.url, user, conversationId),
           device: (user) => adminCall(server.url, 'POST', '/v1/me/devices', user, { platform: 'fcm', token: `bench-${user}` }).then(() => undefined),
           settled: () => deliveryIdle(server.url),
+          sendPath: () => sendPathSnapshot(server.url),
           async close() {
             await server.stop();
             await db?.close();

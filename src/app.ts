@@ -94,7 +94,7 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
     },
   );
   const hub = createHub();
-  const metrics = createMetrics(bus, hub, async () => (await services.admin.status()).channels as unknown as Record<string, Record<string, number>>);
+  const metrics = createMetrics(bus, hub, (fn) => store.observeSends(fn), async () => (await services.admin.status()).channels as unknown as Record<string, Record<string, number>>);
   onReconnect = metrics.cluster.redisReconnected;
   instrumentSync(services, metrics.cluster);
   const limiter = instrumentLimiter(realtime.limiter, metrics.cluster);

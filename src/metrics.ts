@@ -1,14 +1,21 @@
 import { Counter, collectDefaultMetrics, Gauge, Registry } from 'prom-client';
 import { registerClusterMetrics } from './operations/cluster-metrics.ts';
+import { registerSendMetrics } from './operations/send-metrics.ts';
 import type { Bus } from './realtime/bus.ts';
 import type { Hub } from './realtime/hub.ts';
+import type { Store } from './storage/store.ts';
 
 /**
  * Prometheus metrics for GET /metrics: process defaults (memory, event-loop lag, GC) and
- * what this instance carries: live connections, log events seen on the bus, deliveries; and
- * the delivery job queues.
+ * what this instance carries: live connections, log events seen on the bus, deliveries, the
+ * send path's group commit; and the delivery job queues.
  */
-export function createMetrics(bus: Bus, hub: Hub, deliveryStatus?: () => Promise<Record<string, Record<string, number>>>) {
+export function createMetrics(
+  bus: Bus,
+  hub: Hub,
+  observeSends: Store['observeSends'],
+  deliveryStatus?: () => Promise<Record<string, Record<string, number>>>,
+) {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'parley_' });
   // prom-client's totals of these are gauges named `_total`, which Prometheus reserves for
@@ -56,6 +63,7 @@ export function createMetrics(bus: Bus, hub: Hub, deliveryStatus?: () => Promise
   const unsubscribe = bus.subscribe((m) => events.inc({ kind: m.kind === 'conversation' ? m.event.type : m.kind }));
   const unobserve = hub.observe((count) => deliveries.inc(count));
   const cluster = registerClusterMetrics(registry, bus, hub);
+  const unobserveSends = registerSendMetrics(registry, observeSends);
   return {
     cluster,
     contentType: registry.contentType,
@@ -65,6 +73,7 @@ export function createMetrics(bus: Bus, hub: Hub, deliveryStatus?: () => Promise
     close() {
       unsubscribe();
       unobserve();
+      unobserveSends();
       cluster.close();
     },
   };

@@ -57,11 +57,43 @@ describe('/metrics', () => {
     assert.equal(res.statusCode, 200);
     assert.match(String(res.headers['content-type']), /^text\/plain; version=0\.0\.4/);
     assert.deepEqual(checkMetrics(res.body), []);
-    for (const family of ['parley_connections', 'parley_events_total', 'parley_deliveries_total', 'parley_delivery_jobs', 'parley_process_cpu_seconds_total']) {
+    for (const family of [
+      'parley_connections',
+      'parley_events_total',
+      'parley_deliveries_total',
+      'parley_delivery_jobs',
+      'parley_process_cpu_seconds_total',
+      'parley_send_queue_seconds',
+      'parley_send_statement_seconds',
+      'parley_send_batch_messages',
+    ]) {
       assert.match(res.body, new RegExp(`^# TYPE ${family} `, 'm'));
     }
     // From its commit to the socket, per gateway: the one message went out once, on /v1/ws.
     assert.match(res.body, /^parley_delivery_latency_seconds_count\{gateway="ws"\} 1$/m);
     await client.close();
+  });
+
+  test('the send path: every message once in the queue wait, every batch statement once, its size summing to the messages', async () => {
+    const ana = h.as(uid('ana'));
+    const conversationId = await h.group(ana, []);
+    const sample = async () => {
+      const body = (await h.app.http.inject({ url: '/metrics' })).body;
+      const value = (name: string) => Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(body)?.[1]);
+      return {
+        queued: value('parley_send_queue_seconds_count'),
+        statements: value('parley_send_statement_seconds_count'),
+        batches: value('parley_send_batch_messages_count'),
+        messages: value('parley_send_batch_messages_sum'),
+      };
+    };
+    const before = await sample();
+    await Promise.all(Array.from({ length: 6 }, (_, i) => send(ana, conversationId, `batched ${i}`)));
+    const after = await sample();
+    assert.equal(after.queued - before.queued, 6);
+    assert.equal(after.messages - before.messages, 6);
+    const statements = after.statements - before.statements;
+    assert.ok(statements >= 1 && statements <= 6, `${statements} statements for 6 sends`);
+    assert.equal(after.batches - before.batches, statements);
   });
 });

@@ -44,7 +44,14 @@ export function createSqlStore(db: Db, opts: { jobs?: JobQueueOptions; vacuumInt
   const top = repos(db, jobs);
   // Outside transactions, sends are group-committed (see send-batch.ts): one batch in flight,
   // up to 256 sends, waiting at most 1 ms for company when idle.
-  const send = createSendBatcher(db, { maxBatch: 256, lingerMs: 1 });
+  const sendObservers = new Set<Parameters<Store['observeSends']>[0]>();
+  const send = createSendBatcher(db, {
+    maxBatch: 256,
+    lingerMs: 1,
+    onBatch: (batch) => {
+      for (const fn of sendObservers) fn(batch);
+    },
+  });
   return {
     engine: db.engine,
     ...top,
@@ -57,6 +64,10 @@ export function createSqlStore(db: Db, opts: { jobs?: JobQueueOptions; vacuumInt
       } catch {
         return false;
       }
+    },
+    observeSends(fn) {
+      sendObservers.add(fn);
+      return () => void sendObservers.delete(fn);
     },
     async close() {
       await vacuum?.stop();

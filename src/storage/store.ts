@@ -44,7 +44,19 @@ export interface Store extends Repos {
   transaction<T>(fn: (tx: Repos) => Promise<T>): Promise<T>;
   /** Storage reachable and every migration applied. */
   isReady(): Promise<boolean>;
+  /** Calls `fn` after each group-committed send statement (for metrics); returns the unsubscribe. */
+  observeSends(fn: (batch: SendBatchObservation) => void): () => void;
   close(): Promise<void>;
+}
+
+/** One statement of the send batcher (src/storage/sql/send-batch.ts), as it went. */
+export interface SendBatchObservation {
+  /** Sends in the statement. */
+  size: number;
+  /** Each send's wait from its hand-over to the batcher until its statement was written, in ms. */
+  queuedMs: number[];
+  /** From the statement's write until this process read its answer, commit included, in ms. */
+  roundTripMs: number;
 }
 
 export interface UserRepo {

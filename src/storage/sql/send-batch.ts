@@ -1,6 +1,6 @@
 import type { Message } from '../../domain/types.ts';
 import type { Queryable } from '../db.ts';
-import type { SendOutcome } from '../store.ts';
+import type { SendBatchObservation, SendOutcome } from '../store.ts';
 
 /** parley_send_batch's columns, in order (read as arrays: QueryOptions.rowMode): ord, outcome, out_seq, out_id. */
 type Row = [ord: number, outcome: string, seq: number | null, id: string | null];
@@ -55,6 +55,8 @@ export interface BatcherOptions {
   maxBatch: number;
   /** How long the first send of a batch waits for company when nothing is in flight. */
   lingerMs: number;
+  /** Told of each batch statement that was answered (not of the one-by-one retries of a failed one). */
+  onBatch?(batch: SendBatchObservation): void;
 }
 
 /**
@@ -66,7 +68,8 @@ export interface BatcherOptions {
  * a time, in order, so one bad send cannot fail the others.
  */
 export function createSendBatcher(q: Queryable, opts: BatcherOptions) {
-  const queue: { message: Message; resolve: (o: SendOutcome) => void; reject: (e: unknown) => void }[] = [];
+  /** `at`: performance.now() when handed over. */
+  const queue: { message: Message; at: number; resolve: (o: SendOutcome) => void; reject: (e: unknown) => void }[] = [];
   let running = false;
   let timer: NodeJS.Timeout | null = null;
 
@@ -78,6 +81,7 @@ export function createSendBatcher(q: Queryable, opts: BatcherOptions) {
     try {
       while (queue.length) {
         const batch = queue.splice(0, opts.maxBatch);
+        const writtenAt = performance.now();
         const sending = sendMany(q, batch.map((b) => b.message));
         // The query above is written on a tick the driver has just scheduled; answering
         // after it lets the previous batch's acks and fan-out (several ms of this thread for
@@ -86,6 +90,7 @@ export function createSendBatcher(q: Queryable, opts: BatcherOptions) {
         answer = null;
         try {
           const outcomes = await sending;
+          opts.onBatch?.({ size: batch.length, queuedMs: batch.map((b) => writtenAt - b.at), roundTripMs: performance.now() - writtenAt });
           answer = () => {
             for (const [k, b] of batch.entries()) b.resolve(outcomes[k]!);
           };
@@ -103,7 +108,7 @@ export function createSendBatcher(q: Queryable, opts: BatcherOptions) {
   /** Queues a send; the push happens synchronously, so call order is seq order. */
   return (message: Message): Promise<SendOutcome> =>
     new Promise((resolve, reject) => {
-      queue.push({ message, resolve, reject });
+      queue.push({ message, at: performance.now(), resolve, reject });
       if (running) return;
       if (queue.length >= opts.maxBatch || opts.lingerMs === 0) {
         if (timer) clearTimeout(timer);
