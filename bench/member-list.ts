@@ -2,13 +2,15 @@
 // groups grow. Both carry each conversation's first 100 members and its member count. One
 // member of BENCH_MEMBERS_GROUPS (10) groups, each of every size in BENCH_MEMBERS_SIZES
 // (`100,1000,10000`) in turn; it prints the median of BENCH_MEMBERS_CALLS (30) calls of the
-// member's first page of conversations and of one group's view, and checks the counts. On a
+// member's first page of conversations and of one group's view, and checks the counts; and what
+// the status of the member's own messages on a page of history reads: every member (members.list,
+// what it read before) or their lowest markers (members.othersMarkers). On a
 // PostgreSQL of its own (BENCH_PG=private) or in a database of its own on DATABASE_URL's
 // server; without either, on PGlite in this process. Takes BENCH_SERVER_DIR like the others.
 import { randomUUID } from 'node:crypto';
 import path from 'node:path';
 import type { Db, Queryable } from '../src/storage/db.ts';
-import type { ConversationRepo } from '../src/storage/store.ts';
+import type { ConversationRepo, MemberRepo } from '../src/storage/store.ts';
 import { knobs } from './knobs.ts';
 import { openBenchDatabase } from './postgres.ts';
 import { medianMs } from './stats.ts';
@@ -22,6 +24,7 @@ const { openPostgres } = (await from('src/storage/db-pg.ts')) as { openPostgres(
 const { openPglite } = (await from('src/storage/db-pglite.ts')) as { openPglite(o: object): Promise<Db> };
 const { migrate } = (await from('src/storage/migrate.ts')) as { migrate(db: Db): Promise<unknown> };
 const { conversationRepo } = (await from('src/storage/sql/conversations.ts')) as { conversationRepo(q: Queryable): ConversationRepo };
+const { memberRepo } = (await from('src/storage/sql/members.ts')) as { memberRepo(q: Queryable): Partial<MemberRepo> & Pick<MemberRepo, 'list'> };
 
 const database = knobs.databaseUrl ? await openBenchDatabase(knobs.databaseUrl) : null;
 const db = database ? await openPostgres(database.url, { max: 1 }) : await openPglite({});
@@ -30,6 +33,7 @@ try {
   await migrate(db);
   await db.query(`INSERT INTO users (id) SELECT 'u' || g FROM generate_series(0, $1::int - 1) g`, [Math.max(...SIZES)]);
   const conversations = conversationRepo(db);
+  const members = memberRepo(db);
   console.log(`conversation list on ${db.engine}: one member of ${GROUPS} groups of each size; server ${knobs.serverDir}`);
   for (const size of SIZES) {
     const ids: string[] = Array.from({ length: GROUPS }, () => randomUUID());
@@ -57,6 +61,12 @@ try {
     const listMs = await medianMs(CALLS, () => conversations.listFor('u0', page));
     const viewMs = await medianMs(CALLS, () => conversations.getFor(ids[0]!, 'u0'));
     console.log(`  groups of ${size.toLocaleString('en-US')}: conversation list ${listMs.toFixed(2)} ms, one conversation ${viewMs.toFixed(2)} ms (medians of ${CALLS})`);
+    const everyMs = await medianMs(CALLS, () => members.list(ids[0]!));
+    const othersMarkers = members.othersMarkers;
+    const lowestMs = othersMarkers ? await medianMs(CALLS, () => othersMarkers(ids[0]!, 'u0')) : null;
+    console.log(
+      `    a history page's status: every member ${everyMs.toFixed(2)} ms, their lowest markers ${lowestMs === null ? '- (not in this checkout)' : `${lowestMs.toFixed(2)} ms`} (medians of ${CALLS})`,
+    );
   }
 } finally {
   await db.close();

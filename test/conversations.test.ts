@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { backends, skippedPostgres } from './helpers/backends.ts';
-import { type Harness, harness, send, uid } from './helpers/harness.ts';
+import { type Harness, harness, send, uid, waitFor } from './helpers/harness.ts';
 
 if (skippedPostgres) test('conversations on postgres', { skip: skippedPostgres }, () => {});
 
@@ -94,6 +94,27 @@ for (const backend of backends) {
       assert.equal(conv.members.find((m: { userId: string }) => m.userId === b.userId).role, 'owner');
       const log = await h.store.events.since(id, 0, 10);
       assert.deepEqual(log.map((e) => e.type), ['member:updated', 'member:left', 'member:updated']);
+    });
+
+    test('with no admin the longest-standing member inherits; while an owner remains nobody does', async () => {
+      const owner = h.as(uid('own'));
+      const early = h.as(uid('zz-early'));
+      const late = h.as(uid('aa-late'));
+      const id = await h.group(owner, [early.userId]);
+      // The next join is stamped a later millisecond (ties would go by user id, which sorts the other way).
+      const created = Date.now();
+      await waitFor(() => Date.now() > created);
+      await owner.post(`/v1/conversations/${id}/members`, { userIds: [late.userId] });
+      // A member leaving changes no role.
+      const other = h.as(uid('other'));
+      await owner.post(`/v1/conversations/${id}/members`, { userIds: [other.userId] });
+      assert.equal((await other.delete(`/v1/conversations/${id}/members/${other.userId}`)).status, 204);
+      const roles = async () =>
+        Object.fromEntries((await early.get(`/v1/conversations/${id}`)).body.conversation.members.map((m: { userId: string; role: string }) => [m.userId, m.role]));
+      assert.deepEqual(await roles(), { [owner.userId]: 'owner', [early.userId]: 'member', [late.userId]: 'member' });
+      // Joined first, though its id sorts last.
+      assert.equal((await owner.delete(`/v1/conversations/${id}/members/${owner.userId}`)).status, 204);
+      assert.deepEqual(await roles(), { [early.userId]: 'owner', [late.userId]: 'member' });
     });
 
     test('members added later see history but start with nothing unread', async () => {

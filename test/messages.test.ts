@@ -191,8 +191,21 @@ for (const backend of backends) {
       );
       await cy.post(`/v1/conversations/${id}/read`, { seq: m.seq });
       assert.equal(await status(), 'read');
+      assert.equal((await ana.get(`/v1/messages/${m.id}`)).body.message.status, 'read');
+      // A later message is read by nobody yet: statuses are per message, not per page.
+      await send(ana, id, 'later');
+      assert.deepEqual((await ana.get(`/v1/conversations/${id}/messages`)).body.messages.map((x: { status: string }) => x.status), ['read', 'sent']);
       // Only the sender's own messages carry a status.
       assert.equal((await bob.get(`/v1/conversations/${id}/messages`)).body.messages[0].status, undefined);
+      assert.equal((await bob.get(`/v1/messages/${m.id}`)).body.message.status, undefined);
+      // Non-members see neither the page nor the message.
+      const eve = h.as(uid('eve'));
+      assert.equal((await eve.get(`/v1/conversations/${id}/messages`)).status, 404);
+      assert.equal((await eve.get(`/v1/messages/${m.id}`)).status, 404);
+      // Alone in a group, nobody else can receive it: sent.
+      const solo = await h.group(cy, []);
+      await send(cy, solo, 'to nobody');
+      assert.equal((await cy.get(`/v1/conversations/${solo}/messages`)).body.messages[0].status, 'sent');
     });
   });
 }

@@ -19,19 +19,28 @@ export const canRemove = (actor: Role, target: Role): boolean => target !== 'own
 export const canSetRole = (actor: Role, target: Role, next: Role): boolean =>
   actor === 'owner' && target !== 'owner' && next !== 'owner';
 
-/**
- * When the last owner leaves a group, the longest-standing admin (else member) inherits it,
- * so a group never ends up with nobody able to manage it.
- */
-export function nextOwner<T extends { role: Role; joinedAt: string }>(remaining: T[]): T | null {
-  const sorted = [...remaining].sort((a, b) => RANK[b.role] - RANK[a.role] || a.joinedAt.localeCompare(b.joinedAt));
-  return sorted[0] ?? null;
+/** How many other members there are, and the lowest of their read and delivered markers. */
+export interface OthersMarkers {
+  count: number;
+  readSeq: number;
+  deliveredSeq: number;
 }
 
-/** A message is read when every other member's marker passed it, delivered likewise. */
-export function statusFor(seq: number, others: { readSeq: number; deliveredSeq: number }[]): MessageStatus {
-  if (others.length === 0) return 'sent';
-  if (others.every((m) => m.readSeq >= seq)) return 'read';
-  if (others.every((m) => m.deliveredSeq >= seq)) return 'delivered';
+/** A message is read when every other member's marker passed it (the lowest did), delivered likewise. */
+export function statusAgainst(seq: number, others: OthersMarkers): MessageStatus {
+  if (others.count === 0) return 'sent';
+  if (others.readSeq >= seq) return 'read';
+  if (others.deliveredSeq >= seq) return 'delivered';
   return 'sent';
+}
+
+/** statusAgainst, from the other members themselves. */
+export function statusFor(seq: number, others: { readSeq: number; deliveredSeq: number }[]): MessageStatus {
+  let readSeq = Number.POSITIVE_INFINITY;
+  let deliveredSeq = Number.POSITIVE_INFINITY;
+  for (const m of others) {
+    readSeq = Math.min(readSeq, m.readSeq);
+    deliveredSeq = Math.min(deliveredSeq, m.deliveredSeq);
+  }
+  return statusAgainst(seq, { count: others.length, readSeq, deliveredSeq });
 }

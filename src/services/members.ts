@@ -1,5 +1,5 @@
 import type { AddMembers } from '../../protocol/schemas.ts';
-import { canManage, canRemove, canSetRole, nextOwner } from '../domain/roles.ts';
+import { canManage, canRemove, canSetRole } from '../domain/roles.ts';
 import type { Actor, ConversationEvent, Member, Role } from '../domain/types.ts';
 import { AppError, notFound } from '../errors.ts';
 import type { Repos } from '../storage/store.ts';
@@ -82,10 +82,9 @@ export function memberService(deps: ServiceDeps) {
         ];
         // Whoever left, a group with members keeps an owner: the longest-standing admin
         // (else member) inherits when none is left (this also mends a group left ownerless before).
-        const remaining = await tx.members.list(conversationId);
-        const heir = remaining.some((m) => m.role === 'owner') ? null : nextOwner(remaining);
+        const heir = await tx.members.heir(conversationId);
         if (heir) {
-          const member = (await tx.members.setRole(conversationId, heir.userId, 'owner'))!;
+          const member = (await tx.members.setRole(conversationId, heir, 'owner'))!;
           const next = await tx.conversations.takeSeq(conversationId, { message: false, at });
           events.push({ type: 'member:updated', conversationId, seq: next, data: { conversationId, seq: next, member, by: actor.userId } });
         }

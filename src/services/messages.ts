@@ -1,7 +1,7 @@
 import { timeOrderedUuid } from '../domain/ids.ts';
 import { LIMITS } from '../../protocol/limits.ts';
 import type { HistoryQuery, SendMessage } from '../../protocol/schemas.ts';
-import { canManage, editRefusal, statusFor } from '../domain/roles.ts';
+import { canManage, editRefusal, statusAgainst, statusFor } from '../domain/roles.ts';
 import type { Actor, ConversationEvent, Member, Message, MessageStatus } from '../domain/types.ts';
 import { AppError, notFound } from '../errors.ts';
 import { type ServiceDeps, Unchanged } from './deps.ts';
@@ -17,11 +17,6 @@ const messageNew = (message: Message): ConversationEvent => ({
   data: { conversationId: message.conversationId, seq: message.seq, message },
 });
 
-/** Adds `status` to the caller's own messages from the other members' markers. */
-function withStatus(messages: Message[], actorId: string, members: Member[]): Message[] {
-  const others = members.filter((m) => m.userId !== actorId);
-  return messages.map((m) => (m.senderId === actorId && !m.deletedAt ? { ...m, status: statusFor(m.seq, others) } : m));
-}
 
 /**
  * Messages: send (durable, idempotent, ordered), history, edit, soft delete, receipts.
@@ -36,6 +31,22 @@ export function messageService(deps: ServiceDeps & { locks: Pick<LockService, 'a
     const members = await store.members.list(conversationId);
     if (!members.some((m) => m.userId === actor.userId)) throw notFound(what);
     return members;
+  }
+
+  async function memberOrNotFound(actor: Actor, conversationId: string, what: string): Promise<void> {
+    if (!(await store.members.get(conversationId, actor.userId))) throw notFound(what);
+  }
+
+  /**
+   * Adds `status` to the caller's own messages. It needs only the other members' lowest
+   * markers, aggregated by the database: a page of history in a group of 10,000 reads one row,
+   * not every member, and a page without the caller's messages reads none.
+   */
+  async function withStatus(messages: Message[], actor: Actor, conversationId: string): Promise<Message[]> {
+    const own = (m: Message) => m.senderId === actor.userId && !m.deletedAt;
+    if (!messages.some(own)) return messages;
+    const others = await store.members.othersMarkers(conversationId, actor.userId);
+    return messages.map((m) => (own(m) ? { ...m, status: statusAgainst(m.seq, others) } : m));
   }
 
   return {
@@ -81,21 +92,21 @@ export function messageService(deps: ServiceDeps & { locks: Pick<LockService, 'a
 
     /** A page of history by seq: the newest by default, `before` to go back, `after` to go forward. */
     async list(actor: Actor, conversationId: string, q: HistoryQuery): Promise<{ messages: Message[]; hasMore: boolean }> {
-      const members = await membersOrNotFound(actor, conversationId, 'Conversation not found');
+      await memberOrNotFound(actor, conversationId, 'Conversation not found');
       const page = await store.messages.history(conversationId, {
         limit: q.limit ?? LIMITS.historyDefault,
         ...(q.before !== undefined ? { before: q.before } : {}),
         ...(q.after !== undefined ? { after: q.after } : {}),
         ...(q.replyTo !== undefined ? { replyTo: q.replyTo } : {}),
       });
-      return { messages: withStatus(page.messages, actor.userId, members), hasMore: page.hasMore };
+      return { messages: await withStatus(page.messages, actor, conversationId), hasMore: page.hasMore };
     },
 
     async get(actor: Actor, messageId: string): Promise<Message> {
       const message = await store.messages.get(messageId);
       if (!message) throw notFound(NOT_FOUND);
-      const members = await membersOrNotFound(actor, message.conversationId, NOT_FOUND);
-      return withStatus([message], actor.userId, members)[0]!;
+      await memberOrNotFound(actor, message.conversationId, NOT_FOUND);
+      return (await withStatus([message], actor, message.conversationId))[0]!;
     },
 
     /** The sender edits the body; a deleted message, or one locked by someone else, cannot be edited. */

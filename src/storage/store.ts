@@ -1,3 +1,4 @@
+import type { OthersMarkers } from '../domain/roles.ts';
 import type { JobQueue, JobRepo } from './job-queue.ts';
 import type {
   Device,
@@ -119,6 +120,16 @@ export interface MemberRepo {
   insert(conversationId: string, members: { userId: string; role: Role }[], at: Date, readSeq: number): Promise<void>;
   get(conversationId: string, userId: string): Promise<Member | null>;
   list(conversationId: string): Promise<Member[]>;
+  /**
+   * The members other than `userId`: how many, and their lowest read and delivered markers
+   * (the status of `userId`'s own messages), aggregated in the database rather than read member by member.
+   */
+  othersMarkers(conversationId: string, userId: string): Promise<OthersMarkers>;
+  /**
+   * Who inherits a group that has no owner left: the longest-standing admin, else member, so a
+   * group never ends up with nobody able to manage it. Null while an owner remains, or nobody does.
+   */
+  heir(conversationId: string): Promise<string | null>;
   remove(conversationId: string, userId: string): Promise<boolean>;
   setRole(conversationId: string, userId: string, role: Role): Promise<Member | null>;
   setSettings(

@@ -20,6 +20,24 @@ export function memberRepo(q: Queryable): MemberRepo {
       );
       return rows[0] ? toMember(rows[0]) : null;
     },
+    async othersMarkers(conversationId, userId) {
+      const [row] = await q.query<{ n: number; read_seq: string; delivered_seq: string }>(
+        `SELECT count(*)::int AS n, COALESCE(min(read_seq), 0) AS read_seq, COALESCE(min(delivered_seq), 0) AS delivered_seq
+         FROM conversation_members WHERE conversation_id = $1 AND user_id <> $2`,
+        [conversationId, userId],
+      );
+      return { count: row!.n, readSeq: Number(row!.read_seq), deliveredSeq: Number(row!.delivered_seq) };
+    },
+    async heir(conversationId) {
+      // Ties in joined_at go by user id, as the member list orders them.
+      const [row] = await q.query<{ user_id: string }>(
+        `SELECT user_id FROM conversation_members
+         WHERE conversation_id = $1 AND NOT EXISTS (SELECT 1 FROM conversation_members o WHERE o.conversation_id = $1 AND o.role = 'owner')
+         ORDER BY role = 'admin' DESC, joined_at, user_id LIMIT 1`,
+        [conversationId],
+      );
+      return row?.user_id ?? null;
+    },
     async list(conversationId) {
       const rows = await q.query(
         `SELECT ${MEMBER_COLUMNS} FROM conversation_members cm JOIN users u ON u.id = cm.user_id
