@@ -2,7 +2,7 @@ import { timeOrderedUuid } from '../domain/ids.ts';
 import { LIMITS } from '../../protocol/limits.ts';
 import type { HistoryQuery, SendMessage } from '../../protocol/schemas.ts';
 import { canManage, editRefusal, statusAgainst, statusFor } from '../domain/roles.ts';
-import type { Actor, ConversationEvent, Member, Message, MessageStatus } from '../domain/types.ts';
+import type { Actor, ConversationEvent, Message, MessageStatus } from '../domain/types.ts';
 import { AppError, notFound } from '../errors.ts';
 import { type ServiceDeps, Unchanged } from './deps.ts';
 import type { LockService } from './locks.ts';
@@ -17,7 +17,6 @@ const messageNew = (message: Message): ConversationEvent => ({
   data: { conversationId: message.conversationId, seq: message.seq, message },
 });
 
-
 /**
  * Messages: send (durable, idempotent, ordered), history, edit, soft delete, receipts.
  * A send is answered only after its transaction commits (invariant 1); the same
@@ -26,12 +25,6 @@ const messageNew = (message: Message): ConversationEvent => ({
  */
 export function messageService(deps: ServiceDeps & { locks: Pick<LockService, 'assertNotLockedByOther'> }) {
   const { store, bus, now } = deps;
-
-  async function membersOrNotFound(actor: Actor, conversationId: string, what: string): Promise<Member[]> {
-    const members = await store.members.list(conversationId);
-    if (!members.some((m) => m.userId === actor.userId)) throw notFound(what);
-    return members;
-  }
 
   async function memberOrNotFound(actor: Actor, conversationId: string, what: string): Promise<void> {
     if (!(await store.members.get(conversationId, actor.userId))) throw notFound(what);
@@ -149,7 +142,9 @@ export function messageService(deps: ServiceDeps & { locks: Pick<LockService, 'a
     async receipts(actor: Actor, messageId: string): Promise<{ messageId: string; seq: number; status: MessageStatus; members: { userId: string; status: MessageStatus }[] }> {
       const message = await store.messages.get(messageId);
       if (!message) throw notFound(NOT_FOUND);
-      const members = await membersOrNotFound(actor, message.conversationId, NOT_FOUND);
+      // Every member is in the answer, so every member is read.
+      const members = await store.members.list(message.conversationId);
+      if (!members.some((m) => m.userId === actor.userId)) throw notFound(NOT_FOUND);
       const others = members.filter((m) => m.userId !== message.senderId);
       return {
         messageId,
