@@ -8,8 +8,12 @@ describe('presence', () => {
   let h: Harness;
   let url: string;
   before(async () => {
-    // Pings every 200 ms keep live connections fresh; the sweeper (every second) drops silent ones.
-    h = await harness(pgliteBackend, { PARLEY_PRESENCE_STALE_MS: '1000', PARLEY_PING_INTERVAL_MS: '200' });
+    // Pings every 200 ms keep live connections fresh; the sweeper (every 2 s, a quarter of the
+    // bound) drops silent ones and clears expired custom statuses. A bound of 1 s is one a
+    // loaded machine can stretch: a main thread held up that long (CI runs files in parallel)
+    // runs the sweeper's timer before it reads the pongs waiting in its sockets, and drops a
+    // live user (the likely cause of a CI failure here: a status update never came).
+    h = await harness(pgliteBackend, { PARLEY_PRESENCE_STALE_MS: '8000', PARLEY_PING_INTERVAL_MS: '200' });
     url = await listen(h);
   });
   after(() => h.close());

@@ -51,6 +51,8 @@ test('two users chat live: messages, typing, receipts, reactions, an edit and a 
   // Bob sees the new conversation and its unread badge without reloading.
   const item = list(bob).getByRole('link', { name: /Ana, 1 unread/ });
   await item.waitFor();
+  // The title follows in an effect of its own: wait for it rather than read it at once.
+  await bob.waitForFunction(() => (globalThis as unknown as { document: { title: string } }).document.title.startsWith('(1) '));
   assert.match(await bob.title(), /^\(1\) /, 'the unread total leads the page title');
   assert.match(await item.innerText(), /Hello Bob/);
   await item.click();
