@@ -2,8 +2,12 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import pg from 'pg';
 import { openPostgres } from '../src/storage/db-pg.ts';
+import { migrate } from '../src/storage/migrate.ts';
+import { createSqlStore } from '../src/storage/sql-store.ts';
 import { throwawayDatabase } from './helpers/backends.ts';
 import { SECRET, tokenFor } from './helpers/harness.ts';
+import { plainMessage } from './helpers/plain-message.ts';
+import { seedGroups } from './helpers/seed-groups.ts';
 import { type ServerProcess, startServer } from './helpers/server-process.ts';
 
 /**
@@ -60,7 +64,7 @@ describe('PARLEY_DB_POOL_SIZE', () => {
 test('the pool keeps the connections a burst opened, past the 10 s after which node-postgres would close them', async (t) => {
   t.mock.timers.enable({ apis: ['setTimeout'] });
   const db = await throwawayDatabase('parley_pool_keep');
-  const pool = await openPostgres(db.url, { max: 4 });
+  const pool = await openPostgres(db.url, { max: 5 }); // four for queries, one for sends
   try {
     // Four at once, each holding its connection a moment: the pool's four connections.
     const burst = async () =>
@@ -72,5 +76,57 @@ test('the pool keeps the connections a burst opened, past the 10 s after which n
   } finally {
     await pool.close();
     await db.drop();
+  }
+});
+
+/**
+ * Of the pool's connections, one is the send batcher's own: sends commit while queries hold
+ * every other one (a burst of slow reads, the job queue's maintenance), where they would wait
+ * for a connection behind those queries, and with them every realtime send. With sends on
+ * the shared pool this send waits for a connection until the pool's 5 s timeout fails it.
+ */
+test('a send commits while transactions hold every other connection of the pool', async () => {
+  const database = await throwawayDatabase('parley_pool_sends');
+  const store = createSqlStore(await openPostgres(database.url, { max: 3 }));
+  const admin = new pg.Client({ connectionString: database.url });
+  await admin.connect();
+  let release = () => {};
+  const holding: Promise<unknown>[] = [];
+  try {
+    const db = await openPostgres(database.url, { max: 2 });
+    try {
+      await migrate(db);
+      await seedGroups(db, 1, 2);
+    } finally {
+      await db.close();
+    }
+    const [{ id: conversationId }] = (await admin.query<{ id: string }>('SELECT id FROM conversations')).rows as [{ id: string }];
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    // Two transactions: every connection of the store's pool but the send batcher's.
+    let began = 0;
+    const allBegan = new Promise<void>((resolve) => {
+      for (let k = 0; k < 2; k++)
+        holding.push(
+          store.transaction(async () => {
+            if (++began === 2) resolve();
+            await gate;
+          }),
+        );
+    });
+    await allBegan;
+    const backends = async () =>
+      (await admin.query('SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()')).rows[0].n as number;
+    assert.equal(await backends(), 3, 'the store holds its three connections: two in the transactions, one for sends');
+    const outcome = await store.messages.send(plainMessage({ conversationId, senderId: 'u0', clientMsgId: 'while-held', body: 'hello' }));
+    assert.deepEqual(outcome, { outcome: 'created', seq: 1 });
+    assert.equal(began, 2);
+    const stored = (await admin.query('SELECT body FROM messages WHERE client_msg_id = $1', ['while-held'])).rows;
+    assert.deepEqual(stored, [{ body: 'hello' }]);
+  } finally {
+    release();
+    await Promise.all(holding);
+    await admin.end();
+    await store.close();
+    await database.drop();
   }
 });

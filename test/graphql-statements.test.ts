@@ -29,7 +29,7 @@ function counting(db: Db): Db {
       return q.exec(text);
     },
   });
-  return { ...db, ...wrap(db), transaction: (fn) => db.transaction((tx) => fn(wrap(tx))) };
+  return { ...db, ...wrap(db), ...(db.sendConnection ? { sendConnection: wrap(db.sendConnection) } : {}), transaction: (fn) => db.transaction((tx) => fn(wrap(tx))) };
 }
 
 async function openCountedStore(name: 'pglite' | 'postgres'): Promise<Store> {

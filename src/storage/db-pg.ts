@@ -15,11 +15,25 @@ export async function openPostgres(connectionString: string, opts: { max?: numbe
   // took the cores from the server for 100-200 ms and were the run's worst latency. An idle
   // connection does not keep the process alive (allowExitOnIdle): a script that ends without
   // closing the pool exits rather than waiting on it.
-  const pool = new pg.Pool({ connectionString, max: opts.max ?? 20, types, connectionTimeoutMillis: 5000, idleTimeoutMillis: 0, allowExitOnIdle: true });
-  // An idle client losing its connection (database restart) must not crash the process.
-  pool.on('error', () => {});
-  const client = await pool.connect(); // fail fast on a wrong URL
-  client.release();
+  const newPool = (max: number) => {
+    const p = new pg.Pool({ connectionString, max, types, connectionTimeoutMillis: 5000, idleTimeoutMillis: 0, allowExitOnIdle: true });
+    // An idle client losing its connection (database restart) must not crash the process.
+    p.on('error', () => {});
+    return p;
+  };
+  // Of `max` connections, one is the send batcher's (sendConnection): behind a pool that
+  // queries fill (a burst of history pages, the job queue's maintenance), group commit and
+  // with it every realtime send would wait its turn for a connection. A pool of one, not a
+  // bare client, so that a connection lost (database restart) is replaced on the next batch.
+  const max = opts.max ?? 20;
+  const pool = newPool(max > 1 ? max - 1 : 1);
+  const sends = max > 1 ? newPool(1) : null;
+  try {
+    for (const p of sends ? [pool, sends] : [pool]) (await p.connect()).release(); // fail fast on a wrong URL; the send connection ready
+  } catch (err) {
+    await Promise.all([pool.end(), sends?.end()]);
+    throw err;
+  }
   const wrap = (q: pg.Pool | pg.PoolClient): Queryable => ({
     async query<R>(text: string, params?: unknown[], opts?: QueryOptions) {
       if (opts?.rowMode) return (await q.query({ ...(opts.name ? { name: opts.name } : {}), rowMode: 'array', text, values: params })).rows as R[];
@@ -34,6 +48,7 @@ export async function openPostgres(connectionString: string, opts: { max?: numbe
   return {
     engine: 'postgres',
     ...wrap(pool),
+    ...(sends ? { sendConnection: wrap(sends) } : {}),
     async transaction(fn) {
       const conn = await pool.connect();
       // A checked-out client whose connection dies (database restart) emits 'error'; with
@@ -56,6 +71,8 @@ export async function openPostgres(connectionString: string, opts: { max?: numbe
         conn.release(broken);
       }
     },
-    close: () => pool.end(),
+    close: async () => {
+      await Promise.all([pool.end(), sends?.end()]);
+    },
   };
 }

@@ -33,6 +33,12 @@ export interface Db extends Queryable {
    * On PGlite (one connection) transactions are serialised; plain queries wait for them.
    */
   transaction<T>(fn: (q: Queryable) => Promise<T>): Promise<T>;
+  /**
+   * A connection of its own for the send batcher, where the engine has several (PostgreSQL):
+   * sends never wait behind other queries for a pooled connection, and every batch runs on
+   * the one backend. Absent on PGlite, whose one connection everything shares.
+   */
+  readonly sendConnection?: Queryable;
   close(): Promise<void>;
 }
 

@@ -43,9 +43,10 @@ export function createSqlStore(db: Db, opts: { jobs?: JobQueueOptions; vacuumInt
       : null;
   const top = repos(db, jobs);
   // Outside transactions, sends are group-committed (see send-batch.ts): one batch in flight,
-  // up to 256 sends, waiting at most 1 ms for company when idle.
+  // up to 256 sends, waiting at most 1 ms for company when idle; on a connection of their
+  // own where the engine has one (Db.sendConnection).
   const sendObservers = new Set<Parameters<Store['observeSends']>[0]>();
-  const send = createSendBatcher(db, {
+  const send = createSendBatcher(db.sendConnection ?? db, {
     maxBatch: 256,
     lingerMs: 1,
     onBatch: (batch) => {
