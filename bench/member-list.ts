@@ -4,7 +4,8 @@
 // (`100,1000,10000`) in turn; it prints the median of BENCH_MEMBERS_CALLS (30) calls of the
 // member's first page of conversations and of one group's view, and checks the counts; and what
 // the status of the member's own messages on a page of history reads: every member (members.list,
-// what it read before) or their lowest markers (members.othersMarkers). On a
+// what it read before) or their lowest markers (members.othersMarkers); and what a message's
+// receipts read: every member (before) or a page of them and their lowest markers. On a
 // PostgreSQL of its own (BENCH_PG=private) or in a database of its own on DATABASE_URL's
 // server; without either, on PGlite in this process. Takes BENCH_SERVER_DIR like the others.
 import { randomUUID } from 'node:crypto';
@@ -66,6 +67,14 @@ try {
     const lowestMs = othersMarkers ? await medianMs(CALLS, () => othersMarkers(ids[0]!, 'u0')) : null;
     console.log(
       `    a history page's status: every member ${everyMs.toFixed(2)} ms, their lowest markers ${lowestMs === null ? '- (not in this checkout)' : `${lowestMs.toFixed(2)} ms`} (medians of ${CALLS})`,
+    );
+    // A page of receipts (the service asks one more than its 100, to know whether more follow).
+    const markersPage = members.markersPage;
+    const pageMs = othersMarkers && markersPage
+      ? await medianMs(CALLS, () => Promise.all([othersMarkers(ids[0]!, 'u0'), markersPage(ids[0]!, { excluding: 'u0', after: '', limit: 101 })]))
+      : null;
+    console.log(
+      `    a message's receipts: every member ${everyMs.toFixed(2)} ms, a page of 100 and their lowest markers ${pageMs === null ? '- (not in this checkout)' : `${pageMs.toFixed(2)} ms`} (medians of ${CALLS})`,
     );
   }
 } finally {

@@ -16,6 +16,9 @@ export const LIMITS = {
   conversationsDefault: 30,
   conversationsMax: 100,
   membersPerCall: 100,
+  /** A page of a message's receipts (the other members, by user id). */
+  receiptsDefault: 100,
+  receiptsMax: 1000,
   groupCreateMembersMax: 1000,
 } as const;
 

@@ -200,7 +200,15 @@ export const Bodies = {
   member: wire(undefined, { member: Type.Ref(MemberSchema) }),
   message: wire(undefined, { message: Type.Ref(MessageSchema) }),
   messagePage: wire(undefined, { messages: Type.Array(Type.Ref(MessageSchema)), hasMore: Type.Boolean() }),
-  receipts: wire(undefined, { messageId: Id, seq: Seq, status: Status, members: Type.Array(wire(undefined, { userId: Type.String(), status: Status })) }),
+  receipts: wire(undefined, {
+    messageId: Id,
+    seq: Seq,
+    status: Status,
+    members: Type.Array(wire(undefined, { userId: Type.String(), status: Status }), {
+      description: 'A page of the other members (all but the sender), by user id: `limit` of them (100 unless given)',
+    }),
+    nextCursor: Cursor,
+  }),
   readState: Type.Ref(ReadStateSchema),
   unread: wire(undefined, {
     totalUnread: Count,

@@ -98,6 +98,16 @@ export const HistoryQuery = Type.Object(
 );
 export type HistoryQuery = Static<typeof HistoryQuery>;
 
+/** A page of a message's receipts: the other members by user id, `cursor` from the page before. */
+export const ReceiptsQuery = Type.Object(
+  {
+    limit: Type.Optional(Type.Integer({ minimum: 1, maximum: LIMITS.receiptsMax })),
+    cursor: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
+  },
+  closed,
+);
+export type ReceiptsQuery = Static<typeof ReceiptsQuery>;
+
 export const ConversationListQuery = Type.Object(
   {
     limit: Type.Optional(Type.Integer({ minimum: 1, maximum: LIMITS.conversationsMax })),

@@ -207,5 +207,56 @@ for (const backend of backends) {
       await send(cy, solo, 'to nobody');
       assert.equal((await cy.get(`/v1/conversations/${solo}/messages`)).body.messages[0].status, 'sent');
     });
+
+    test('receipts come a page at a time, by user id, and their overall status counts every other member', async () => {
+      const ana = h.as(uid('ana'));
+      const others = Array.from({ length: 5 }, (_, k) => h.as(uid(`rc${k}`)));
+      const id = await h.group(ana, others.map((o) => o.userId));
+      const m = await send(ana, id, 'paged');
+      const byId = others.map((o) => o.userId).sort();
+      // All but the last by id read it; that one has not even received it.
+      for (const o of others) if (o.userId !== byId.at(-1)) await o.post(`/v1/conversations/${id}/read`, { seq: m.seq });
+      const pages: { status: string; members: { userId: string; status: string }[]; nextCursor: string | null }[] = [];
+      let cursor: string | null = null;
+      do {
+        const r: { status: number; body: (typeof pages)[number] } = await ana.get(`/v1/messages/${m.id}/receipts?limit=2${cursor ? `&cursor=${cursor}` : ''}`);
+        assert.equal(r.status, 200);
+        pages.push(r.body);
+        cursor = r.body.nextCursor;
+      } while (cursor && pages.length < 10);
+      assert.deepEqual(
+        pages.map((p) => p.members.length),
+        [2, 2, 1],
+      );
+      assert.deepEqual(
+        pages.flatMap((p) => p.members.map((x) => x.userId)),
+        byId,
+      );
+      assert.deepEqual(
+        pages.flatMap((p) => p.members.map((x) => x.status)),
+        ['read', 'read', 'read', 'read', 'sent'],
+      );
+      // Every page, the first (two readers) included, says what all five did.
+      assert.deepEqual(
+        pages.map((p) => p.status),
+        ['sent', 'sent', 'sent'],
+      );
+      // 100 a page unless asked.
+      const whole = (await ana.get(`/v1/messages/${m.id}/receipts`)).body;
+      assert.deepEqual([whole.members.length, whole.nextCursor], [5, null]);
+      // Another member's message: everyone but its sender, the caller included.
+      const theirs = await send(others[0]!, id, 'mine');
+      const ids = (await ana.get(`/v1/messages/${theirs.id}/receipts`)).body.members.map((x: { userId: string }) => x.userId);
+      assert.deepEqual(ids, [ana.userId, ...byId.filter((u) => u !== others[0]!.userId)].sort());
+      // A cursor this server did not issue, or a page size out of bounds, is refused.
+      await h.group(ana, []);
+      const conversationsCursor = (await ana.get('/v1/conversations?limit=1')).body.nextCursor;
+      assert.ok(conversationsCursor);
+      for (const q of ['cursor=nope', `cursor=${conversationsCursor}`, `cursor=${Buffer.from('["user","a b"]').toString('base64url')}`, 'limit=0', 'limit=1001']) {
+        const r = await ana.get(`/v1/messages/${m.id}/receipts?${q}`);
+        assert.deepEqual([r.status, r.body.error?.code], [400, 'validation_failed'], q);
+      }
+      assert.equal((await h.as(uid('eve')).get(`/v1/messages/${m.id}/receipts`)).status, 404);
+    });
   });
 }

@@ -6,6 +6,7 @@ import type {
   NotificationListQuery,
   NotificationPreferencesBody,
   PatchConversation,
+  ReceiptsQuery,
   RegisterDevice,
   SendMessage,
 } from '../../protocol/schemas.ts';
@@ -104,7 +105,9 @@ export function createRest(opts: RestOptions) {
     getMessage: (id: string) => get<{ message: Message }>(m(id)).then((r) => r.message),
     editMessage: (id: string, body: string) => call<{ message: Message }>('PATCH', m(id), { body }).then((r) => r.message),
     deleteMessage: (id: string) => del<{ message: Message }>(m(id)).then((r) => r.message),
-    receipts: (id: string) => get<{ messageId: string; seq: number; status: MessageStatus; members: { userId: string; status: MessageStatus }[] }>(`${m(id)}/receipts`),
+    /** A page of the other members' receipts, by user id (`nextCursor` for the next); the overall status over all of them. */
+    receipts: (id: string, q: ReceiptsQuery = {}) =>
+      get<{ messageId: string; seq: number; status: MessageStatus; members: { userId: string; status: MessageStatus }[]; nextCursor: string | null }>(`${m(id)}/receipts`, q),
     addReaction: (id: string, emoji: string) => post<{ message: Message }>(`${m(id)}/reactions`, { emoji }).then((r) => r.message),
     removeReaction: (id: string, emoji: string) => del<{ message: Message }>(`${m(id)}/reactions/${enc(emoji)}`).then((r) => r.message),
     // Read state and sync

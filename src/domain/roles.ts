@@ -33,14 +33,3 @@ export function statusAgainst(seq: number, others: OthersMarkers): MessageStatus
   if (others.deliveredSeq >= seq) return 'delivered';
   return 'sent';
 }
-
-/** statusAgainst, from the other members themselves. */
-export function statusFor(seq: number, others: { readSeq: number; deliveredSeq: number }[]): MessageStatus {
-  let readSeq = Number.POSITIVE_INFINITY;
-  let deliveredSeq = Number.POSITIVE_INFINITY;
-  for (const m of others) {
-    readSeq = Math.min(readSeq, m.readSeq);
-    deliveredSeq = Math.min(deliveredSeq, m.deliveredSeq);
-  }
-  return statusAgainst(seq, { count: others.length, readSeq, deliveredSeq });
-}

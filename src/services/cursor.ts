@@ -1,4 +1,5 @@
 import { UUID_PATTERN } from '../../protocol/schemas.ts';
+import { isUserId } from '../domain/ids.ts';
 import { parseInstant } from '../domain/instant.ts';
 import { AppError } from '../errors.ts';
 
@@ -18,6 +19,18 @@ export function decodeCursor(raw: string): { at: string; id: string } {
     if (typeof at === 'string' && ISO_RE.test(at) && parseInstant(at) !== null && new Date(at).toISOString() === at && typeof id === 'string' && UUID_RE.test(id)) {
       return { at, id: id.toLowerCase() };
     }
+  } catch {}
+  throw new AppError('validation_failed', 'cursor is not one this server issued');
+}
+
+/** An opaque keyset cursor over members by user id: the last user id of a page. */
+export const encodeUserCursor = (userId: string): string => Buffer.from(JSON.stringify(['user', userId])).toString('base64url');
+
+/** Only what encodeUserCursor produces. */
+export function decodeUserCursor(raw: string): string {
+  try {
+    const [tag, userId] = JSON.parse(Buffer.from(raw, 'base64url').toString('utf8'));
+    if (tag === 'user' && isUserId(userId)) return userId;
   } catch {}
   throw new AppError('validation_failed', 'cursor is not one this server issued');
 }

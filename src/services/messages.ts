@@ -1,11 +1,12 @@
 import { timeOrderedUuid } from '../domain/ids.ts';
 import { LIMITS } from '../../protocol/limits.ts';
-import type { HistoryQuery, SendMessage } from '../../protocol/schemas.ts';
-import { canManage, editRefusal, statusAgainst, statusFor } from '../domain/roles.ts';
+import type { HistoryQuery, ReceiptsQuery, SendMessage } from '../../protocol/schemas.ts';
+import { canManage, editRefusal, statusAgainst } from '../domain/roles.ts';
 import type { Actor, ConversationEvent, Message, MessageStatus } from '../domain/types.ts';
 import { AppError, notFound } from '../errors.ts';
 import { type ServiceDeps, Unchanged } from './deps.ts';
 import type { LockService } from './locks.ts';
+import { decodeUserCursor, encodeUserCursor } from './cursor.ts';
 import { changeMessage } from './message-change.ts';
 
 const NOT_FOUND = 'Message not found';
@@ -138,19 +139,32 @@ export function messageService(deps: ServiceDeps & { locks: Pick<LockService, 'a
       });
     },
 
-    /** How far each other member got with one message: sent, delivered or read. */
-    async receipts(actor: Actor, messageId: string): Promise<{ messageId: string; seq: number; status: MessageStatus; members: { userId: string; status: MessageStatus }[] }> {
+    /**
+     * How far the other members got with one message (sent, delivered or read): overall, from
+     * their lowest markers, and a page of them by user id. A group of 10,000 reads one page of
+     * its members' key and one aggregate, not every member.
+     */
+    async receipts(
+      actor: Actor,
+      messageId: string,
+      q: ReceiptsQuery = {},
+    ): Promise<{ messageId: string; seq: number; status: MessageStatus; members: { userId: string; status: MessageStatus }[]; nextCursor: string | null }> {
+      const after = q.cursor ? decodeUserCursor(q.cursor) : '';
+      const limit = q.limit ?? LIMITS.receiptsDefault;
       const message = await store.messages.get(messageId);
       if (!message) throw notFound(NOT_FOUND);
-      // Every member is in the answer, so every member is read.
-      const members = await store.members.list(message.conversationId);
-      if (!members.some((m) => m.userId === actor.userId)) throw notFound(NOT_FOUND);
-      const others = members.filter((m) => m.userId !== message.senderId);
+      await memberOrNotFound(actor, message.conversationId, NOT_FOUND);
+      const [others, page] = await Promise.all([
+        store.members.othersMarkers(message.conversationId, message.senderId),
+        store.members.markersPage(message.conversationId, { excluding: message.senderId, after, limit: limit + 1 }),
+      ]);
+      const members = page.slice(0, limit);
       return {
         messageId,
         seq: message.seq,
-        status: statusFor(message.seq, others),
-        members: others.map((m) => ({ userId: m.userId, status: statusFor(message.seq, [m]) })),
+        status: statusAgainst(message.seq, others),
+        members: members.map((m) => ({ userId: m.userId, status: statusAgainst(message.seq, { count: 1, readSeq: m.readSeq, deliveredSeq: m.deliveredSeq }) })),
+        nextCursor: page.length > limit ? encodeUserCursor(members.at(-1)!.userId) : null,
       };
     },
   };

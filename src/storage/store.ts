@@ -126,6 +126,12 @@ export interface MemberRepo {
    */
   othersMarkers(conversationId: string, userId: string): Promise<OthersMarkers>;
   /**
+   * Up to `limit` members other than `excluding`, by user id, from the first after `after`
+   * ('' for the first page): their read and delivered markers. A page of receipts, read along
+   * the members' key however large the group.
+   */
+  markersPage(conversationId: string, opts: { excluding: string; after: string; limit: number }): Promise<{ userId: string; readSeq: number; deliveredSeq: number }[]>;
+  /**
    * Who inherits a group that has no owner left: the longest-standing admin, else member, so a
    * group never ends up with nobody able to manage it. Null while an owner remains, or nobody does.
    */

@@ -28,6 +28,14 @@ export function memberRepo(q: Queryable): MemberRepo {
       );
       return { count: row!.n, readSeq: Number(row!.read_seq), deliveredSeq: Number(row!.delivered_seq) };
     },
+    async markersPage(conversationId, { excluding, after, limit }) {
+      const rows = await q.query<{ user_id: string; read_seq: number; delivered_seq: number }>(
+        `SELECT user_id, read_seq, delivered_seq FROM conversation_members
+         WHERE conversation_id = $1 AND user_id > $2 AND user_id <> $3 ORDER BY user_id LIMIT $4`,
+        [conversationId, after, excluding, limit],
+      );
+      return rows.map((r) => ({ userId: r.user_id, readSeq: Number(r.read_seq), deliveredSeq: Number(r.delivered_seq) }));
+    },
     async heir(conversationId) {
       // Ties in joined_at go by user id, as the member list orders them.
       const [row] = await q.query<{ user_id: string }>(

@@ -4,6 +4,8 @@ import {
   EditMessage,
   type HistoryQuery as HistoryQ,
   HistoryQuery,
+  type ReceiptsQuery as ReceiptsQ,
+  ReceiptsQuery,
   type SendMessage as SendBody,
   SendMessage,
 } from '../../../../protocol/schemas.ts';
@@ -52,10 +54,10 @@ export function messageRoutes(app: FastifyInstance, s: Services): void {
     handler: async (req) => ({ message: await s.messages.delete(actorOf(req), req.params.id) }),
   });
 
-  app.get<Id>('/v1/messages/:id/receipts', {
+  app.get<Id & { Querystring: ReceiptsQ }>('/v1/messages/:id/receipts', {
     config,
-    schema: { ...operation({ operationId: 'getReceipts', summary: 'Sent, delivered or read, per other member', tags, access: 'user', ok: { 200: Bodies.receipts }, resource: true }), params: IdParams },
-    handler: (req) => s.messages.receipts(actorOf(req), req.params.id),
+    schema: { ...operation({ operationId: 'getReceipts', summary: 'Sent, delivered or read, per other member', tags, access: 'user', ok: { 200: Bodies.receipts }, resource: true }), params: IdParams, querystring: ReceiptsQuery },
+    handler: (req) => s.messages.receipts(actorOf(req), req.params.id, req.query),
   });
 
   app.post<Id & { Body: { emoji: string } }>('/v1/messages/:id/reactions', {
