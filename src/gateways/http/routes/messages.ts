@@ -56,7 +56,7 @@ export function messageRoutes(app: FastifyInstance, s: Services): void {
 
   app.get<Id & { Querystring: ReceiptsQ }>('/v1/messages/:id/receipts', {
     config,
-    schema: { ...operation({ operationId: 'getReceipts', summary: 'Sent, delivered or read, per other member', tags, access: 'user', ok: { 200: Bodies.receipts }, resource: true }), params: IdParams, querystring: ReceiptsQuery },
+    schema: { ...operation({ operationId: 'getReceipts', summary: 'Sent, delivered or read: overall, and for a page of the other members by user id', tags, access: 'user', ok: { 200: Bodies.receipts }, resource: true }), params: IdParams, querystring: ReceiptsQuery },
     handler: (req) => s.messages.receipts(actorOf(req), req.params.id, req.query),
   });
 
