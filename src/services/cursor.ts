@@ -6,31 +6,35 @@ import { AppError } from '../errors.ts';
 const ISO_RE = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
 const UUID_RE = new RegExp(UUID_PATTERN);
 
+/** Cursors are opaque to clients: the keyset of a page's last row, as base64url JSON. */
+const encode = (keyset: unknown[]): string => Buffer.from(JSON.stringify(keyset)).toString('base64url');
+
+/** `accept` answers the keyset it recognises, or undefined; anything else is refused. */
+function decode<T>(raw: string, accept: (keyset: unknown[]) => T | undefined): T {
+  try {
+    const keyset: unknown = JSON.parse(Buffer.from(raw, 'base64url').toString('utf8'));
+    const found = Array.isArray(keyset) ? accept(keyset) : undefined;
+    if (found !== undefined) return found;
+  } catch {}
+  throw new AppError('validation_failed', 'cursor is not one this server issued');
+}
+
 /** An opaque keyset cursor: the (time, id) of the last row of a page, newest first. */
-export const encodeCursor = (at: string, id: string): string => Buffer.from(JSON.stringify([at, id])).toString('base64url');
+export const encodeCursor = (at: string, id: string): string => encode([at, id]);
 
 /**
  * Only what encodeCursor produces: a toISOString() time that round-trips and that Postgres
  * can hold (year 0000 round-trips in JavaScript but not in Postgres), and a UUID.
  */
-export function decodeCursor(raw: string): { at: string; id: string } {
-  try {
-    const [at, id] = JSON.parse(Buffer.from(raw, 'base64url').toString('utf8'));
-    if (typeof at === 'string' && ISO_RE.test(at) && parseInstant(at) !== null && new Date(at).toISOString() === at && typeof id === 'string' && UUID_RE.test(id)) {
-      return { at, id: id.toLowerCase() };
-    }
-  } catch {}
-  throw new AppError('validation_failed', 'cursor is not one this server issued');
-}
+export const decodeCursor = (raw: string): { at: string; id: string } =>
+  decode(raw, ([at, id]) =>
+    typeof at === 'string' && ISO_RE.test(at) && parseInstant(at) !== null && new Date(at).toISOString() === at && typeof id === 'string' && UUID_RE.test(id)
+      ? { at, id: id.toLowerCase() }
+      : undefined,
+  );
 
 /** An opaque keyset cursor over members by user id: the last user id of a page. */
-export const encodeUserCursor = (userId: string): string => Buffer.from(JSON.stringify(['user', userId])).toString('base64url');
+export const encodeUserCursor = (userId: string): string => encode(['user', userId]);
 
 /** Only what encodeUserCursor produces. */
-export function decodeUserCursor(raw: string): string {
-  try {
-    const [tag, userId] = JSON.parse(Buffer.from(raw, 'base64url').toString('utf8'));
-    if (tag === 'user' && isUserId(userId)) return userId;
-  } catch {}
-  throw new AppError('validation_failed', 'cursor is not one this server issued');
-}
+export const decodeUserCursor = (raw: string): string => decode(raw, ([tag, userId]) => (tag === 'user' && isUserId(userId) ? userId : undefined));

@@ -163,7 +163,7 @@ export function messageService(deps: ServiceDeps & { locks: Pick<LockService, 'a
         messageId,
         seq: message.seq,
         status: statusAgainst(message.seq, others),
-        members: members.map((m) => ({ userId: m.userId, status: statusAgainst(message.seq, { count: 1, readSeq: m.readSeq, deliveredSeq: m.deliveredSeq }) })),
+        members: members.map((m) => ({ userId: m.userId, status: statusAgainst(message.seq, { count: 1, ...m }) })),
         nextCursor: page.length > limit ? encodeUserCursor(members.at(-1)!.userId) : null,
       };
     },
