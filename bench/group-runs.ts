@@ -45,7 +45,7 @@ async function measure(target: Target, step: (meter: { start(): Promise<void>; s
   const generator = cpuMeter(() => [process.pid]);
   const busy = machineBusy();
   let generatorSeconds = 0;
-  let machineBusyShare = 0;
+  let machine = { busy: 0, stolen: 0 };
   let before: DbCounters | null = null;
   let db: DbCounters | null = null;
   let serverSeconds: number | null = null;
@@ -67,7 +67,7 @@ async function measure(target: Target, step: (meter: { start(): Promise<void>; s
       probe = watchStalls();
     },
     async stop() {
-      machineBusyShare = busy.stop();
+      machine = busy.stop();
       const [split, pgTotal, seen, gen] = await Promise.all([server.split(), pg?.stop() ?? null, probe!.stop(), generator.stop()]);
       generatorSeconds = gen;
       stalls = seen;
@@ -80,7 +80,7 @@ async function measure(target: Target, step: (meter: { start(): Promise<void>; s
       db = before && target.db ? deltaOf(before, await target.db.counters()) : null;
     },
   });
-  return { load, serverSeconds, serverSystemSeconds, pgSeconds, generatorSeconds, machineBusyShare, db: db as DbCounters | null, sendPath, peak: stopPeak(), stalls };
+  return { load, serverSeconds, serverSystemSeconds, pgSeconds, generatorSeconds, machine, db: db as DbCounters | null, sendPath, peak: stopPeak(), stalls };
 }
 
 const sustainable = (r: LoadResult, p99LimitMs: number) => r.lost === 0 && Object.keys(r.refused).length === 0 && r.latency.p99 <= p99LimitMs;
@@ -132,7 +132,7 @@ export async function groupRun(name: string, ctx: RunContext, open: () => Promis
       }
       ctx.print(cpuLine(m, r.delivered, relay?.serverUsPerDelivery ?? null));
       ctx.print(
-        `  load generator (the bench's own process, on the same cores): ${r.delivered ? fmt((m.generatorSeconds * 1e6) / r.delivered) : '-'} µs per delivery; the machine's cores ${fmt(m.machineBusyShare * 100, 0)}% busy`,
+        `  load generator (the bench's own process, on the same cores): ${r.delivered ? fmt((m.generatorSeconds * 1e6) / r.delivered) : '-'} µs per delivery; the machine's cores ${fmt(m.machine.busy * 100, 0)}% busy (${fmt(m.machine.stolen * 100, 0)}% of the time stolen by the host: the virtual cores waiting for a physical one)`,
       );
       const dbl = dbLine(m.db, r.acked);
       if (dbl) ctx.print(dbl);
@@ -194,7 +194,7 @@ export async function groupRun(name: string, ctx: RunContext, open: () => Promis
     if (target.db && k.statements) {
       const top = await target.db.topStatements(k.statements);
       if (top.length) ctx.print(`  top statements (pg_stat_statements, last rate):`);
-      for (const s of top) ctx.print(`    ${fmt(s.totalMs, 0)} ms  ${s.calls} calls (longest ${fmt(s.maxMs, 1)} ms)  ${s.rows} rows  ${s.query.slice(0, 160)}`);
+      for (const s of top) ctx.print(`    ${fmt(s.totalMs, 0)} ms (planning ${fmt(s.planMs, 0)})  ${s.calls} calls (longest ${fmt(s.maxMs, 1)} ms)  ${s.rows} rows  ${s.query.slice(0, 160)}`);
     }
   } finally {
     await target.close();

@@ -29,7 +29,8 @@ export interface BenchDatabase {
   counters(): Promise<DbCounters>;
   /** Private server only: forget statement statistics / the top statements since. */
   resetStatements(): Promise<void>;
-  topStatements(limit: number): Promise<{ calls: number; totalMs: number; maxMs: number; rows: number; query: string }[]>;
+  /** totalMs: executing and planning (planMs of it), nested statements counted in their caller's too. */
+  topStatements(limit: number): Promise<{ calls: number; totalMs: number; planMs: number; maxMs: number; rows: number; query: string }[]>;
   close(): Promise<void>;
 }
 
@@ -62,7 +63,7 @@ async function startPrivateServer(): Promise<{ url: string; stop(): Promise<void
   const child: ChildProcess = spawn(
     ...run(`${PG_BIN}/postgres`, [
       '-D', path.join(dir, 'data'), '-p', String(port), '-k', dir, '-c', 'listen_addresses=127.0.0.1',
-      '-c', 'shared_preload_libraries=pg_stat_statements', '-c', 'pg_stat_statements.track=all', '-c', 'max_connections=200',
+      '-c', 'shared_preload_libraries=pg_stat_statements', '-c', 'pg_stat_statements.track=all', '-c', 'pg_stat_statements.track_planning=on', '-c', 'max_connections=200',
     ]),
     { stdio: 'ignore' },
   );
@@ -144,13 +145,21 @@ export async function openBenchDatabase(serverUrl: string): Promise<BenchDatabas
     },
     async topStatements(limit) {
       if (!server) return [];
-      const rows = await query<{ calls: string; total: number; max: number; rows: string; query: string }>(
+      const rows = await query<{ calls: string; total: number; plan: number; max: number; rows: string; query: string }>(
         adminUrl,
-        `SELECT calls, total_exec_time AS total, max_exec_time AS max, rows, query FROM pg_stat_statements s JOIN pg_database d ON d.oid = s.dbid
-         WHERE d.datname = $1 ORDER BY total_exec_time DESC LIMIT $2`,
+        `SELECT calls, total_exec_time + total_plan_time AS total, total_plan_time AS plan, max_exec_time AS max, rows, query
+         FROM pg_stat_statements s JOIN pg_database d ON d.oid = s.dbid
+         WHERE d.datname = $1 ORDER BY total_exec_time + total_plan_time DESC LIMIT $2`,
         [name, limit],
       );
-      return rows.map((r) => ({ calls: Number(r.calls), totalMs: Number(r.total), maxMs: Number(r.max), rows: Number(r.rows), query: r.query.replace(/\s+/g, ' ') }));
+      return rows.map((r) => ({
+        calls: Number(r.calls),
+        totalMs: Number(r.total),
+        planMs: Number(r.plan),
+        maxMs: Number(r.max),
+        rows: Number(r.rows),
+        query: r.query.replace(/\s+/g, ' '),
+      }));
     },
     async close() {
       await query(adminUrl, `DROP DATABASE IF EXISTS ${name} WITH (FORCE)`).catch(() => {});

@@ -57,20 +57,22 @@ export function cpuMeter(pids: () => Promise<number[]> | number[]) {
 /** The share of the machine's CPU time (all cores) spent busy between start() and stop(), from /proc/stat. */
 export function machineBusy() {
   const read = () => {
-    // cpu user nice system idle iowait irq softirq steal ...: idle and iowait are the idle part.
+    // cpu user nice system idle iowait irq softirq steal ...: idle and iowait are the idle part;
+    // steal is time the host ran something else while this machine had work, busy for it.
     const f = fs.readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1, 9).map(Number);
-    const idle = f[3]! + f[4]!;
-    return { idle, total: f.reduce((a, b) => a + b, 0) };
+    return { idle: f[3]! + f[4]!, steal: f[7]!, total: f.reduce((a, b) => a + b, 0) };
   };
   let before = read();
   return {
     start() {
       before = read();
     },
-    stop(): number {
+    /** Shares of the cores' time: busy (stolen included) and stolen by the host. */
+    stop(): { busy: number; stolen: number } {
       const now = read();
       const total = now.total - before.total;
-      return total > 0 ? 1 - (now.idle - before.idle) / total : 0;
+      if (total <= 0) return { busy: 0, stolen: 0 };
+      return { busy: 1 - (now.idle - before.idle) / total, stolen: (now.steal - before.steal) / total };
     },
   };
 }
