@@ -19,6 +19,13 @@ const toOutbox = (r: Row): OutboxItem => ({
 /** Messages from others after `after`, not deleted: what a push or a digest would be about. */
 const UNSEEN = `m.seq > GREATEST(cm.read_seq, $AFTER) AND m.sender_id <> cm.user_id AND m.deleted_at IS NULL`;
 
+/**
+ * The dispatcher's compare-and-set of its position, from what it read to what it handled.
+ * Named (QueryOptions.name) with the peek: under load they run every drain, about ten times a
+ * second, and parsing and planning them was nearly half of what a drain cost PostgreSQL.
+ */
+const ADVANCE = 'UPDATE notify_position SET pos = $2 WHERE id = 1 AND pos = $1 RETURNING 1';
+
 /** The storage side of notification delivery: the outbox, push and digest positions. */
 export function notifyWorkRepo(q: Queryable): NotifyWorkRepo {
   return {
@@ -69,7 +76,7 @@ export function notifyWorkRepo(q: Queryable): NotifyWorkRepo {
       // so the later one waits for the first to commit (and then finds the work gone)
       // instead of deadlocking.
       if (position) {
-        const moved = await q.query('UPDATE notify_position SET pos = $2 WHERE id = 1 AND pos = $1 RETURNING 1', [position.from, position.to]);
+        const moved = await q.query(ADVANCE, [position.from, position.to], { name: 'parley_notify_advance' });
         if (moved.length !== 1) return false;
       }
       if (outboxIds.length === 0) return true;
@@ -98,6 +105,7 @@ export function notifyWorkRepo(q: Queryable): NotifyWorkRepo {
          WHERE p.id = 1
          GROUP BY p.pos`,
         [limit],
+        { name: 'parley_notify_peek' },
       );
       if (!row) return null;
       return {
@@ -116,7 +124,7 @@ export function notifyWorkRepo(q: Queryable): NotifyWorkRepo {
     },
 
     async advanceMessages(from, to) {
-      const rows = await q.query('UPDATE notify_position SET pos = $2 WHERE id = 1 AND pos = $1 RETURNING 1', [from, to]);
+      const rows = await q.query(ADVANCE, [from, to], { name: 'parley_notify_advance' });
       return rows.length === 1;
     },
 
