@@ -152,6 +152,7 @@ export async function groupRun(name: string, ctx: RunContext, open: () => Promis
         pgUsPerDelivery: us(m.pgSeconds),
         rssIdleMb: idle,
         stalls: m.stalls,
+        stolen: m.machine.stolen,
       };
       return { r, point };
     };

@@ -33,6 +33,8 @@ export interface Point {
   rssIdleMb?: number | null;
   /** Machine stalls during the measurement (bench/stall-probe.ts); group runs only. */
   stalls?: { count: number; longestMs: number };
+  /** Share of the cores' time the host stole during the measurement (/proc/stat); group runs only. */
+  stolen?: number;
 }
 
 export interface CpuFigures {
@@ -83,12 +85,12 @@ function cpuRatio(p: Point, relay: Map<string, Point>): number | null {
 
 export function summaryTable(points: Point[], relay: Map<string, Point>): string {
   const rounds = points.some((p) => (p.round ?? 1) > 1);
-  const head = `| run |${rounds ? ' round |' : ''} rate (msg/s) | deliveries/s | × relay | p50 ms | p99 ms | lost | dup | out of order (conv/sender/seq) | server µs/delivery | PG µs/delivery | CPU × relay | RSS idle → settled MB | machine stalls (longest ms) |`;
+  const head = `| run |${rounds ? ' round |' : ''} rate (msg/s) | deliveries/s | × relay | p50 ms | p99 ms | lost | dup | out of order (conv/sender/seq) | server µs/delivery | PG µs/delivery | CPU × relay | RSS idle → settled MB | machine stalls (longest ms) | host stole |`;
   const rows = points.map((p) => {
     const r = relay.get(relayKey(p.round ?? 1, p.key));
-    return `| ${p.run} |${rounds ? ` ${p.round ?? 1} |` : ''} ${p.rate} | ${int(p.deliveriesPerSec)} | ${r ? fmt(p.deliveriesPerSec / r.deliveriesPerSec, 2) : '-'} | ${fmt(p.p50)} | ${fmt(p.p99)} | ${p.lost} | ${p.duplicates} | ${p.outOfOrder} | ${fmt(p.serverUsPerDelivery)} | ${fmt(p.pgUsPerDelivery)} | ${fmt(cpuRatio(p, relay), 2)} | ${int(p.rssIdleMb)} → ${int(p.rssSettledMb)} | ${p.stalls ? `${p.stalls.count}${p.stalls.count ? ` (${int(p.stalls.longestMs)})` : ''}` : '-'} |`;
+    return `| ${p.run} |${rounds ? ` ${p.round ?? 1} |` : ''} ${p.rate} | ${int(p.deliveriesPerSec)} | ${r ? fmt(p.deliveriesPerSec / r.deliveriesPerSec, 2) : '-'} | ${fmt(p.p50)} | ${fmt(p.p99)} | ${p.lost} | ${p.duplicates} | ${p.outOfOrder} | ${fmt(p.serverUsPerDelivery)} | ${fmt(p.pgUsPerDelivery)} | ${fmt(cpuRatio(p, relay), 2)} | ${int(p.rssIdleMb)} → ${int(p.rssSettledMb)} | ${p.stalls ? `${p.stalls.count}${p.stalls.count ? ` (${int(p.stalls.longestMs)})` : ''}` : '-'} | ${p.stolen === undefined ? '-' : `${fmt(p.stolen * 100, 0)}%`} |`;
   });
-  return [head, `|${'---|'.repeat(rounds ? 15 : 14)}`, ...rows].join('\n');
+  return [head, `|${'---|'.repeat(rounds ? 16 : 15)}`, ...rows].join('\n');
 }
 
 const median = (xs: (number | null | undefined)[]): number | null => {
@@ -112,14 +114,15 @@ export function mediansTable(points: Point[], relay: Map<string, Point>): string
     if (group) group.push(p);
     else groups.set(k, [p]);
   }
-  const head = '| run | rate (msg/s) | rounds | deliveries/s | p50 ms | p99 ms | server µs/delivery | PG µs/delivery | CPU × relay (min–max) |';
+  const head = '| run | rate (msg/s) | rounds | deliveries/s | p50 ms | p99 ms | server µs/delivery | PG µs/delivery | CPU × relay (min–max) | host stole |';
   const rows = [...groups.values()].map((ps) => {
     const ratios = ps.map((p) => cpuRatio(p, relay)).filter((x): x is number => x !== null);
     const range = ratios.length ? ` (${fmt(Math.min(...ratios), 2)}–${fmt(Math.max(...ratios), 2)})` : '';
+    const stolen = median(ps.map((p) => p.stolen));
     // A `find` lands on a rate of its own each round: its figures are at each round's highest.
-    return `| ${ps[0]!.run} | ${ps[0]!.key === 'find' ? 'find (each round its highest)' : ps[0]!.rate} | ${ps.length} | ${int(median(ps.map((p) => p.deliveriesPerSec)))} | ${fmt(median(ps.map((p) => p.p50)))} | ${fmt(median(ps.map((p) => p.p99)))} | ${fmt(median(ps.map((p) => p.serverUsPerDelivery)))} | ${fmt(median(ps.map((p) => p.pgUsPerDelivery)))} | ${fmt(median(ratios), 2)}${range} |`;
+    return `| ${ps[0]!.run} | ${ps[0]!.key === 'find' ? 'find (each round its highest)' : ps[0]!.rate} | ${ps.length} | ${int(median(ps.map((p) => p.deliveriesPerSec)))} | ${fmt(median(ps.map((p) => p.p50)))} | ${fmt(median(ps.map((p) => p.p99)))} | ${fmt(median(ps.map((p) => p.serverUsPerDelivery)))} | ${fmt(median(ps.map((p) => p.pgUsPerDelivery)))} | ${fmt(median(ratios), 2)}${range} | ${stolen === null ? '-' : `${fmt(stolen * 100, 0)}%`} |`;
   });
-  return [head, `|${'---|'.repeat(9)}`, ...rows].join('\n');
+  return [head, `|${'---|'.repeat(10)}`, ...rows].join('\n');
 }
 
 /** The median wall time of `calls` calls of `fn`, one after another, in ms (bench:unread, bench:members). */
