@@ -54,7 +54,7 @@ export function cpuMeter(pids: () => Promise<number[]> | number[]) {
   };
 }
 
-/** The share of the machine's CPU time (all cores) spent busy between start() and stop(), from /proc/stat. */
+/** The shares of the machine's CPU time (all cores) spent busy and stolen by the host between start() and stop(), from /proc/stat. */
 export function machineBusy() {
   const read = () => {
     // cpu user nice system idle iowait irq softirq steal ...: idle and iowait are the idle part;
