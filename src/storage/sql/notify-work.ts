@@ -20,11 +20,14 @@ const toOutbox = (r: Row): OutboxItem => ({
 const UNSEEN = `m.seq > GREATEST(cm.read_seq, $AFTER) AND m.sender_id <> cm.user_id AND m.deleted_at IS NULL`;
 
 /**
- * The dispatcher's compare-and-set of its position, from what it read to what it handled.
+ * The dispatcher's compare-and-set of its position, from what it read to what it handled:
+ * whether it moved (false: another drain moved it first). One text under one name, so both
+ * callers share the prepared statement.
  * Named (QueryOptions.name) with the peek: under load they run every drain, about ten times a
  * second, and parsing and planning them anew was a quarter to a half of a drain's backend CPU.
  */
-const ADVANCE = 'UPDATE notify_position SET pos = $2 WHERE id = 1 AND pos = $1 RETURNING 1';
+const advance = async (q: Queryable, from: number, to: number): Promise<boolean> =>
+  (await q.query('UPDATE notify_position SET pos = $2 WHERE id = 1 AND pos = $1 RETURNING 1', [from, to], { name: 'parley_notify_advance' })).length === 1;
 
 /** The storage side of notification delivery: the outbox, push and digest positions. */
 export function notifyWorkRepo(q: Queryable): NotifyWorkRepo {
@@ -76,8 +79,7 @@ export function notifyWorkRepo(q: Queryable): NotifyWorkRepo {
       // so the later one waits for the first to commit (and then finds the work gone)
       // instead of deadlocking.
       if (position) {
-        const moved = await q.query(ADVANCE, [position.from, position.to], { name: 'parley_notify_advance' });
-        if (moved.length !== 1) return false;
+        if (!(await advance(q, position.from, position.to))) return false;
       }
       if (outboxIds.length === 0) return true;
       const gone = await q.query(
@@ -124,8 +126,7 @@ export function notifyWorkRepo(q: Queryable): NotifyWorkRepo {
     },
 
     async advanceMessages(from, to) {
-      const rows = await q.query(ADVANCE, [from, to], { name: 'parley_notify_advance' });
-      return rows.length === 1;
+      return advance(q, from, to);
     },
 
     async memberStates(pairs) {
