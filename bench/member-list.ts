@@ -5,7 +5,8 @@
 // member's first page of conversations and of one group's view, and checks the counts; and what
 // the status of the member's own messages on a page of history reads: every member (members.list,
 // what it read before) or their lowest markers (members.othersMarkers); and what a message's
-// receipts read: every member (before) or a page of them and their lowest markers. On a
+// receipts read: every member (before) or a page of them and their lowest markers; and a page of
+// the member list, from the start and from the middle of the group. On a
 // PostgreSQL of its own (BENCH_PG=private) or in a database of its own on DATABASE_URL's
 // server; without either, on PGlite in this process. Takes BENCH_SERVER_DIR like the others.
 import { randomUUID } from 'node:crypto';
@@ -76,6 +77,21 @@ try {
     console.log(
       `    a message's receipts: every member ${everyMs.toFixed(2)} ms, a page of 100 and their lowest markers ${pageMs === null ? '- (not in this checkout)' : `${pageMs.toFixed(2)} ms`} (medians of ${CALLS})`,
     );
+    // The member list a page at a time (the service asks one more than its 100), from the start
+    // and from the middle of the group: along the join-order index, the same read wherever it starts.
+    const memberPage = members.page;
+    if (memberPage) {
+      // Joined 1 ms apart from a time with microseconds: the page's keyset must keep them.
+      const mid = (await memberPage(ids[0]!, 'u0', { after: null, limit: size }))!.members[Math.floor(size / 2) - 1]!;
+      const after = { joinedAtUs: mid.joinedAtUs, userId: mid.member.userId };
+      const middle = (await memberPage(ids[0]!, 'u0', { after, limit: 101 }))!;
+      if (middle.members[0]?.member.userId !== `u${Math.floor(size / 2)}` || middle.memberCount !== size) {
+        throw new Error(`groups of ${size}: the middle page starts at ${middle.members[0]?.member.userId}`);
+      }
+      const firstMs = await medianMs(CALLS, () => memberPage(ids[0]!, 'u0', { after: null, limit: 101 }));
+      const middleMs = await medianMs(CALLS, () => memberPage(ids[0]!, 'u0', { after, limit: 101 }));
+      console.log(`    the member list: every member ${everyMs.toFixed(2)} ms, the first page of 100 ${firstMs.toFixed(2)} ms, a page from the middle ${middleMs.toFixed(2)} ms (medians of ${CALLS})`);
+    } else console.log('    the member list: - (not in this checkout)');
   }
 } finally {
   await db.close();

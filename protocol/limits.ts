@@ -19,6 +19,9 @@ export const LIMITS = {
   /** A page of a message's receipts (the other members, by user id). */
   receiptsDefault: 100,
   receiptsMax: 1000,
+  /** A page of a conversation's members (GET /v1/conversations/:id/members), in join order. */
+  memberPageDefault: 100,
+  memberPageMax: 1000,
   groupCreateMembersMax: 1000,
 } as const;
 

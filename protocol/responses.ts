@@ -77,7 +77,7 @@ export const ConversationSchema = wire('Conversation', {
   kind: Type.Union([Type.Literal('direct'), Type.Literal('group')]),
   title: orNull(Type.String()),
   metadata: Free,
-  members: Type.Array(Type.Ref(MemberSchema), { description: 'The first 100' }),
+  members: Type.Array(Type.Ref(MemberSchema), { description: 'The first 100 in join order; every member, a page at a time, from GET /v1/conversations/{id}/members' }),
   memberCount: Count,
   lastMessage: orNull(Type.Ref(MessageSchema)),
   lastSeq: Seq,
@@ -198,6 +198,11 @@ export const Bodies = {
   conversationPage: wire(undefined, { conversations: Type.Array(Type.Ref(ConversationSchema)), nextCursor: Cursor }),
   membersAdded: wire(undefined, { added: Type.Array(Type.Ref(MemberSchema)) }),
   member: wire(undefined, { member: Type.Ref(MemberSchema) }),
+  memberPage: wire(undefined, {
+    members: Type.Array(Type.Ref(MemberSchema), { description: 'In join order (then by user id): `limit` of them (100 unless given)' }),
+    memberCount: Count,
+    nextCursor: Cursor,
+  }),
   message: wire(undefined, { message: Type.Ref(MessageSchema) }),
   messagePage: wire(undefined, { messages: Type.Array(Type.Ref(MessageSchema)), hasMore: Type.Boolean() }),
   receipts: wire(undefined, {

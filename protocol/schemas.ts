@@ -108,6 +108,16 @@ export const ReceiptsQuery = Type.Object(
 );
 export type ReceiptsQuery = Static<typeof ReceiptsQuery>;
 
+/** A page of a conversation's members in join order, `cursor` from the page before. */
+export const MemberListQuery = Type.Object(
+  {
+    limit: Type.Optional(Type.Integer({ minimum: 1, maximum: LIMITS.memberPageMax })),
+    cursor: Type.Optional(Type.String({ minLength: 1, maxLength: 400 })),
+  },
+  closed,
+);
+export type MemberListQuery = Static<typeof MemberListQuery>;
+
 export const ConversationListQuery = Type.Object(
   {
     limit: Type.Optional(Type.Integer({ minimum: 1, maximum: LIMITS.conversationsMax })),

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { backends, skippedPostgres } from './helpers/backends.ts';
+import { backends, skippedPostgres, type TestStore } from './helpers/backends.ts';
 import { type Harness, harness, send, uid, waitFor } from './helpers/harness.ts';
 
 if (skippedPostgres) test('conversations on postgres', { skip: skippedPostgres }, () => {});
@@ -174,6 +174,98 @@ for (const backend of backends) {
       const listed = (await owner.get('/v1/conversations?limit=5')).body.conversations.find((c: { id: string }) => c.id === id);
       assert.equal(listed.memberCount, 120);
       assert.equal(listed.members.length, 100);
+    });
+
+    test('every member, a page at a time in join order, for any member and nobody else', async () => {
+      const owner = h.as(uid('own'));
+      const first = h.as(uid('first'));
+      const id = await h.group(owner, [first.userId]);
+      // As above: within one add, members joined together and go by user id.
+      const batches = [0, 1].map((b) => Array.from({ length: 60 }, (_, k) => `zz${b}-${String(59 - k).padStart(2, '0')}-${uid()}`));
+      for (const userIds of batches) assert.equal((await owner.post(`/v1/conversations/${id}/members`, { userIds })).status, 200);
+      // The owner and the first member joined together, at the group's creation.
+      const everyone = [...[owner.userId, first.userId].sort(), ...batches[0]!.sort(), ...batches[1]!.sort()];
+      type Page = { members: { userId: string; role: string; joinedAt: string; readSeq: number }[]; memberCount: number; nextCursor: string | null };
+      const page = async (q: string) => {
+        const r: { status: number; body: Page } = await first.get(`/v1/conversations/${id}/members?${q}`);
+        assert.equal(r.status, 200, q);
+        return r.body;
+      };
+      const pages: Page[] = [await page('limit=50')];
+      // A member who leaves between pages moves nobody else: the next page starts after the last one seen.
+      const leaving = everyone[60]!;
+      assert.equal((await owner.delete(`/v1/conversations/${id}/members/${leaving}`)).status, 204);
+      while (pages.at(-1)!.nextCursor && pages.length < 10) pages.push(await page(`limit=50&cursor=${pages.at(-1)!.nextCursor}`));
+      assert.deepEqual(
+        pages.map((p) => [p.members.length, p.memberCount]),
+        [
+          [50, 122],
+          [50, 121],
+          [21, 121],
+        ],
+      );
+      assert.deepEqual(
+        pages.flatMap((p) => p.members.map((m) => m.userId)),
+        everyone.filter((u) => u !== leaving),
+      );
+      assert.equal(pages.at(-1)!.nextCursor, null);
+      assert.deepEqual(Object.fromEntries(pages[0]!.members.slice(0, 2).map((m) => [m.userId, m.role])), { [owner.userId]: 'owner', [first.userId]: 'member' });
+      // 100 a page unless asked; the page matches the conversation's own first 100.
+      const whole = await page('');
+      assert.equal(whole.members.length, 100);
+      assert.ok(whole.nextCursor);
+      assert.deepEqual(whole.members, (await first.get(`/v1/conversations/${id}`)).body.conversation.members);
+      // Not a member: the conversation does not exist for them.
+      for (const who of [h.as(uid('eve')), h.as(leaving)]) {
+        const r = await who.get(`/v1/conversations/${id}/members`);
+        assert.deepEqual([r.status, r.body.error?.code], [404, 'not_found']);
+      }
+      // Cursors this server did not issue for members, and page sizes out of bounds, are refused.
+      const conversationsCursor = (await owner.get('/v1/conversations?limit=1')).body.nextCursor;
+      assert.ok(conversationsCursor);
+      const forged = (keyset: unknown[]) => Buffer.from(JSON.stringify(keyset)).toString('base64url');
+      for (const q of [
+        'cursor=nope',
+        `cursor=${conversationsCursor}`,
+        `cursor=${forged(['user', first.userId])}`,
+        `cursor=${forged(['member', '2026-01-01T00:00:00.000Z', first.userId])}`,
+        `cursor=${forged(['member', '1'.repeat(17), first.userId])}`,
+        `cursor=${forged(['member', '1767225600000000', 'a b'])}`,
+        'limit=0',
+        'limit=1001',
+        'limit=ten',
+      ]) {
+        const r = await first.get(`/v1/conversations/${id}/members?${q}`);
+        assert.deepEqual([r.status, r.body.error?.code], [400, 'validation_failed'], q);
+      }
+    });
+
+    test('members who joined within one millisecond page one at a time, each once, in join order', async () => {
+      const owner = h.as(uid('own'));
+      const joiners = ['a', 'b', 'c', 'd'].map((k) => uid(k));
+      const id = await h.group(owner, joiners);
+      // Times the server never writes itself (it writes milliseconds), as an import could: a
+      // cursor holding only milliseconds would repeat or skip members between pages.
+      const micros = { [joiners[0]!]: 3, [joiners[1]!]: 1, [joiners[2]!]: 1, [joiners[3]!]: 2, [owner.userId]: 0 };
+      for (const [userId, us] of Object.entries(micros)) {
+        await (h.store as TestStore).query(
+          `UPDATE conversation_members SET joined_at = timestamptz '2026-05-01T10:00:00.123Z' + $3::int * interval '1 microsecond'
+           WHERE conversation_id = $1 AND user_id = $2`,
+          [id, userId, us],
+        );
+      }
+      const seen: string[] = [];
+      let cursor: string | null = null;
+      do {
+        const r: { status: number; body: { members: { userId: string }[]; nextCursor: string | null } } = await owner.get(
+          `/v1/conversations/${id}/members?limit=1${cursor ? `&cursor=${cursor}` : ''}`,
+        );
+        assert.equal(r.status, 200);
+        seen.push(...r.body.members.map((m) => m.userId));
+        cursor = r.body.nextCursor;
+      } while (cursor && seen.length < 10);
+      const byJoin = Object.keys(micros).sort((x, y) => micros[x]! - micros[y]! || (x < y ? -1 : 1));
+      assert.deepEqual(seen, byJoin);
     });
 
     test('archive hides a conversation until a new message; mute keeps it but drops it from the total', async () => {

@@ -173,6 +173,15 @@ for (const backend of backends) {
       await gql(url, ana, 'mutation($c: ID!, $u: ID!) { removeMember(conversationId: $c, userId: $u) { success } }', { c: id, u: cat });
       const conv = (await gql(url, bob, 'query($c: ID!) { conversation(id: $c) { title memberCount members { userId role } } }', { c: id })).conversation;
       assert.deepEqual(conv, { title: 'Crew', memberCount: 2, members: [{ userId: ana, role: 'OWNER' }, { userId: bob, role: 'MEMBER' }] });
+      // Every member a page at a time, in join order, with the whole count on each page.
+      const MEMBERS = 'query($c: ID!, $after: String) { conversationMembers(conversationId: $c, first: 1, after: $after) { edges { cursor node { userId role } } pageInfo { hasNextPage endCursor } totalCount } }';
+      const p1 = (await gql(url, bob, MEMBERS, { c: id })).conversationMembers;
+      assert.deepEqual([p1.edges.map((e: any) => e.node), p1.pageInfo.hasNextPage, p1.totalCount], [[{ userId: ana, role: 'OWNER' }], true, 2]);
+      const p2 = (await gql(url, bob, MEMBERS, { c: id, after: p1.pageInfo.endCursor })).conversationMembers;
+      assert.deepEqual([p2.edges.map((e: any) => e.node), p2.pageInfo.hasNextPage, p2.totalCount], [[{ userId: bob, role: 'MEMBER' }], false, 2]);
+      const outsider = await post(url, await tokenFor(cat), MEMBERS, { c: id });
+      assert.deepEqual([outsider.body.data, codeOf(outsider)], [null, 'not_found']);
+      assert.equal(codeOf(await post(url, await tokenFor(bob), MEMBERS, { c: id, after: 'nope' })), 'validation_failed');
       const forbidden = await post(url, await tokenFor(bob), 'mutation($c: ID!, $u: ID!) { setMemberRole(conversationId: $c, userId: $u, role: ADMIN) { role } }', { c: id, u: ana });
       assert.equal(codeOf(forbidden), 'forbidden');
     });

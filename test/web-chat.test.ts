@@ -142,6 +142,25 @@ test('a group of three: "Seen by" fills in as each member reads', async () => {
   for (const u of users) assert.deepEqual(u.errors, []);
 });
 
+test('a group larger than its first 100 members lists the rest on request', async () => {
+  const others = Array.from({ length: 129 }, (_, k) => `crowd-${String(k).padStart(3, '0')}`);
+  const { conversation } = await server.app.services.conversations.create({ userId: 'gil' }, { kind: 'group', members: others, title: 'Crowd' });
+  const gil = await user('gil', 'Gil');
+  await gil.goto(`/c/${conversation.id}/members`);
+  await gil.getByRole('heading', { name: '130 members' }).waitFor();
+  const rows = gil.locator('ul.members > li');
+  const more = gil.getByRole('button', { name: 'Show more members' });
+  await more.waitFor();
+  assert.equal(await rows.count(), 100);
+  await more.click();
+  await gil.waitForFunction(() => (globalThis as unknown as { document: { querySelectorAll(s: string): { length: number } } }).document.querySelectorAll('ul.members > li').length === 130);
+  // In join order, each once: all joined at the group's creation, so by user id.
+  const ids = await gil.locator('ul.members > li .name .hint').allInnerTexts();
+  assert.deepEqual(ids, [...others, 'gil'].sort());
+  assert.equal(await more.count(), 0);
+  assert.deepEqual(users.at(-1)!.errors, []);
+});
+
 test('a send the server refuses shows why, and can be retried or discarded', async () => {
   const gus = await user('gus', 'Gus');
   await startDirect(gus, 'hal');

@@ -3,6 +3,7 @@ import type {
   ConversationListQuery,
   CreateConversation,
   HistoryQuery,
+  MemberListQuery,
   NotificationListQuery,
   NotificationPreferencesBody,
   PatchConversation,
@@ -93,6 +94,8 @@ export function createRest(opts: RestOptions) {
     archive: (id: string, archived = true) => call<{ conversation: Conversation }>(archived ? 'POST' : 'DELETE', `${c(id)}/archive`).then((r) => r.conversation),
     mute: (id: string, until?: Date) => post<{ conversation: Conversation }>(`${c(id)}/mute`, until ? { until: until.toISOString() } : {}).then((r) => r.conversation),
     unmute: (id: string) => del<{ conversation: Conversation }>(`${c(id)}/mute`).then((r) => r.conversation),
+    /** A page of the members in join order (`nextCursor` for the next): a conversation carries only its first 100. */
+    members: (id: string, q: MemberListQuery = {}) => get<{ members: Member[]; memberCount: number; nextCursor: string | null }>(`${c(id)}/members`, q),
     addMembers: (id: string, body: AddMembers) => post<{ added: Member[] }>(`${c(id)}/members`, body).then((r) => r.added),
     /** Removes a member; with your own id, leaves. */
     removeMember: (id: string, userId: string) => del(`${c(id)}/members/${enc(userId)}`),

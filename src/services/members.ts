@@ -1,8 +1,10 @@
-import type { AddMembers } from '../../protocol/schemas.ts';
+import { LIMITS } from '../../protocol/limits.ts';
+import type { AddMembers, MemberListQuery } from '../../protocol/schemas.ts';
 import { canManage, canRemove, canSetRole } from '../domain/roles.ts';
 import type { Actor, ConversationEvent, Member, Role } from '../domain/types.ts';
 import { AppError, notFound } from '../errors.ts';
 import type { Repos } from '../storage/store.ts';
+import { decodeMemberCursor, encodeMemberCursor } from './cursor.ts';
 import { type Outcome, type ServiceDeps, transact, Unchanged } from './deps.ts';
 import { groupInvite } from './notify-dispatch.ts';
 
@@ -26,6 +28,26 @@ export function memberService(deps: ServiceDeps) {
   }
 
   return {
+    /**
+     * A page of the members in join order, for any member: a conversation's view carries only
+     * the first 100, so this is how a client of a large group gets the rest. `cursors[k]` is
+     * where a page after `members[k]` starts (GraphQL's edges).
+     */
+    async page(
+      actor: Actor,
+      conversationId: string,
+      q: MemberListQuery = {},
+    ): Promise<{ members: Member[]; memberCount: number; nextCursor: string | null; cursors: string[] }> {
+      const after = q.cursor ? decodeMemberCursor(q.cursor) : null;
+      const limit = q.limit ?? LIMITS.memberPageDefault;
+      const page = await store.members.page(conversationId, actor.userId, { after, limit: limit + 1 });
+      if (!page) throw notFound('Conversation not found');
+      const rows = page.members.slice(0, limit);
+      const cursors = rows.map((r) => encodeMemberCursor(r.joinedAtUs, r.member.userId));
+      const nextCursor = page.members.length > limit ? (cursors.at(-1) ?? null) : null;
+      return { members: rows.map((r) => r.member), memberCount: page.memberCount, nextCursor, cursors };
+    },
+
     /** Admins add members; only the owner adds admins. Users not seen before get a bare profile. */
     async add(actor: Actor, conversationId: string, input: AddMembers): Promise<{ added: Member[] }> {
       const role: Role = input.role ?? 'member';

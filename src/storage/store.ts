@@ -121,6 +121,17 @@ export interface MemberRepo {
   get(conversationId: string, userId: string): Promise<Member | null>;
   list(conversationId: string): Promise<Member[]>;
   /**
+   * Up to `limit` members in join order (then by user id), from the first after `after` (null
+   * for the first page), along the join-order index however large the group; each with its
+   * join time in microseconds since 1970 (the page's keyset); and how many members there are.
+   * Null when `viewer` is not a member: the check and the page are one read.
+   */
+  page(
+    conversationId: string,
+    viewer: string,
+    opts: { after: { joinedAtUs: string; userId: string } | null; limit: number },
+  ): Promise<{ members: { member: Member; joinedAtUs: string }[]; memberCount: number } | null>;
+  /**
    * The members other than `userId`: how many, and their lowest read and delivered markers
    * (the status of `userId`'s own messages), aggregated in the database rather than read member by member.
    */

@@ -141,6 +141,28 @@ export const ROUTES: RouteSpec[] = [
   },
   { method: 'DELETE', path: '/v1/conversations/:id/mute', caller: 'user', params: id, baseline: (f) => ({ params: conv(f) }) },
   {
+    method: 'GET',
+    path: '/v1/conversations/:id/members',
+    caller: 'user',
+    params: id,
+    query: {
+      limit: ['-1', '0', '1.5', '1001', '9007199254740993', 'abc', ''],
+      cursor: [
+        ...badCursors,
+        'x'.repeat(401),
+        cursorOf(['user', 'ana']),
+        cursorOf(['member', '2020-01-01T00:00:00.000Z', 'ana']),
+        cursorOf(['member', 1577836800000000, 'ana']),
+        cursorOf(['member', '99999999999999999', 'ana']),
+        cursorOf(['member', '-99999999999999999', 'ana']),
+        cursorOf(['member', '1.5', 'ana']),
+        cursorOf(['member', '1577836800000000', 'bad id']),
+        cursorOf(['member', '1577836800000000', "1' OR '1'='1"]),
+      ],
+    },
+    baseline: (f) => ({ params: conv(f), query: { limit: '10' } }),
+  },
+  {
     method: 'POST',
     path: '/v1/conversations/:id/members',
     caller: 'user',

@@ -54,6 +54,27 @@ export function memberRepo(q: Queryable): MemberRepo {
       );
       return rows.map(toMember);
     },
+    async page(conversationId, viewer, { after, limit }) {
+      // The viewer's row anchors the answer: no row, not a member. A page that is past the last
+      // member still answers one row (the LEFT JOIN's nulls), which carries the count.
+      const rows = await q.query(
+        `SELECT c.member_count, p.* FROM conversation_members me
+         JOIN conversations c ON c.id = me.conversation_id
+         LEFT JOIN LATERAL (SELECT ${MEMBER_COLUMNS}, (extract(epoch FROM cm.joined_at) * 1000000)::bigint::text AS joined_at_us
+           FROM conversation_members cm JOIN users u ON u.id = cm.user_id
+           WHERE cm.conversation_id = me.conversation_id
+             ${after ? "AND (cm.joined_at, cm.user_id) > (timestamptz 'epoch' + $4::bigint * interval '1 microsecond', $5::text)" : ''}
+           ORDER BY cm.joined_at, cm.user_id LIMIT $3) p ON true
+         WHERE me.conversation_id = $1 AND me.user_id = $2
+         ORDER BY p.joined_at, p.user_id`,
+        after ? [conversationId, viewer, limit, after.joinedAtUs, after.userId] : [conversationId, viewer, limit],
+      );
+      if (rows.length === 0) return null;
+      return {
+        members: rows.filter((r) => r.user_id !== null).map((r) => ({ member: toMember(r), joinedAtUs: String(r.joined_at_us) })),
+        memberCount: Number(rows[0]!.member_count),
+      };
+    },
     async remove(conversationId, userId) {
       const rows = await q.query(
         'DELETE FROM conversation_members WHERE conversation_id = $1 AND user_id = $2 RETURNING user_id',

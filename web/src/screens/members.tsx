@@ -1,7 +1,7 @@
 import { type FormEvent, useState } from 'react';
 import type { Conversation, Member } from '../../../protocol/types.ts';
 import { Avatar, presenceLabel } from '../components/avatar.tsx';
-import { useActions, useConversation, usePresence } from '../data.ts';
+import { useActions, useConversation, useMemberList, usePresence } from '../data.ts';
 import { Link } from '../link.tsx';
 import { conversationTitle, memberName } from '../names.ts';
 import { navigate } from '../router.ts';
@@ -14,7 +14,8 @@ const isAdmin = (c: Conversation): boolean => c.role === 'owner' || c.role === '
 export function Members({ id, me }: { id: string; me: string }) {
   const c = useConversation(id);
   const act = useActions();
-  const presence = usePresence(c?.members.map((m) => m.userId) ?? []);
+  const list = useMemberList(c);
+  const presence = usePresence(list.members.map((m) => m.userId));
   const [adding, setAdding] = useState('');
   const [error, setError] = useState<string | null>(null);
   if (!c) return <p className="empty">Loading…</p>;
@@ -52,7 +53,7 @@ export function Members({ id, me }: { id: string; me: string }) {
             {c.memberCount} member{c.memberCount === 1 ? '' : 's'}
           </h3>
           <ul className="members">
-            {c.members.map((m) => {
+            {list.members.map((m) => {
               const p = presence[m.userId];
               return (
                 <li key={m.userId}>
@@ -72,6 +73,11 @@ export function Members({ id, me }: { id: string; me: string }) {
               );
             })}
           </ul>
+          {list.hasMore && (
+            <button type="button" className="btn" disabled={list.loading} onClick={() => void run(list.loadMore)}>
+              {list.loading ? 'Loading…' : 'Show more members'}
+            </button>
+          )}
           {c.kind === 'group' && isAdmin(c) && (
             <form onSubmit={add} className="row" style={{ marginTop: 12 }}>
               <label htmlFor="add-members" className="sr-only">

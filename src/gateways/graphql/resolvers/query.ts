@@ -15,6 +15,10 @@ const conversationsArgs = argsOf(Type.Object({ first: First(LIMITS.conversations
 const messagesArgs = argsOf(
   Type.Object({ conversationId: Uuid, first: First(LIMITS.historyMax), after: Type.Optional(Cursor), replyTo: Type.Optional(Uuid) }),
 );
+// A member cursor holds a user id of up to 128 characters.
+const membersArgs = argsOf(
+  Type.Object({ conversationId: Uuid, first: First(LIMITS.memberPageMax), after: Type.Optional(Type.String({ minLength: 1, maxLength: 400 })) }),
+);
 const userIdsArgs = argsOf(
   Type.Object({ userIds: Type.Array(Type.String({ pattern: USER_ID_PATTERN }), { minItems: 1, maxItems: 200, uniqueItems: true }) }),
 );
@@ -47,6 +51,13 @@ export const Query = {
   unreadMessageCount: async (_: unknown, _a: Args, ctx: GraphqlContext) => (await ctx.services.readState.unread(ctx.actor)).totalUnread,
 
   usersOnlineStatus: (_: unknown, raw: Args, ctx: GraphqlContext) => ctx.services.presence.query(ctx.actor, userIdsArgs(raw).userIds),
+
+  async conversationMembers(_: unknown, raw: Args, ctx: GraphqlContext) {
+    const a = membersArgs(raw);
+    const page = await ctx.services.members.page(ctx.actor, a.conversationId, { limit: a.first, ...(a.after ? { cursor: a.after } : {}) });
+    const cursors = new Map(page.members.map((m, k) => [m.userId, page.cursors[k]!]));
+    return { ...connection(page.members, (m) => cursors.get(m.userId)!, page.nextCursor !== null), totalCount: page.memberCount };
+  },
 
   me: (_: unknown, _a: Args, ctx: GraphqlContext) => ctx.services.users.me(ctx.actor),
 

@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import { type AddMembers as AddBody, AddMembers, SetRole } from '../../../../protocol/schemas.ts';
+import { type AddMembers as AddBody, AddMembers, type MemberListQuery as MemberListQ, MemberListQuery, SetRole } from '../../../../protocol/schemas.ts';
 import type { Role } from '../../../domain/types.ts';
 import { Bodies } from '../../../../protocol/responses.ts';
 import { operation } from './docs.ts';
@@ -12,6 +12,15 @@ const tags = ['members'];
 
 export function memberRoutes(app: FastifyInstance, s: Services): void {
   const config = { auth: 'user' as const };
+
+  app.get<{ Params: { id: string }; Querystring: MemberListQ }>('/v1/conversations/:id/members', {
+    config,
+    schema: { ...operation({ operationId: 'listMembers', summary: 'A page of the members, in join order (any member)', tags, access: 'user', ok: { 200: Bodies.memberPage }, resource: true }), params: IdParams, querystring: MemberListQuery },
+    handler: async (req) => {
+      const { members, memberCount, nextCursor } = await s.members.page(actorOf(req), req.params.id, req.query);
+      return { members, memberCount, nextCursor };
+    },
+  });
 
   app.post<{ Params: { id: string }; Body: AddBody }>('/v1/conversations/:id/members', {
     config,
