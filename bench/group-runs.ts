@@ -6,7 +6,7 @@ import { type LoadResult, loadGenerator, type Member } from './load.ts';
 import { type BenchDatabase, type DbCounters, deltaOf, openBenchDatabase } from './postgres.ts';
 import { cpuMeter, machineBusy, rssMb, rssPeak } from './proc.ts';
 import type { BenchRun, RunContext } from './registry.ts';
-import { adminCall, createGroup, deliveryIdle, type ServerProcess, startParley, startRelay, tokenFor } from './server.ts';
+import { adminCall, createGroup, deliveryIdle, type ServerProcess, startParley, startRelay, startSocketIoRelay, tokenFor } from './server.ts';
 import { benchFcm } from './fcm.ts';
 import { type SendPath, sendPathLine, sendPathSnapshot } from './send-path.ts';
 import { STALL_MS, type Stalls, watchStalls } from './stall-probe.ts';
@@ -240,6 +240,30 @@ function relayRun(durable: boolean): BenchRun {
   };
 }
 
+/**
+ * Bare Socket.IO rooms, memory only, with the same Socket.IO clients as Parley's Socket.IO
+ * runs: what the protocol and its client library cost here. Its ratios are to the ws relay
+ * like every run's; Parley's Socket.IO figures read against both.
+ */
+const socketIoRelayRun: BenchRun = {
+  name: 'socketio-relay',
+  what: 'bare Socket.IO rooms (the library\'s defaults), memory only: the ceiling of Socket.IO itself',
+  applies: (k) => k.gateways.includes('socketio'),
+  run: (ctx) =>
+    groupRun('socketio-relay', ctx, async () => {
+      const server = await startSocketIoRelay();
+      return {
+        server,
+        db: null,
+        groups: async (groups) => groups.map((_, i) => `room-${i}`),
+        // The room goes where Parley takes a token (socketio-relay-server.ts).
+        connect: (_user, room) => socketIoClient(server.url, room),
+        settled: async () => {},
+        close: () => server.stop(),
+      };
+    }),
+};
+
 /** How a run connects one member to Parley (GraphQL's runs bring theirs: bench/graphql.ts). */
 export type Connect = (url: string, userId: string, conversationId: string) => Promise<BenchClient>;
 const viaSessionGateway = (gateway: Gateway): Connect => async (url, user) =>
@@ -285,6 +309,7 @@ export function parleyRun(store: 'embedded' | 'postgres', gateway: Gateway, conn
 export const groupRuns: BenchRun[] = [
   relayRun(false),
   relayRun(true),
+  socketIoRelayRun,
   parleyRun('embedded', 'socketio'),
   parleyRun('embedded', 'ws'),
   parleyRun('postgres', 'socketio'),

@@ -70,6 +70,9 @@ async function startNode(cwd: string, args: string[], env: Record<string, string
 export const startRelay = (databaseUrl?: string) =>
   startNode(path.resolve(import.meta.dirname, '..'), ['--import', 'tsx', 'bench/relay-server.ts'], databaseUrl ? { RELAY_DATABASE_URL: databaseUrl } : {}, '/health');
 
+/** Bare Socket.IO rooms (bench/socketio-relay-server.ts): the ceiling of Socket.IO itself. */
+export const startSocketIoRelay = () => startNode(path.resolve(import.meta.dirname, '..'), ['--import', 'tsx', 'bench/socketio-relay-server.ts'], {}, '/health');
+
 /**
  * Parley from `knobs.serverDir` (this checkout, or another for before/after), embedded in a
  * fresh data dir unless `databaseUrl` is given. `name` names its CPU profile.
