@@ -1,9 +1,10 @@
 import { createElement, type ReactNode, useCallback, useEffect, useMemo, useRef, useState } from 'react';
-import { type Conversation, createClient, type Member, type Message, type NotificationPreferences, type OutboxEntry, type ParleyClient } from '../../client/src/index.ts';
+import { type Conversation, createClient, type Message, type NotificationPreferences, type OutboxEntry, type ParleyClient } from '../../client/src/index.ts';
 import {
   ParleyProvider,
   useConnectionState,
   useConversation as useSdkConversation,
+  useMembers,
   useMessages as useSdkMessages,
   useNotifications,
   useParley,
@@ -23,7 +24,7 @@ import { requestToken, type Session, tokenRefused, useSessionStore } from './ses
  * kept in the list). Everything goes through `client/`; nothing here talks to the server
  * by itself.
  */
-export { useNotifications, usePresence };
+export { useMembers, useNotifications, usePresence };
 
 /** The token for the SDK: the session's, a fresh one from the embedding page when it expires. */
 function tokenProvider(sessions: ReturnType<typeof useSessionStore>) {
@@ -226,46 +227,6 @@ export function useTyping(id: string): { userIds: readonly string[]; setTyping(o
   const { typing, startTyping, stopTyping } = useSdkTyping(id);
   const setTyping = useMemo(() => (on: boolean) => (on ? startTyping() : stopTyping()), [startTyping, stopTyping]);
   return { userIds: typing, setTyping };
-}
-
-/** The member list's pages: whose conversation they belong to, and where the next starts. */
-interface MemberPages {
-  conversationId: string;
-  members: Member[];
-  cursor: string | null;
-}
-
-/**
- * Every member of a conversation for the members screen: the conversation's own (its first
- * 100, kept live by the SDK), then the rest from the member list a page at a time, on request.
- */
-export function useMemberList(c: Conversation | undefined): { members: Member[]; hasMore: boolean; loading: boolean; loadMore(): Promise<void> } {
-  const client = useParley();
-  const [loaded, setLoaded] = useState<MemberPages | null>(null);
-  const [loading, setLoading] = useState(false);
-  const pages = c && loaded?.conversationId === c.id ? loaded : null;
-  const inline = c?.members;
-  const members = useMemo(() => {
-    if (!inline || !pages) return inline ?? [];
-    const seen = new Set(inline.map((m) => m.userId));
-    return [...inline, ...pages.members.filter((m) => !seen.has(m.userId))];
-  }, [inline, pages]);
-  const hasMore = pages ? pages.cursor !== null : (c?.memberCount ?? 0) > (inline?.length ?? 0);
-  const loadMore = useCallback(async () => {
-    if (!c) return;
-    setLoading(true);
-    try {
-      // No cursor points past the conversation's own members: the first page asks for them
-      // too, and the merge above keeps one of each.
-      const page = pages?.cursor
-        ? await client.rest.members(c.id, { limit: 100, cursor: pages.cursor })
-        : await client.rest.members(c.id, { limit: Math.min(c.members.length + 100, 1000) });
-      setLoaded({ conversationId: c.id, members: [...(pages?.members ?? []), ...page.members], cursor: page.nextCursor });
-    } finally {
-      setLoading(false);
-    }
-  }, [client, c, pages]);
-  return { members, hasMore, loading, loadMore };
 }
 
 /** Everything a screen does to the server, through the SDK (one stable object per client). */

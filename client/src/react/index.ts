@@ -1,9 +1,9 @@
-import { createContext, createElement, type ReactNode, useCallback, useContext, useEffect, useMemo } from 'react';
+import { createContext, createElement, type ReactNode, useCallback, useContext, useEffect, useMemo, useState } from 'react';
 import type { ParleyClient } from '../client.ts';
 import type { ConnectionState } from '../connection.ts';
 import type { OutboxEntry, SendInput } from '../outbox.ts';
 import { selectConversationList } from '../state/conversations.ts';
-import type { Conversation, Message, Notification, Presence } from '../../../protocol/types.ts';
+import type { Conversation, Member, Message, Notification, Presence } from '../../../protocol/types.ts';
 import { sameItems, sameRecord, useStore } from './store.ts';
 
 /**
@@ -50,6 +50,48 @@ export function useConversation(id: string): Conversation | undefined {
     if (!conversation) client.loadConversation(id);
   }, [client, id, conversation]);
   return conversation;
+}
+
+/** The member list's pages loaded so far: whose conversation they belong to, and where the next starts. */
+interface MemberPages {
+  conversationId: string;
+  members: Member[];
+  cursor: string | null;
+}
+
+/**
+ * Every member of a conversation: the conversation's own (its first 100, kept live), then the
+ * rest from the server's member list a page at a time on `loadMore`; `hasMore` while some are
+ * not loaded.
+ */
+export function useMembers(conversationId: string): { members: readonly Member[]; hasMore: boolean; loading: boolean; loadMore: () => Promise<void> } {
+  const client = useParley();
+  const c = useConversation(conversationId);
+  const [loaded, setLoaded] = useState<MemberPages | null>(null);
+  const [loading, setLoading] = useState(false);
+  const pages = loaded?.conversationId === conversationId ? loaded : null;
+  const inline = c?.members;
+  const members = useMemo(() => {
+    if (!inline || !pages) return inline ?? [];
+    const seen = new Set(inline.map((m) => m.userId));
+    return [...inline, ...pages.members.filter((m) => !seen.has(m.userId))];
+  }, [inline, pages]);
+  const hasMore = pages ? pages.cursor !== null : (c?.memberCount ?? 0) > (inline?.length ?? 0);
+  const loadMore = useCallback(async () => {
+    if (!inline) return;
+    setLoading(true);
+    try {
+      // No cursor points past the conversation's own members: the first page asks for them
+      // too, and the merge above keeps one of each.
+      const page = pages?.cursor
+        ? await client.rest.members(conversationId, { limit: 100, cursor: pages.cursor })
+        : await client.rest.members(conversationId, { limit: Math.min(inline.length + 100, 1000) });
+      setLoaded({ conversationId, members: [...(pages?.members ?? []), ...page.members], cursor: page.nextCursor });
+    } finally {
+      setLoading(false);
+    }
+  }, [client, conversationId, inline, pages]);
+  return { members, hasMore, loading, loadMore };
 }
 
 const unsent = (id: string) => (list: OutboxEntry[]) => list.filter((e) => e.conversationId === id && e.status !== 'sent');

@@ -1,7 +1,7 @@
 import { type FormEvent, useState } from 'react';
 import type { Conversation, Member } from '../../../protocol/types.ts';
 import { Avatar, presenceLabel } from '../components/avatar.tsx';
-import { useActions, useConversation, useMemberList, usePresence } from '../data.ts';
+import { useActions, useConversation, useMembers, usePresence } from '../data.ts';
 import { Link } from '../link.tsx';
 import { conversationTitle, memberName } from '../names.ts';
 import { navigate } from '../router.ts';
@@ -14,7 +14,7 @@ const isAdmin = (c: Conversation): boolean => c.role === 'owner' || c.role === '
 export function Members({ id, me }: { id: string; me: string }) {
   const c = useConversation(id);
   const act = useActions();
-  const list = useMemberList(c);
+  const list = useMembers(id);
   const presence = usePresence(list.members.map((m) => m.userId));
   const [adding, setAdding] = useState('');
   const [error, setError] = useState<string | null>(null);
