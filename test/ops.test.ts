@@ -53,6 +53,7 @@ const ROUTES = [
   'POST /v1/conversations/{id}/mute',
   'DELETE /v1/conversations/{id}/mute',
   // members.ts
+  'GET /v1/conversations/{id}/members',
   'POST /v1/conversations/{id}/members',
   'DELETE /v1/conversations/{id}/members/{userId}',
   'PATCH /v1/conversations/{id}/members/{userId}',
