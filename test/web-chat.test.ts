@@ -158,6 +158,12 @@ test('a group larger than its first 100 members lists the rest on request', asyn
   const ids = await gil.locator('ul.members > li .name .hint').allInnerTexts();
   assert.deepEqual(ids, [...others, 'gil'].sort());
   assert.equal(await more.count(), 0);
+  // The pages stay live: a member past the first 100 who leaves leaves the list.
+  const leaving = others.at(-1)!;
+  await server.app.services.members.remove({ userId: leaving }, conversation.id, leaving);
+  await gil.getByRole('heading', { name: '129 members' }).waitFor();
+  await gil.waitForFunction(() => (globalThis as unknown as { document: { querySelectorAll(s: string): { length: number } } }).document.querySelectorAll('ul.members > li').length === 129);
+  assert.deepEqual(await gil.locator('ul.members > li .name .hint').allInnerTexts(), ids.filter((u) => u !== leaving));
   assert.deepEqual(users.at(-1)!.errors, []);
 });
 

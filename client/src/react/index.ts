@@ -71,10 +71,23 @@ export function useMembers(conversationId: string): { members: readonly Member[]
   const [loading, setLoading] = useState(false);
   const pages = loaded?.conversationId === conversationId ? loaded : null;
   const inline = c?.members;
+  // The store keeps the conversation's own members live (joins appended, leaves removed,
+  // roles updated); loaded pages are not, so a member who leaves leaves them here.
+  useEffect(
+    () =>
+      client.on('member:left', (d) => {
+        if (d.conversationId !== conversationId) return;
+        setLoaded((l) => (l?.conversationId === conversationId ? { ...l, members: l.members.filter((m) => m.userId !== d.userId) } : l));
+      }),
+    [client, conversationId],
+  );
+  // Pages start at the first member, in join order; the store's copy of a member wins (it is
+  // live), and members who joined after the pages were read follow them.
   const members = useMemo(() => {
     if (!inline || !pages) return inline ?? [];
-    const seen = new Set(inline.map((m) => m.userId));
-    return [...inline, ...pages.members.filter((m) => !seen.has(m.userId))];
+    const live = new Map(inline.map((m) => [m.userId, m]));
+    const paged = new Set(pages.members.map((m) => m.userId));
+    return [...pages.members.map((m) => live.get(m.userId) ?? m), ...inline.filter((m) => !paged.has(m.userId))];
   }, [inline, pages]);
   const hasMore = pages ? pages.cursor !== null : (c?.memberCount ?? 0) > (inline?.length ?? 0);
   const loadMore = useCallback(async () => {
@@ -82,7 +95,7 @@ export function useMembers(conversationId: string): { members: readonly Member[]
     setLoading(true);
     try {
       // No cursor points past the conversation's own members: the first page asks for them
-      // too, and the merge above keeps one of each.
+      // too, so the pages hold every member from the first on.
       const page = pages?.cursor
         ? await client.rest.members(conversationId, { limit: 100, cursor: pages.cursor })
         : await client.rest.members(conversationId, { limit: Math.min(inline.length + 100, 1000) });
