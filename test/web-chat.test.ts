@@ -153,7 +153,8 @@ test('a group larger than its first 100 members lists the rest on request', asyn
   await more.waitFor();
   assert.equal(await rows.count(), 100);
   await more.click();
-  await gil.waitForFunction(() => (globalThis as unknown as { document: { querySelectorAll(s: string): { length: number } } }).document.querySelectorAll('ul.members > li').length === 130);
+  await rows.nth(129).waitFor();
+  assert.equal(await rows.count(), 130);
   // In join order, each once: all joined at the group's creation, so by user id.
   const ids = await gil.locator('ul.members > li .name .hint').allInnerTexts();
   assert.deepEqual(ids, [...others, 'gil'].sort());
@@ -162,7 +163,8 @@ test('a group larger than its first 100 members lists the rest on request', asyn
   const leaving = others.at(-1)!;
   await server.app.services.members.remove({ userId: leaving }, conversation.id, leaving);
   await gil.getByRole('heading', { name: '129 members' }).waitFor();
-  await gil.waitForFunction(() => (globalThis as unknown as { document: { querySelectorAll(s: string): { length: number } } }).document.querySelectorAll('ul.members > li').length === 129);
+  await rows.nth(129).waitFor({ state: 'detached' });
+  assert.equal(await rows.count(), 129);
   assert.deepEqual(await gil.locator('ul.members > li .name .hint').allInnerTexts(), ids.filter((u) => u !== leaving));
   assert.deepEqual(users.at(-1)!.errors, []);
 });

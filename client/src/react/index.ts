@@ -3,6 +3,7 @@ import type { ParleyClient } from '../client.ts';
 import type { ConnectionState } from '../connection.ts';
 import type { OutboxEntry, SendInput } from '../outbox.ts';
 import { selectConversationList } from '../state/conversations.ts';
+import { LIMITS } from '../../../protocol/limits.ts';
 import type { Conversation, Member, Message, Notification, Presence } from '../../../protocol/types.ts';
 import { sameItems, sameRecord, useStore } from './store.ts';
 
@@ -97,8 +98,8 @@ export function useMembers(conversationId: string): { members: readonly Member[]
       // No cursor points past the conversation's own members: the first page asks for them
       // too, so the pages hold every member from the first on.
       const page = pages?.cursor
-        ? await client.rest.members(conversationId, { limit: 100, cursor: pages.cursor })
-        : await client.rest.members(conversationId, { limit: Math.min(inline.length + 100, 1000) });
+        ? await client.rest.members(conversationId, { limit: LIMITS.memberPageDefault, cursor: pages.cursor })
+        : await client.rest.members(conversationId, { limit: Math.min(inline.length + LIMITS.memberPageDefault, LIMITS.memberPageMax) });
       setLoaded({ conversationId, members: [...(pages?.members ?? []), ...page.members], cursor: page.nextCursor });
     } finally {
       setLoading(false);
