@@ -20,6 +20,13 @@ export interface DbCounters {
   deleted: number;
   fetched: number;
   blocksWritten: number;
+  /** Checkpoints begun (timed or requested): after one, each page's first change writes the whole page to the WAL. */
+  checkpoints: number;
+  /** The server's WAL (pg_stat_wal, every database): records' full-page images, bytes, syncs to disk and their time (ms; null unless track_wal_io_timing is on, as on the private server). */
+  walFpi: number;
+  walBytes: number;
+  walSyncs: number;
+  walSyncMs: number | null;
 }
 
 export interface BenchDatabase {
@@ -64,6 +71,8 @@ async function startPrivateServer(): Promise<{ url: string; stop(): Promise<void
     ...run(`${PG_BIN}/postgres`, [
       '-D', path.join(dir, 'data'), '-p', String(port), '-k', dir, '-c', 'listen_addresses=127.0.0.1',
       '-c', 'shared_preload_libraries=pg_stat_statements', '-c', 'pg_stat_statements.track=all', '-c', 'pg_stat_statements.track_planning=on', '-c', 'max_connections=200',
+      // Times the WAL's syncs (pg_stat_wal.wal_sync_time): how long the disk took to make commits durable.
+      '-c', 'track_wal_io_timing=on',
     ]),
     { stdio: 'ignore' },
   );
@@ -126,8 +135,9 @@ export async function openBenchDatabase(serverUrl: string): Promise<BenchDatabas
       const [r] = await query<Record<string, string>>(
         adminUrl,
         `SELECT pg_stat_clear_snapshot(), xact_commit, xact_rollback, tup_inserted, tup_updated, tup_deleted, tup_fetched,
-           (SELECT buffers_checkpoint + buffers_clean + buffers_backend FROM pg_stat_bgwriter) AS blocks_written
-         FROM pg_stat_database WHERE datname = $1`,
+           b.buffers_checkpoint + b.buffers_clean + b.buffers_backend AS blocks_written, b.checkpoints_timed + b.checkpoints_req AS checkpoints,
+           w.wal_fpi, w.wal_bytes, w.wal_sync, CASE WHEN current_setting('track_wal_io_timing')::bool THEN w.wal_sync_time END AS wal_sync_time
+         FROM pg_stat_database, pg_stat_bgwriter b, pg_stat_wal w WHERE datname = $1`,
         [name],
       );
       return {
@@ -138,6 +148,11 @@ export async function openBenchDatabase(serverUrl: string): Promise<BenchDatabas
         deleted: Number(r!.tup_deleted),
         fetched: Number(r!.tup_fetched),
         blocksWritten: Number(r!.blocks_written),
+        checkpoints: Number(r!.checkpoints),
+        walFpi: Number(r!.wal_fpi),
+        walBytes: Number(r!.wal_bytes),
+        walSyncs: Number(r!.wal_sync),
+        walSyncMs: r!.wal_sync_time === null ? null : Number(r!.wal_sync_time),
       };
     },
     async resetStatements() {
@@ -170,4 +185,9 @@ export async function openBenchDatabase(serverUrl: string): Promise<BenchDatabas
 
 /** Counter deltas (after - before). */
 export const deltaOf = (a: DbCounters, b: DbCounters): DbCounters =>
-  Object.fromEntries(Object.keys(a).map((k) => [k, b[k as keyof DbCounters] - a[k as keyof DbCounters]])) as unknown as DbCounters;
+  Object.fromEntries(
+    Object.keys(a).map((k) => {
+      const [x, y] = [a[k as keyof DbCounters], b[k as keyof DbCounters]];
+      return [k, x === null || y === null ? null : y - x];
+    }),
+  ) as unknown as DbCounters;
