@@ -27,6 +27,9 @@ export interface DbCounters {
   walBytes: number;
   walSyncs: number;
   walSyncMs: number | null;
+  /** Autovacuum's runs on the run's tables: vacuums and analyzes (each takes CPU and I/O beside the load). */
+  autovacuums: number;
+  autoanalyzes: number;
 }
 
 export interface BenchDatabase {
@@ -60,6 +63,13 @@ async function query<R>(url: string, sql: string, params: unknown[] = []): Promi
 }
 
 /** A throwaway PostgreSQL 15 cluster on its own port and data dir, run as the postgres user when we are root. */
+/**
+ * Settings of the private server beside the bench's own, `name=value,…` (BENCH_PG_SETTINGS;
+ * `autovacuum=off`, say), for every bench that starts one: for experiments, never for
+ * figures to compare with a server left at its defaults.
+ */
+const PG_SETTINGS = (process.env.BENCH_PG_SETTINGS ?? '').split(',').filter(Boolean);
+
 async function startPrivateServer(): Promise<{ url: string; stop(): Promise<void> }> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'parley-bench-pg-'));
   const asPostgres = process.getuid?.() === 0;
@@ -73,6 +83,7 @@ async function startPrivateServer(): Promise<{ url: string; stop(): Promise<void
       '-c', 'shared_preload_libraries=pg_stat_statements', '-c', 'pg_stat_statements.track=all', '-c', 'pg_stat_statements.track_planning=on', '-c', 'max_connections=200',
       // Times the WAL's syncs (pg_stat_wal.wal_sync_time): how long the disk took to make commits durable.
       '-c', 'track_wal_io_timing=on',
+      ...PG_SETTINGS.flatMap((kv) => ['-c', kv]),
     ]),
     { stdio: 'ignore' },
   );
@@ -140,6 +151,10 @@ export async function openBenchDatabase(serverUrl: string): Promise<BenchDatabas
          FROM pg_stat_database, pg_stat_bgwriter b, pg_stat_wal w WHERE datname = $1`,
         [name],
       );
+      const [t] = await query<Record<string, string>>(
+        url.toString(),
+        'SELECT coalesce(sum(autovacuum_count), 0) AS vacuums, coalesce(sum(autoanalyze_count), 0) AS analyzes FROM pg_stat_user_tables',
+      );
       return {
         commits: Number(r!.xact_commit),
         rollbacks: Number(r!.xact_rollback),
@@ -153,6 +168,8 @@ export async function openBenchDatabase(serverUrl: string): Promise<BenchDatabas
         walBytes: Number(r!.wal_bytes),
         walSyncs: Number(r!.wal_sync),
         walSyncMs: r!.wal_sync_time === null ? null : Number(r!.wal_sync_time),
+        autovacuums: Number(t!.vacuums),
+        autoanalyzes: Number(t!.analyzes),
       };
     },
     async resetStatements() {

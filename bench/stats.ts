@@ -58,7 +58,7 @@ export function dbLine(d: DbCounters | null, messages: number): string | null {
   if (!d || messages === 0) return null;
   const per = (n: number) => fmt(n / messages, 2);
   return `  PostgreSQL per message: ${per(d.commits)} commits, ${per(d.rollbacks)} rollbacks, rows ${per(d.inserted)} inserted / ${per(d.updated)} updated / ${per(d.deleted)} deleted / ${per(d.fetched)} fetched; ${per(d.blocksWritten)} blocks written
-  PostgreSQL's WAL (the whole server): ${per(d.walFpi)} full-page images and ${fmt(d.walBytes / messages / 1024, 1)} KB per message; ${int(d.walSyncs)} syncs${d.walSyncMs === null || !d.walSyncs ? '' : `, ${fmt(d.walSyncMs / d.walSyncs, 2)} ms each on average`}; checkpoints begun ${d.checkpoints}${d.checkpoints ? " (after one, each page's first change writes the whole page to the WAL)" : ''}`;
+  PostgreSQL's WAL (the whole server): ${per(d.walFpi)} full-page images and ${fmt(d.walBytes / messages / 1024, 1)} KB per message; ${int(d.walSyncs)} syncs${d.walSyncMs === null || !d.walSyncs ? '' : `, ${fmt(d.walSyncMs / d.walSyncs, 2)} ms each on average`}; checkpoints begun ${d.checkpoints}${d.checkpoints ? " (after one, each page's first change writes the whole page to the WAL)" : ''}; autovacuum on the run's tables: ${d.autovacuums} vacuums, ${d.autoanalyzes} analyzes`;
 }
 
 export interface RssFigures {
