@@ -59,5 +59,34 @@ describe('Socket.IO: events written straight and through engine.io keep their or
         client.close();
       }
     });
+
+    test(`acks written by the writer keep their place among events, over ${transport}`, async () => {
+      const client: ClientSocket = connect(url, { transports: [transport], reconnection: false, forceNew: true });
+      const got: string[] = [];
+      client.on('n', (n: number) => got.push(`event ${n}`));
+      const [server] = await Promise.all([
+        new Promise<ServerSocket>((resolve) => io.once('connection', resolve)),
+        new Promise<void>((resolve) => client.once('connect', () => resolve())),
+      ]);
+      writer.writeAcks(server);
+      try {
+        // Each question is answered between events: one straight, then the ack (straight
+        // while engine.io holds nothing), then one queued by Socket.IO and one queued behind it.
+        let n = 0;
+        server.on('q', (i: number, ack: (answer: unknown) => void) => {
+          writer.write(server.conn, eventPacket('n', ++n));
+          ack({ i });
+          server.emit('n', ++n);
+          writer.write(server.conn, eventPacket('n', ++n));
+        });
+        for (const i of [1, 2, 3]) client.emit('q', i, (answer: { i: number }) => got.push(`ack ${answer.i}`));
+        await waitFor(() => got.length >= 12, 10_000, 'every event and ack').catch(() => {}); // the assertion says which are missing
+        const expected = [1, 2, 3].flatMap((i) => [`event ${3 * i - 2}`, `ack ${i}`, `event ${3 * i - 1}`, `event ${3 * i}`]);
+        assert.deepEqual(got, expected);
+        assert.equal(client.io.engine.transport.name, transport);
+      } finally {
+        client.close();
+      }
+    });
   }
 });

@@ -123,6 +123,7 @@ export function attachSocketIo(server: HttpServer, config: Config, deps: Session
   });
 
   io.on('connection', (socket) => {
+    writer.writeAcks(socket);
     const actor = socket.data.actor as Actor;
     const session = openSession(deps, actor, { id: socket.id, userId: actor.userId, gateway: 'socketio' }, {
       onFlood: () => drop(socket, 'frame flood'),

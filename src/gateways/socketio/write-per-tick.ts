@@ -48,7 +48,18 @@ export interface EventPacket {
  * matters to long-polling's HTTP compression).
  */
 export function eventPacket(event: string, data: unknown): EventPacket {
-  const packet = `2${JSON.stringify([event, data])}`;
+  return packetOf(`2${JSON.stringify([event, data])}`);
+}
+
+/**
+ * The ACK packet of the main namespace for a command's `id` (`3<id>[…args]`, Socket.IO
+ * protocol v5), as Socket.IO's ack callback would send it: our acks are JSON, never binary.
+ */
+function ackPacket(id: number, args: unknown[]): EventPacket {
+  return packetOf(`3${id}${JSON.stringify(args)}`);
+}
+
+function packetOf(packet: string): EventPacket {
   const frame = textFrame(`4${packet}`);
   return { data: packet, frame, options: { compress: true, wsPreEncodedFrame: [frame] } };
 }
@@ -92,6 +103,20 @@ export function tickWriter(onError: (err: unknown) => void) {
     }
   }, onError);
 
+  /** Writes an event to a connection taken over by `attach`. */
+  const write = (connection: unknown, packet: EventPacket) => {
+    const conn = connection as Connection;
+    const tcp = conn.readyState === 'open' && conn.writeBuffer.length === 0 ? tcpOf(conn.transport) : undefined;
+    if (!tcp) return conn.write(packet.data, packet.options);
+    const tick = conn[TICK];
+    if (!tick.corked) {
+      tcp.cork();
+      tick.corked = tcp;
+    }
+    defer(tick);
+    tcp.write(packet.frame);
+  };
+
   return {
     /** Takes over a new connection's flush (engine.io's 'connection'). */
     attach(connection: unknown) {
@@ -102,19 +127,25 @@ export function tickWriter(onError: (err: unknown) => void) {
       writeWhole(conn.transport);
       conn.on('upgrade', writeWhole);
     },
-    /** Writes an event to a connection taken over by `attach`. */
-    write(connection: unknown, packet: EventPacket) {
-      const conn = connection as Connection;
-      const tcp = conn.readyState === 'open' && conn.writeBuffer.length === 0 ? tcpOf(conn.transport) : undefined;
-      if (!tcp) return conn.write(packet.data, packet.options);
-      const tick = conn[TICK];
-      if (!tick.corked) {
-        tcp.cork();
-        tick.corked = tcp;
-      }
-      defer(tick);
-      tcp.write(packet.frame);
+    /**
+     * Makes a Socket.IO socket (of the main namespace, on a connection taken over by `attach`)
+     * write its acks as events are written: framed once and straight to the TCP socket when
+     * engine.io holds nothing for the connection. Socket.IO's own ack callback, which its
+     * `onevent` makes through `Socket#ack` for every packet with an id, goes through its
+     * encoder and engine.io's packet objects, flush, events and write callbacks, once per
+     * command: `npm run bench:acks` measured about 5–10 µs of the server's CPU per command.
+     */
+    writeAcks(socket: { conn: unknown }) {
+      (socket as unknown as { ack(id: number): (...args: unknown[]) => void }).ack = (id) => {
+        let sent = false;
+        return (...args) => {
+          if (sent) return;
+          sent = true;
+          write(socket.conn, ackPacket(id, args));
+        };
+      };
     },
+    write,
   };
 }
 
