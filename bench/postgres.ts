@@ -62,7 +62,6 @@ async function query<R>(url: string, sql: string, params: unknown[] = []): Promi
   }
 }
 
-/** A throwaway PostgreSQL 15 cluster on its own port and data dir, run as the postgres user when we are root. */
 /**
  * Settings of the private server beside the bench's own, `name=value,…` (BENCH_PG_SETTINGS;
  * `autovacuum=off`, say), for every bench that starts one: for experiments, never for
@@ -70,6 +69,7 @@ async function query<R>(url: string, sql: string, params: unknown[] = []): Promi
  */
 const PG_SETTINGS = (process.env.BENCH_PG_SETTINGS ?? '').split(',').filter(Boolean);
 
+/** A throwaway PostgreSQL 15 cluster on its own port and data dir, run as the postgres user when we are root. */
 async function startPrivateServer(): Promise<{ url: string; stop(): Promise<void> }> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'parley-bench-pg-'));
   const asPostgres = process.getuid?.() === 0;
