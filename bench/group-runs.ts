@@ -45,6 +45,10 @@ async function measure(target: Target, step: (meter: { start(): Promise<void>; s
   const generator = cpuMeter(() => [process.pid]);
   const busy = machineBusy();
   let generatorSeconds = 0;
+  // The generator's one thread timestamps every send and delivery: near 100% busy, its own
+  // queueing is in the latencies, whatever the server does.
+  let loopBefore = performance.eventLoopUtilization();
+  let generatorLoop = 0;
   let machine = { busy: 0, stolen: 0 };
   let before: DbCounters | null = null;
   let db: DbCounters | null = null;
@@ -63,11 +67,13 @@ async function measure(target: Target, step: (meter: { start(): Promise<void>; s
       before = (await target.db?.counters()) ?? null;
       await Promise.all([server.start(), pg?.start(), generator.start()]);
       busy.start();
+      loopBefore = performance.eventLoopUtilization();
       stopPeak = rssPeak(target.server.pid);
       probe = watchStalls();
     },
     async stop() {
       machine = busy.stop();
+      generatorLoop = performance.eventLoopUtilization(loopBefore).utilization;
       const [split, pgTotal, seen, gen] = await Promise.all([server.split(), pg?.stop() ?? null, probe!.stop(), generator.stop()]);
       generatorSeconds = gen;
       stalls = seen;
@@ -80,7 +86,7 @@ async function measure(target: Target, step: (meter: { start(): Promise<void>; s
       db = before && target.db ? deltaOf(before, await target.db.counters()) : null;
     },
   });
-  return { load, serverSeconds, serverSystemSeconds, pgSeconds, generatorSeconds, machine, db: db as DbCounters | null, sendPath, peak: stopPeak(), stalls };
+  return { load, serverSeconds, serverSystemSeconds, pgSeconds, generatorSeconds, generatorLoop, machine, db: db as DbCounters | null, sendPath, peak: stopPeak(), stalls };
 }
 
 const sustainable = (r: LoadResult, p99LimitMs: number) => r.lost === 0 && Object.keys(r.refused).length === 0 && r.latency.p99 <= p99LimitMs;
@@ -132,7 +138,7 @@ export async function groupRun(name: string, ctx: RunContext, open: () => Promis
       }
       ctx.print(cpuLine(m, r.delivered, relay?.serverUsPerDelivery ?? null));
       ctx.print(
-        `  load generator (the bench's own process, on the same cores): ${r.delivered ? fmt((m.generatorSeconds * 1e6) / r.delivered) : '-'} µs per delivery; the machine's cores ${fmt(m.machine.busy * 100, 0)}% busy (${fmt(m.machine.stolen * 100, 0)}% of the time stolen by the host: the virtual cores waiting for a physical one)`,
+        `  load generator (the bench's own process, on the same cores): ${r.delivered ? fmt((m.generatorSeconds * 1e6) / r.delivered) : '-'} µs per delivery, its thread ${fmt(m.generatorLoop * 100, 0)}% busy (where it times sends and deliveries); the machine's cores ${fmt(m.machine.busy * 100, 0)}% busy (${fmt(m.machine.stolen * 100, 0)}% of the time stolen by the host: the virtual cores waiting for a physical one)`,
       );
       const dbl = dbLine(m.db, r.acked);
       if (dbl) ctx.print(dbl);
