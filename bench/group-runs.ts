@@ -159,6 +159,7 @@ export async function groupRun(name: string, ctx: RunContext, open: () => Promis
         rssIdleMb: idle,
         stalls: m.stalls,
         stolen: m.machine.stolen,
+        generatorBusy: m.generatorLoop,
       };
       return { r, point };
     };

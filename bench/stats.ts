@@ -35,7 +35,11 @@ export interface Point {
   stalls?: { count: number; longestMs: number };
   /** Share of the cores' time the host stole during the measurement (/proc/stat); group runs only. */
   stolen?: number;
+  /** Share of the window the load generator's thread was busy (near 1, its own queue is in the latencies); group runs only. */
+  generatorBusy?: number;
 }
+
+const share = (x: number | null | undefined) => (x === null || x === undefined ? '-' : `${fmt(x * 100, 0)}%`);
 
 export interface CpuFigures {
   serverSeconds: number | null;
@@ -86,12 +90,12 @@ function cpuRatio(p: Point, relay: Map<string, Point>): number | null {
 
 export function summaryTable(points: Point[], relay: Map<string, Point>): string {
   const rounds = points.some((p) => (p.round ?? 1) > 1);
-  const head = `| run |${rounds ? ' round |' : ''} rate (msg/s) | deliveries/s | × relay | p50 ms | p99 ms | lost | dup | out of order (conv/sender/seq) | server µs/delivery | PG µs/delivery | CPU × relay | RSS idle → settled MB | machine stalls (longest ms) | host stole |`;
+  const head = `| run |${rounds ? ' round |' : ''} rate (msg/s) | deliveries/s | × relay | p50 ms | p99 ms | lost | dup | out of order (conv/sender/seq) | server µs/delivery | PG µs/delivery | CPU × relay | RSS idle → settled MB | machine stalls (longest ms) | host stole | generator thread busy |`;
   const rows = points.map((p) => {
     const r = relay.get(relayKey(p.round ?? 1, p.key));
-    return `| ${p.run} |${rounds ? ` ${p.round ?? 1} |` : ''} ${p.rate} | ${int(p.deliveriesPerSec)} | ${r ? fmt(p.deliveriesPerSec / r.deliveriesPerSec, 2) : '-'} | ${fmt(p.p50)} | ${fmt(p.p99)} | ${p.lost} | ${p.duplicates} | ${p.outOfOrder} | ${fmt(p.serverUsPerDelivery)} | ${fmt(p.pgUsPerDelivery)} | ${fmt(cpuRatio(p, relay), 2)} | ${int(p.rssIdleMb)} → ${int(p.rssSettledMb)} | ${p.stalls ? `${p.stalls.count}${p.stalls.count ? ` (${int(p.stalls.longestMs)})` : ''}` : '-'} | ${p.stolen === undefined ? '-' : `${fmt(p.stolen * 100, 0)}%`} |`;
+    return `| ${p.run} |${rounds ? ` ${p.round ?? 1} |` : ''} ${p.rate} | ${int(p.deliveriesPerSec)} | ${r ? fmt(p.deliveriesPerSec / r.deliveriesPerSec, 2) : '-'} | ${fmt(p.p50)} | ${fmt(p.p99)} | ${p.lost} | ${p.duplicates} | ${p.outOfOrder} | ${fmt(p.serverUsPerDelivery)} | ${fmt(p.pgUsPerDelivery)} | ${fmt(cpuRatio(p, relay), 2)} | ${int(p.rssIdleMb)} → ${int(p.rssSettledMb)} | ${p.stalls ? `${p.stalls.count}${p.stalls.count ? ` (${int(p.stalls.longestMs)})` : ''}` : '-'} | ${share(p.stolen)} | ${share(p.generatorBusy)} |`;
   });
-  return [head, `|${'---|'.repeat(rounds ? 16 : 15)}`, ...rows].join('\n');
+  return [head, `|${'---|'.repeat(rounds ? 17 : 16)}`, ...rows].join('\n');
 }
 
 const median = (xs: (number | null | undefined)[]): number | null => {
@@ -115,15 +119,14 @@ export function mediansTable(points: Point[], relay: Map<string, Point>): string
     if (group) group.push(p);
     else groups.set(k, [p]);
   }
-  const head = '| run | rate (msg/s) | rounds | deliveries/s | p50 ms | p99 ms | server µs/delivery | PG µs/delivery | CPU × relay (min–max) | host stole |';
+  const head = '| run | rate (msg/s) | rounds | deliveries/s | p50 ms | p99 ms | server µs/delivery | PG µs/delivery | CPU × relay (min–max) | host stole | generator thread busy |';
   const rows = [...groups.values()].map((ps) => {
     const ratios = ps.map((p) => cpuRatio(p, relay)).filter((x): x is number => x !== null);
     const range = ratios.length ? ` (${fmt(Math.min(...ratios), 2)}–${fmt(Math.max(...ratios), 2)})` : '';
-    const stolen = median(ps.map((p) => p.stolen));
     // A `find` lands on a rate of its own each round: its figures are at each round's highest.
-    return `| ${ps[0]!.run} | ${ps[0]!.key === 'find' ? 'find (each round its highest)' : ps[0]!.rate} | ${ps.length} | ${int(median(ps.map((p) => p.deliveriesPerSec)))} | ${fmt(median(ps.map((p) => p.p50)))} | ${fmt(median(ps.map((p) => p.p99)))} | ${fmt(median(ps.map((p) => p.serverUsPerDelivery)))} | ${fmt(median(ps.map((p) => p.pgUsPerDelivery)))} | ${fmt(median(ratios), 2)}${range} | ${stolen === null ? '-' : `${fmt(stolen * 100, 0)}%`} |`;
+    return `| ${ps[0]!.run} | ${ps[0]!.key === 'find' ? 'find (each round its highest)' : ps[0]!.rate} | ${ps.length} | ${int(median(ps.map((p) => p.deliveriesPerSec)))} | ${fmt(median(ps.map((p) => p.p50)))} | ${fmt(median(ps.map((p) => p.p99)))} | ${fmt(median(ps.map((p) => p.serverUsPerDelivery)))} | ${fmt(median(ps.map((p) => p.pgUsPerDelivery)))} | ${fmt(median(ratios), 2)}${range} | ${share(median(ps.map((p) => p.stolen)))} | ${share(median(ps.map((p) => p.generatorBusy)))} |`;
   });
-  return [head, `|${'---|'.repeat(10)}`, ...rows].join('\n');
+  return [head, `|${'---|'.repeat(11)}`, ...rows].join('\n');
 }
 
 /** The median wall time of `calls` calls of `fn`, one after another, in ms (bench:unread, bench:members). */
