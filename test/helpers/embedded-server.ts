@@ -34,6 +34,10 @@ export async function embeddedServer(env: Record<string, string> = {}) {
     get port() {
       return portOf(current);
     },
+    /** The server process's pid (that of `node` itself). */
+    get pid() {
+      return current.child.pid!;
+    },
     kill: () => current.kill(),
     async restart() {
       await current.kill();
