@@ -288,7 +288,7 @@ export function loadConfig(env: Env = process.env): Config {
       retryDelaySeconds: int('PARLEY_JOB_RETRY_DELAY_SECONDS', 5, 1, 3600),
       expireSeconds: int('PARLEY_JOB_EXPIRE_SECONDS', 60, 1, 3600),
       maintenanceSeconds: int('PARLEY_JOB_MAINTENANCE_SECONDS', 30, 1, 3600),
-      pollSeconds: int('PARLEY_JOB_POLL_SECONDS', 2, 1, 60),
+      pollSeconds: int('PARLEY_JOB_POLL_SECONDS', 30, 1, 600),
     },
     graphql: {
       introspection,

@@ -93,7 +93,7 @@ describe('loadConfig', () => {
       { apns: null, fcm: null, expo: { endpoint: 'https://exp.host/--/api/v2/push/send', accessToken: null, receiptDelaySeconds: 900 }, when: 'offline', coalesceMs: 3000 },
     );
     assert.deepEqual(d.email, { smtpUrl: null, from: 'Parley <parley@localhost>', digestIntervalMinutes: 30, appUrl: null });
-    assert.deepEqual(d.jobs, { retryLimit: 5, retryDelaySeconds: 5, expireSeconds: 60, maintenanceSeconds: 30, pollSeconds: 2 });
+    assert.deepEqual(d.jobs, { retryLimit: 5, retryDelaySeconds: 5, expireSeconds: 60, maintenanceSeconds: 30, pollSeconds: 30 });
     const c = loadConfig({
       PARLEY_APNS_KEY_ID: 'ABC123DEFG',
       PARLEY_APNS_TEAM_ID: 'TEAM123456',

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import PgBoss from 'pg-boss';
 import type { Db, Queryable } from './db.ts';
+import { createDueWakes } from './due-wakes.ts';
 import { guardPgBossCompletions } from './pgboss-guard.ts';
 import {
   type DeadLetter,
@@ -24,12 +25,16 @@ export interface JobQueueOptions {
   expireSeconds: number;
   /** How often expired jobs are looked for (pg-boss maintenance). */
   maintenanceSeconds: number;
-  /** How often idle workers look for due jobs (enqueues in this process wake them at once). */
+  /**
+   * How often an idle worker looks for jobs nobody woke it for: another instance's, or one
+   * whose worker died. What this process enqueues wakes its workers at once, or when due
+   * (a delayed job, a retry backing off).
+   */
   pollSeconds: number;
 }
 
 /** The configuration's defaults, for tests and tools that do not read a Config. */
-export const DEFAULT_JOB_OPTIONS: JobQueueOptions = { retryLimit: 5, retryDelaySeconds: 5, expireSeconds: 60, maintenanceSeconds: 30, pollSeconds: 2 };
+export const DEFAULT_JOB_OPTIONS: JobQueueOptions = { retryLimit: 5, retryDelaySeconds: 5, expireSeconds: 60, maintenanceSeconds: 30, pollSeconds: 30 };
 
 const SCHEMA = 'pgboss';
 /** Stored job data: the payload and the queue it belongs to, so a dead letter knows where to go back. */
@@ -52,11 +57,12 @@ function bossDb(q: Queryable, db?: Db) {
   };
 }
 
-const toInsert = (s: JobSpec) => ({
+/** `now`: Date.now() at the enqueue, which a delayed job's start_after counts from. */
+const toInsert = (s: JobSpec, now: number) => ({
   name: s.queue,
   data: { queue: s.queue, payload: s.data } satisfies Envelope,
   ...(s.id ? { id: s.id } : {}),
-  ...(s.delayMs ? { startAfter: new Date(Date.now() + s.delayMs).toISOString() } : {}),
+  ...(s.delayMs ? { startAfter: new Date(now + s.delayMs).toISOString() } : {}),
   // The push queue is a 'short' queue: one waiting job per key, and jobs without a key all share one.
   singletonKey: s.singletonKey ?? (s.queue === QUEUES.push ? (s.id ?? randomUUID()) : undefined),
 });
@@ -87,8 +93,29 @@ export function createJobQueue(db: Db, opts: JobQueueOptions) {
   const workers = new Map<QueueName, { id: string; busy: boolean }[]>();
   let started = false;
 
-  const insert = (q: Queryable, specs: JobSpec[]) =>
-    specs.length ? boss.insert(specs.map(toInsert) as never, { db: bossDb(q) } as never).then(() => undefined) : Promise.resolve();
+  const dueWakes = createDueWakes((name, jobs) => queue.wake(name, jobs));
+  /**
+   * The database's clock less this process's, in ms. A job is due once start_after < now() by
+   * the database's clock (pg-boss's fetch): by ours that is start_after less this. Read at
+   * start; about zero on PGlite, whose clock is ours, and on a PostgreSQL kept in time.
+   */
+  let skewMs = 0;
+
+  async function insert(q: Queryable, specs: JobSpec[]) {
+    if (specs.length === 0) return;
+    const now = Date.now();
+    await boss.insert(specs.map((s) => toInsert(s, now)) as never, { db: bossDb(q) } as never);
+    // Inside a transaction that then rolls back, or deduplicated by its id or singleton key, a
+    // job is not there when the wake comes: that costs one fetch that finds nothing.
+    for (const s of specs) if (s.delayMs && s.delayMs > 0) dueWakes.at(s.queue, now + s.delayMs - skewMs);
+  }
+
+  /** How far the database's clock is ahead of ours (the middle of the round trip is when it read its clock). */
+  async function readSkew(): Promise<number> {
+    const before = Date.now();
+    const [row] = await db.query<{ ms: number }>(`SELECT (extract(epoch FROM clock_timestamp()) * 1000)::float8 AS ms`);
+    return Number(row!.ms) - (before + Date.now()) / 2;
+  }
 
   /** Queues with their retry and retention policies (created once, settings updated on every start). */
   async function createQueues() {
@@ -119,6 +146,7 @@ export function createJobQueue(db: Db, opts: JobQueueOptions) {
     },
     async start() {
       if (started) return;
+      skewMs = await readSkew();
       await installOnce(db, async () => {
         await boss.start();
         started = true;
@@ -146,17 +174,23 @@ export function createJobQueue(db: Db, opts: JobQueueOptions) {
             running.add(run);
             const result = await run.finally(() => running.delete(run));
             if (result.outcome === 'done') return result.output ?? {};
-            if (result.outcome === 'retry' && result.retryAfterMs === undefined) throw Object.assign(new Error(result.reason), { reason: result.reason });
             // Failed for good: no retries left, so pg-boss fails it into the dead-letter queue.
             if (result.outcome === 'dead') await db.query(`UPDATE ${SCHEMA}.job SET retry_limit = retry_count WHERE name = $1 AND id = $2`, [name, j.id]);
+            // With retries left, pg-boss puts the job back with start_after set by its backoff (with
+            // jitter); a Retry-After from the provider moves that later, never sooner. The time
+            // read back is when this process wakes a worker for it.
             await boss.fail(name, j.id, { reason: result.reason });
-            // Retry-After: the provider said when; never sooner than that.
             if (result.outcome === 'retry') {
-              await db.query(
-                `UPDATE ${SCHEMA}.job SET start_after = GREATEST(start_after, now() + $3 * interval '1 millisecond')
-                 WHERE name = $1 AND id = $2 AND state = 'retry'`,
-                [name, j.id, result.retryAfterMs],
-              );
+              const dueMs = `(extract(epoch FROM start_after) * 1000)::float8 AS due_ms`;
+              const [retry] =
+                result.retryAfterMs === undefined
+                  ? await db.query<{ due_ms: number }>(`SELECT ${dueMs} FROM ${SCHEMA}.job WHERE name = $1 AND id = $2 AND state = 'retry'`, [name, j.id])
+                  : await db.query<{ due_ms: number }>(
+                      `UPDATE ${SCHEMA}.job SET start_after = GREATEST(start_after, now() + $3 * interval '1 millisecond')
+                       WHERE name = $1 AND id = $2 AND state = 'retry' RETURNING ${dueMs}`,
+                      [name, j.id, result.retryAfterMs],
+                    );
+              if (retry) dueWakes.at(name, Number(retry.due_ms) - skewMs);
             }
             return {};
           } finally {
@@ -264,6 +298,7 @@ export function createJobQueue(db: Db, opts: JobQueueOptions) {
     async stop() {
       if (!started) return;
       started = false;
+      dueWakes.stop();
       await boss.stop({ graceful: true, wait: true, close: false, timeout: 5000 } as never);
     },
   };
