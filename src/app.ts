@@ -55,6 +55,8 @@ export interface AppOverrides {
   onPhase?: (phase: 'storage' | 'migrations' | 'job queue', ms: number, detail: Record<string, unknown>) => void;
   /** Bus probe interval (tests shorten it to see a lost subscription sooner). */
   busProbeIntervalMs?: number;
+  /** How often the notification outbox is swept (tests make it longer than they run, to see what drains it sooner). */
+  outboxSweepMs?: number;
 }
 
 /** How often an instance tells the others it is alive (and its connection counts). */
@@ -81,9 +83,11 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
   const { bus } = realtime;
   const channels = overrides.channels ?? channelsFromConfig(config);
   const email = overrides.email !== undefined ? overrides.email : emailFromConfig(config);
+  // Set once delivery runs (below): notification work a service commits is drained at once.
+  let drainNotifyWork = () => {};
   const services = createServices(
     config,
-    { store, bus, now: overrides.now ?? (() => new Date()) },
+    { store, bus, now: overrides.now ?? (() => new Date()), notifyWorkWritten: () => drainNotifyWork() },
     {
       presence: realtime.presence,
       locks: realtime.locks,
@@ -153,8 +157,10 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
     digestIntervalMinutes: config.email.digestIntervalMinutes,
     productName: 'Parley',
     receiptDelayMs: config.push.expo.receiptDelaySeconds * 1000,
+    ...(overrides.outboxSweepMs ? { outboxSweepMs: overrides.outboxSweepMs } : {}),
     onError: (err, what) => logger.error({ err }, `${what} failed`),
   });
+  drainNotifyWork = delivery.poke;
 
   let closed: Promise<void> | null = null;
   let closeStartedAt = 0;

@@ -21,6 +21,8 @@ export interface DeliveryOptions {
   productName: string;
   /** How long after an accepted push its receipt is checked (Expo: receipts can take a while). */
   receiptDelayMs: number;
+  /** How often the outbox is swept (default OUTBOX_SWEEP_MS; tests make it longer than they run). */
+  outboxSweepMs?: number;
   onError: (err: unknown, what: string) => void;
 }
 
@@ -60,7 +62,10 @@ function settle(result: DeliveryResult): JobResult {
 export async function startDelivery(o: DeliveryOptions) {
   const { services, jobs } = o;
   const stops: (() => Promise<void>)[] = [];
-  const poke = () => void services.dispatcher.poke().catch((err) => o.onError(err, 'outbox drain'));
+  let stopped = false;
+  const poke = () => {
+    if (!stopped) void services.dispatcher.poke().catch((err) => o.onError(err, 'outbox drain'));
+  };
 
   // Only the instance that committed the change drains for it: in a cluster every instance
   // hears every message, and three drains racing for one outbox row is two wasted queries.
@@ -68,7 +73,7 @@ export async function startDelivery(o: DeliveryOptions) {
   const unsubscribe = o.bus.subscribe((m, meta) => {
     if (meta.local && m.kind === 'conversation' && (m.event.type === 'message:new' || m.event.type === 'reaction:updated')) poke();
   });
-  const sweep = setInterval(poke, OUTBOX_SWEEP_MS);
+  const sweep = setInterval(poke, o.outboxSweepMs ?? OUTBOX_SWEEP_MS);
   sweep.unref();
 
   stops.push(await jobs.work<PushJob>(
@@ -139,7 +144,10 @@ export async function startDelivery(o: DeliveryOptions) {
     scheduleDigest,
     /** Drains the outbox now (tests; the timer and bus do it otherwise). */
     drain: () => services.dispatcher.flush(),
+    /** Drains the outbox soon: notification work was committed here (see ServiceDeps.notifyWorkWritten). */
+    poke,
     async stop() {
+      stopped = true;
       unsubscribe();
       clearInterval(sweep);
       if (digestTimer) clearInterval(digestTimer);

@@ -77,6 +77,8 @@ export function conversationService(deps: ServiceDeps) {
         await tx.members.insert(id, [{ userId: actor.userId, role: 'owner' }, ...others.map((userId) => ({ userId, role: 'member' as const }))], at, 0);
         if (others.length) await tx.notifyWork.addOutbox(groupInvite(id, 0, actor.userId, others, at));
       });
+      // No event tells the others of the new group: their invitation (notification:new) does.
+      if (others.length) deps.notifyWorkWritten?.();
       return { conversation: await get(actor, id), created: true };
     },
 

@@ -9,6 +9,12 @@ export interface ServiceDeps {
   store: Store;
   bus: Bus;
   now: () => Date;
+  /**
+   * Told after a commit that left notification work in the outbox with no bus event to
+   * bring the dispatcher (a group invitation), so it is drained now rather than at the
+   * outbox's next sweep.
+   */
+  notifyWorkWritten?: () => void;
 }
 
 /** A change's result and the log event it made; event is null for a no-op. */

@@ -79,6 +79,7 @@ export function memberService(deps: ServiceDeps) {
         await tx.notifyWork.addOutbox(groupInvite(conversationId, events.at(-1)!.seq, actor.userId, joining, at));
         return events;
       });
+      if (events.length) deps.notifyWorkWritten?.();
       await publishAll(actor, events);
       return { added: events.map((e) => (e.type === 'member:joined' ? e.data.member : null)).filter((m) => m !== null) };
     },
