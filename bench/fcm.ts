@@ -13,6 +13,15 @@ export async function benchFcm() {
   fs.writeFileSync(file, JSON.stringify(fcm.serviceAccount));
   return {
     env: { PARLEY_FCM_SERVICE_ACCOUNT_FILE: file, PARLEY_FCM_ENDPOINT: fcm.url },
+    /** Pushes received so far whose message has `text` in it (read once each, as they come). */
+    counter(text: string) {
+      let read = 0;
+      let matched = 0;
+      return () => {
+        for (; read < fcm.received.length; read++) if (JSON.stringify(fcm.received[read]!.message).includes(text)) matched++;
+        return matched;
+      };
+    },
     async close() {
       await fcm.close();
       fs.rmSync(dir, { recursive: true, force: true });

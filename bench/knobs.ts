@@ -57,6 +57,8 @@ export const knobs = Object.freeze({
   repeat: Math.max(1, Math.floor(num('BENCH_REPEAT', 1))),
   fanoutSizes: list('BENCH_FANOUT', '1000,10000').map(Number).filter((n) => n > 1),
   fanoutMessages: num('BENCH_FANOUT_MESSAGES', 20),
+  /** Sizes of the push fan-out runs' groups (bench/push-fanout.ts): all but the sender offline, each with a device. */
+  pushFanoutSizes: list('BENCH_PUSH_FANOUT', '1000,5000').map(Number).filter((n) => n > 1),
   /** The Parley checkout whose server is measured (before/after comparisons use one bench). */
   serverDir: path.resolve(process.env.BENCH_SERVER_DIR || path.join(import.meta.dirname, '..')),
   /** PostgreSQL for the postgres runs: `private` starts one of the bench's own (with pg_stat_statements). */

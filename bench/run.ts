@@ -5,11 +5,12 @@ import { fanoutRuns } from './fanout.ts';
 import { graphqlRuns } from './graphql.ts';
 import { groupRuns } from './group-runs.ts';
 import { knobs } from './knobs.ts';
+import { pushFanoutRuns } from './push-fanout.ts';
 import type { BenchRun, RunContext } from './registry.ts';
 import { mediansTable, type Point, relayKey, summaryTable } from './stats.ts';
 
 /** Every run, in the order they go; a new file of runs adds one entry here. */
-const RUNS: BenchRun[] = [...groupRuns, ...graphqlRuns, ...fanoutRuns, ...clusterRuns];
+const RUNS: BenchRun[] = [...groupRuns, ...graphqlRuns, ...fanoutRuns, ...pushFanoutRuns, ...clusterRuns];
 
 const selected = (r: BenchRun) => knobs.runs.length === 0 || knobs.runs.some((s) => s === r.name || s === r.name.split(':')[0]);
 const runs = RUNS.filter((r) => selected(r) && r.applies(knobs));
