@@ -18,6 +18,27 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const PUSH_DEADLINE_MS = 600_000;
 const POLL_MS = 20;
 const BODY = 'to everyone offline';
+const PROBE_EVERY_MS = 100;
+
+/**
+ * Chat beside the pushes: one member of a conversation of two sends a message every 100 ms
+ * over REST (answered once committed) until `stop` resolves; answers each round trip (ms).
+ * The job queue's work shares the database with sends: a storm of pushes must not hold chat up.
+ */
+async function chatProbe(url: string, conversationId: string, stop: Promise<unknown>): Promise<number[]> {
+  const times: number[] = [];
+  let done = false;
+  void stop.then(() => {
+    done = true;
+  });
+  for (let n = 0; !done; n++) {
+    const t0 = performance.now();
+    await adminCall(url, 'POST', `/v1/conversations/${conversationId}/messages`, 'chat-a', { clientMsgId: `probe-${n}-${t0}`, body: 'meanwhile' });
+    times.push(performance.now() - t0);
+    await sleep(Math.max(0, PROBE_EVERY_MS - (performance.now() - t0)));
+  }
+  return times;
+}
 
 async function pushFanout(ctx: RunContext, size: number) {
   const k = ctx.knobs;
@@ -34,6 +55,8 @@ async function pushFanout(ctx: RunContext, size: number) {
       for (let i = 0; i < offline.length; i += 20) {
         await Promise.all(offline.slice(i, i + 20).map((u) => adminCall(server.url, 'POST', '/v1/me/devices', u, { platform: 'fcm', token: `bench-${u}` })));
       }
+      const chat = await createGroup(server.url, ['chat-a', 'chat-b']);
+      const idle = await chatProbe(server.url, chat, sleep(2000));
       const serverCpu = cpuMeter(() => [server.pid]);
       const pgCpu = cpuMeter(() => db?.pids() ?? []);
       await db?.resetStatements();
@@ -47,11 +70,16 @@ async function pushFanout(ctx: RunContext, size: number) {
       // Arrival times at the poll's grain: each poll stamps the pushes that came since the last.
       const arrivals: number[] = [];
       const deadline = sentAt + PUSH_DEADLINE_MS;
+      let drained: () => void = () => {};
+      const meanwhile = chatProbe(server.url, chat, new Promise<void>((resolve) => (drained = resolve)));
       while (arrivals.length < offline.length && performance.now() < deadline) {
         await sleep(POLL_MS);
         const now = performance.now();
         for (let n = received() - arrivals.length; n > 0; n--) arrivals.push(now - sentAt);
       }
+      drained();
+      const during = percentiles(await meanwhile);
+      const before = percentiles(idle);
       const serverSplit = await serverCpu.split();
       const serverS = serverSplit.user + serverSplit.system;
       const pgS = db ? await pgCpu.stop() : null;
@@ -62,6 +90,9 @@ async function pushFanout(ctx: RunContext, size: number) {
         `pushes:${size} (${db ? 'PostgreSQL' : 'embedded'}): one message to ${offline.length} offline members with a device: ${int(arrivals.length)} pushes received` +
           `${arrivals.length < offline.length ? ` (stopped after ${PUSH_DEADLINE_MS / 1000} s)` : ''}; send → push ms p50 ${fmt(p.p50)} p99 ${fmt(p.p99)} last ${fmt(p.max)}` +
           ` (${int(arrivals.length / lastS)} pushes/s); CPU per push: server ${fmt(perPush(serverS))} µs (${fmt(perPush(serverSplit.system))} in the kernel)${db ? `, PostgreSQL ${fmt(perPush(pgS))} µs` : ', PGlite included'}`,
+      );
+      ctx.print(
+        `  a chat message sent every ${PROBE_EVERY_MS} ms over REST, send → answer ms: before the pushes p50 ${fmt(before.p50)} p99 ${fmt(before.p99)}; while they went out p50 ${fmt(during.p50)} p99 ${fmt(during.p99)} max ${fmt(during.max)}`,
       );
       const top = db ? await db.topStatements(k.statements) : [];
       if (top.length) ctx.print('  top statements (pg_stat_statements):');

@@ -76,10 +76,15 @@ export async function startDelivery(o: DeliveryOptions) {
   const sweep = setInterval(poke, o.outboxSweepMs ?? OUTBOX_SWEEP_MS);
   sweep.unref();
 
+  // A push decision only reads and writes the database (a few ms), and running one twice is
+  // harmless (it claims what it pushes, and its device jobs have stable ids): ten a fetch.
+  // A message to a large group's offline members is a decision for each of them at once,
+  // and each had its own fetch and completion. Device jobs call providers (seconds, at worst)
+  // and stay one a fetch.
   stops.push(await jobs.work<PushJob>(
     QUEUES.push,
     async (job) => ({ outcome: 'done', output: { ...(await services.push.run(job.data, job.id)) } }),
-    { concurrency: 2 },
+    { concurrency: 2, batch: 10 },
   ));
 
   for (const [platform, channel] of Object.entries(o.channels) as [DevicePlatform, Channel][]) {

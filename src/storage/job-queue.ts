@@ -84,9 +84,14 @@ export interface JobQueue {
   onError(listener: (err: unknown) => void): () => void;
   /** Enqueues outside any transaction. */
   enqueue(specs: JobSpec[]): Promise<void>;
-  /** Starts workers; the answer stops them and waits for the jobs they are running. */
-  work<D>(queue: QueueName, handler: JobHandler<D>, opts?: { concurrency?: number }): Promise<() => Promise<void>>;
-  /** Wakes this process's idle workers of a queue, one per new job (`jobs`, 1 by default), now rather than at their next poll. */
+  /**
+   * Starts workers; the answer stops them and waits for the jobs they are running. `batch`:
+   * jobs a worker takes per fetch (1 unless given), run one after another and completed
+   * together. Only for quick jobs that are safe to run twice: a batch must end within the
+   * job expiry, or its jobs not yet completed are run again.
+   */
+  work<D>(queue: QueueName, handler: JobHandler<D>, opts?: { concurrency?: number; batch?: number }): Promise<() => Promise<void>>;
+  /** Wakes this process's idle workers of a queue, one per new job or batch of them (`jobs`, 1 by default), now rather than at their next poll. */
   wake(queue: QueueName, jobs?: number): void;
   /** Those of `singletonKeys` whose job in `queue` is waiting to start (a push queue key; see JobSpec.singletonKey). */
   waiting(queue: QueueName, singletonKeys: string[]): Promise<Set<string>>;

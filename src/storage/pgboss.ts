@@ -37,6 +37,9 @@ export interface JobQueueOptions {
 export const DEFAULT_JOB_OPTIONS: JobQueueOptions = { retryLimit: 5, retryDelaySeconds: 5, expireSeconds: 60, maintenanceSeconds: 30, pollSeconds: 30 };
 
 const SCHEMA = 'pgboss';
+/** A wake for this many new jobs is a burst: see analyzeAfterBurst. */
+const BURST_JOBS = 500;
+const ANALYZE_EVERY_MS = 10_000;
 /**
  * pg-boss's fetch takes a queue's due jobs by priority, then age (`ORDER BY priority desc,
  * created_on, id`), and no index holds due jobs in that order: its own (job_i5) is by due
@@ -102,6 +105,8 @@ export function createJobQueue(db: Db, opts: JobQueueOptions) {
   boss.on('error', (err: unknown) => {
     for (const l of listeners) l(err);
   });
+  /** Jobs a worker of each queue takes per fetch (JobQueue.work's `batch`). */
+  const batches = new Map<QueueName, number>();
   /** This process's workers of each queue, and whether each is running a job. */
   const workers = new Map<QueueName, { id: string; busy: boolean }[]>();
   let started = false;
@@ -152,6 +157,39 @@ export function createJobQueue(db: Db, opts: JobQueueOptions) {
     }
   }
 
+  /**
+   * Completes a batch's done jobs, each with its own output, in one statement. The ids as an
+   * array probe the queue's key once each; joined to a set of rows instead, they were planned
+   * as a scan of the queue's whole partition, completed jobs and all.
+   */
+  async function completeWith(name: QueueName, done: { id: string; output: Record<string, unknown> }[]) {
+    await db.query(
+      `UPDATE ${SCHEMA}.job SET completed_on = now(), state = 'completed', output = $3::jsonb -> id::text
+       WHERE name = $1 AND id = ANY ($2::uuid[]) AND state = 'active'`,
+      [name, done.map((d) => d.id), JSON.stringify(Object.fromEntries(done.map((d) => [d.id, d.output])))],
+    );
+  }
+
+  /** When each queue's partition was last analyzed after a burst (this process's clock). */
+  const analyzedAt = new Map<QueueName, number>();
+  /**
+   * A burst of jobs (a message to a large group's offline members) makes the statistics of
+   * its queue's partition wrong at once: planned as if the queue were nearly empty, a fetch of
+   * a batch reads every due job and sorts them. Autovacuum (PostgreSQL) and the embedded
+   * vacuum (PGlite) correct them within a minute or so; here the burst's own wake does, at most
+   * once per ANALYZE_EVERY_MS per queue.
+   */
+  function analyzeAfterBurst(name: QueueName, jobs: number) {
+    if (jobs < BURST_JOBS || Date.now() - (analyzedAt.get(name) ?? 0) < ANALYZE_EVERY_MS) return;
+    analyzedAt.set(name, Date.now());
+    void (async () => {
+      const [row] = await db.query<{ partition: string }>(`SELECT partition_name AS partition FROM ${SCHEMA}.queue WHERE name = $1`, [name]);
+      if (row && /^j[0-9a-f]+$/.test(row.partition)) await db.exec(`ANALYZE ${SCHEMA}.${row.partition}`);
+    })().catch((err: unknown) => {
+      for (const l of listeners) l(err);
+    });
+  }
+
   const queue: JobQueue & { repoFor(q: Queryable): JobRepo } = {
     onError(listener) {
       listeners.add(listener);
@@ -170,41 +208,65 @@ export function createJobQueue(db: Db, opts: JobQueueOptions) {
     enqueue: (specs) => insert(db, specs),
     repoFor: (q) => ({ enqueue: (specs) => insert(q, specs) }),
 
-    async work<D>(name: QueueName, handler: JobHandler<D>, o: { concurrency?: number } = {}) {
+    async work<D>(name: QueueName, handler: JobHandler<D>, o: { concurrency?: number; batch?: number } = {}) {
+      const batch = Math.max(1, o.batch ?? 1);
+      batches.set(name, batch);
       const mine: { id: string; busy: boolean }[] = [];
       const running = new Set<Promise<unknown>>();
+
+      /** Runs one job and settles a failure; answers its output when done, null when it failed. */
+      async function runOne(raw: unknown): Promise<Record<string, unknown> | null> {
+        const j = raw as { id: string; data: Envelope; retryCount: number; retryLimit: number };
+        const job: Job<D> = { id: j.id, queue: name, data: j.data.payload as D, attempt: j.retryCount + 1, maxAttempts: j.retryLimit + 1 };
+        const run = handler(job);
+        running.add(run);
+        const result = await run.finally(() => running.delete(run));
+        if (result.outcome === 'done') return result.output ?? {};
+        // Failed for good: no retries left, so pg-boss fails it into the dead-letter queue.
+        if (result.outcome === 'dead') await db.query(`UPDATE ${SCHEMA}.job SET retry_limit = retry_count WHERE name = $1 AND id = $2`, [name, j.id]);
+        // With retries left, pg-boss puts the job back with start_after set by its backoff (with
+        // jitter); a Retry-After from the provider moves that later, never sooner. The time
+        // read back is when this process wakes a worker for it.
+        await boss.fail(name, j.id, { reason: result.reason });
+        if (result.outcome === 'retry') {
+          const dueMs = `(extract(epoch FROM start_after) * 1000)::float8 AS due_ms`;
+          const [retry] =
+            result.retryAfterMs === undefined
+              ? await db.query<{ due_ms: number }>(`SELECT ${dueMs} FROM ${SCHEMA}.job WHERE name = $1 AND id = $2 AND state = 'retry'`, [name, j.id])
+              : await db.query<{ due_ms: number }>(
+                  `UPDATE ${SCHEMA}.job SET start_after = GREATEST(start_after, now() + $3 * interval '1 millisecond')
+                   WHERE name = $1 AND id = $2 AND state = 'retry' RETURNING ${dueMs}`,
+                  [name, j.id, result.retryAfterMs],
+                );
+          if (retry) dueWakes.at(name, Number(retry.due_ms) - skewMs);
+        }
+        return null;
+      }
+
       for (let i = 0; i < (o.concurrency ?? 1); i++) {
         const worker = { id: '', busy: false };
         // pg-boss waits a poll interval after every fetch; with a backlog that would cap a
-        // worker at one job per interval, so each finished job wakes its worker at once.
+        // worker at one batch per interval, so each finished batch wakes its worker at once.
         const next = () => setImmediate(() => boss.notifyWorker(worker.id));
-        worker.id = await boss.work<Envelope>(name, { batchSize: 1, includeMetadata: true, pollingIntervalSeconds: opts.pollSeconds }, async ([raw]) => {
+        worker.id = await boss.work<Envelope>(name, { batchSize: batch, includeMetadata: true, pollingIntervalSeconds: opts.pollSeconds }, async (raws) => {
           worker.busy = true;
           try {
-            const j = raw as unknown as { id: string; data: Envelope; retryCount: number; retryLimit: number };
-            const job: Job<D> = { id: j.id, queue: name, data: j.data.payload as D, attempt: j.retryCount + 1, maxAttempts: j.retryLimit + 1 };
-            const run = handler(job);
-            running.add(run);
-            const result = await run.finally(() => running.delete(run));
-            if (result.outcome === 'done') return result.output ?? {};
-            // Failed for good: no retries left, so pg-boss fails it into the dead-letter queue.
-            if (result.outcome === 'dead') await db.query(`UPDATE ${SCHEMA}.job SET retry_limit = retry_count WHERE name = $1 AND id = $2`, [name, j.id]);
-            // With retries left, pg-boss puts the job back with start_after set by its backoff (with
-            // jitter); a Retry-After from the provider moves that later, never sooner. The time
-            // read back is when this process wakes a worker for it.
-            await boss.fail(name, j.id, { reason: result.reason });
-            if (result.outcome === 'retry') {
-              const dueMs = `(extract(epoch FROM start_after) * 1000)::float8 AS due_ms`;
-              const [retry] =
-                result.retryAfterMs === undefined
-                  ? await db.query<{ due_ms: number }>(`SELECT ${dueMs} FROM ${SCHEMA}.job WHERE name = $1 AND id = $2 AND state = 'retry'`, [name, j.id])
-                  : await db.query<{ due_ms: number }>(
-                      `UPDATE ${SCHEMA}.job SET start_after = GREATEST(start_after, now() + $3 * interval '1 millisecond')
-                       WHERE name = $1 AND id = $2 AND state = 'retry' RETURNING ${dueMs}`,
-                      [name, j.id, result.retryAfterMs],
-                    );
-              if (retry) dueWakes.at(name, Number(retry.due_ms) - skewMs);
+            // One after another, each settling on its own: one that throws is failed (and
+            // retried) alone, never the batch.
+            const done: { id: string; output: Record<string, unknown> }[] = [];
+            for (const raw of raws) {
+              const id = (raw as { id: string }).id;
+              try {
+                const output = await runOne(raw);
+                if (output) done.push({ id, output });
+              } catch (err) {
+                await boss.fail(name, id, { reason: String((err as Error)?.message ?? err) });
+              }
             }
+            // pg-boss completes what is still active when this returns, with this output for a
+            // batch of one and none for more: the batch's outputs go in one statement here.
+            if (raws.length === 1) return done[0]?.output ?? {};
+            if (done.length > 0) await completeWith(name, done);
             return {};
           } finally {
             worker.busy = false;
@@ -225,11 +287,12 @@ export function createJobQueue(db: Db, opts: JobQueueOptions) {
     },
 
     wake(name, jobs = 1) {
-      // As many idle workers as there are new jobs, since every woken worker fetches: waking
-      // all four of a device queue for a push to one device made three empty fetches. A busy
-      // worker fetches again as soon as its job ends (next() above).
+      analyzeAfterBurst(name, jobs);
+      // As many idle workers as the new jobs fill batches, since every woken worker fetches:
+      // waking all four of a device queue for a push to one device made three empty fetches.
+      // A busy worker fetches again as soon as its job or batch ends (next() above).
       const list = workers.get(name) ?? [];
-      for (const w of list.filter((w) => !w.busy).slice(0, jobs)) {
+      for (const w of list.filter((w) => !w.busy).slice(0, Math.ceil(jobs / (batches.get(name) ?? 1)))) {
         // To the back, so the next wake goes to another worker.
         list.splice(list.indexOf(w), 1);
         list.push(w);

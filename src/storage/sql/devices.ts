@@ -29,11 +29,12 @@ export function deviceRepo(q: Queryable): DeviceRepo {
       return (await q.query('DELETE FROM devices WHERE user_id = $1 AND id = $2 RETURNING id', [userId, id])).length === 1;
     },
     async get(userId, id) {
-      const rows = await q.query('SELECT id, platform, token, keys, created_at FROM devices WHERE user_id = $1 AND id = $2', [userId, id]);
+      const rows = await q.query('SELECT id, platform, token, keys, created_at FROM devices WHERE user_id = $1 AND id = $2', [userId, id], { name: 'parley_device_get' });
       return rows[0] ? toDevice(rows[0]) : null;
     },
     async list(userId) {
-      return (await q.query('SELECT id, platform, token, keys, created_at FROM devices WHERE user_id = $1 ORDER BY created_at', [userId])).map(toDevice);
+      const rows = await q.query('SELECT id, platform, token, keys, created_at FROM devices WHERE user_id = $1 ORDER BY created_at', [userId], { name: 'parley_device_list' });
+      return rows.map(toDevice);
     },
     async owners(userIds, platforms) {
       if (userIds.length === 0 || platforms.size === 0) return new Set();

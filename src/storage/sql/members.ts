@@ -128,6 +128,7 @@ export function memberRepo(q: Queryable): MemberRepo {
          JOIN conversations c ON c.id = cm.conversation_id
          WHERE cm.user_id = $1`,
         [userId, now],
+        { name: 'parley_unread_summary' },
       );
       const conversations: Record<string, number> = {};
       const lastSeqs: Record<string, number> = {};

@@ -106,6 +106,7 @@ export function notificationRepo(q: Queryable): NotificationRepo {
       const rows = await q.query<{ user_id: string; prefs: NotificationPreferences }>(
         'SELECT user_id, prefs FROM notification_preferences WHERE user_id = ANY($1::text[])',
         [userIds],
+        { name: 'parley_preferences' },
       );
       return new Map(rows.map((r) => [r.user_id, r.prefs]));
     },

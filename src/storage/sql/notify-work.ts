@@ -161,6 +161,7 @@ export function notifyWorkRepo(q: Queryable): NotifyWorkRepo {
          FROM conversation_members cm JOIN conversations c ON c.id = cm.conversation_id
          WHERE cm.conversation_id = $1 AND cm.user_id = $2`,
         [conversationId, userId],
+        { name: 'parley_push_member' },
       );
       if (!member) return null;
       const rows = await q.query(
@@ -172,6 +173,7 @@ export function notifyWorkRepo(q: Queryable): NotifyWorkRepo {
          WHERE m.conversation_id = $1 AND ${UNSEEN.replace('$AFTER', 'cm.pushed_seq')}
          ORDER BY m.seq DESC LIMIT $3`,
         [conversationId, userId, limit],
+        { name: 'parley_push_unseen' },
       );
       const result: UnseenMessages = {
         kind: member.kind as 'direct' | 'group',
@@ -192,11 +194,11 @@ export function notifyWorkRepo(q: Queryable): NotifyWorkRepo {
     },
 
     async markPushed(conversationId, userId, seq) {
-      const rows = await q.query('UPDATE conversation_members SET pushed_seq = $3 WHERE conversation_id = $1 AND user_id = $2 AND pushed_seq < $3 RETURNING 1', [
-        conversationId,
-        userId,
-        seq,
-      ]);
+      const rows = await q.query(
+        'UPDATE conversation_members SET pushed_seq = $3 WHERE conversation_id = $1 AND user_id = $2 AND pushed_seq < $3 RETURNING 1',
+        [conversationId, userId, seq],
+        { name: 'parley_push_mark' },
+      );
       return rows.length === 1;
     },
 
