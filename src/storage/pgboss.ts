@@ -212,15 +212,14 @@ export function createJobQueue(db: Db, opts: JobQueueOptions) {
       const batch = Math.max(1, o.batch ?? 1);
       batches.set(name, batch);
       const mine: { id: string; busy: boolean }[] = [];
+      /** The batches (or single jobs) this queue's workers are running: stopping waits for them. */
       const running = new Set<Promise<unknown>>();
 
       /** Runs one job and settles a failure; answers its output when done, null when it failed. */
       async function runOne(raw: unknown): Promise<Record<string, unknown> | null> {
         const j = raw as { id: string; data: Envelope; retryCount: number; retryLimit: number };
         const job: Job<D> = { id: j.id, queue: name, data: j.data.payload as D, attempt: j.retryCount + 1, maxAttempts: j.retryLimit + 1 };
-        const run = handler(job);
-        running.add(run);
-        const result = await run.finally(() => running.delete(run));
+        const result = await handler(job);
         if (result.outcome === 'done') return result.output ?? {};
         // Failed for good: no retries left, so pg-boss fails it into the dead-letter queue.
         if (result.outcome === 'dead') await db.query(`UPDATE ${SCHEMA}.job SET retry_limit = retry_count WHERE name = $1 AND id = $2`, [name, j.id]);
@@ -248,27 +247,34 @@ export function createJobQueue(db: Db, opts: JobQueueOptions) {
         // pg-boss waits a poll interval after every fetch; with a backlog that would cap a
         // worker at one batch per interval, so each finished batch wakes its worker at once.
         const next = () => setImmediate(() => boss.notifyWorker(worker.id));
+        const runBatch = async (raws: unknown[]) => {
+          // One after another, each settling on its own: one that throws is failed (and
+          // retried) alone, never the batch. All of them, even when stopping: pg-boss completes
+          // every job of the batch still active once this returns, run or not.
+          const done: { id: string; output: Record<string, unknown> }[] = [];
+          for (const raw of raws) {
+            const id = (raw as { id: string }).id;
+            try {
+              const output = await runOne(raw);
+              if (output) done.push({ id, output });
+            } catch (err) {
+              await boss.fail(name, id, { reason: String((err as Error)?.message ?? err) });
+            }
+          }
+          // pg-boss completes what is still active when this returns, with this output for a
+          // batch of one and none for more: the batch's outputs go in one statement here.
+          if (raws.length === 1) return done[0]?.output ?? {};
+          if (done.length > 0) await completeWith(name, done);
+          return {};
+        };
         worker.id = await boss.work<Envelope>(name, { batchSize: batch, includeMetadata: true, pollingIntervalSeconds: opts.pollSeconds }, async (raws) => {
           worker.busy = true;
+          const run = runBatch(raws);
+          running.add(run);
           try {
-            // One after another, each settling on its own: one that throws is failed (and
-            // retried) alone, never the batch.
-            const done: { id: string; output: Record<string, unknown> }[] = [];
-            for (const raw of raws) {
-              const id = (raw as { id: string }).id;
-              try {
-                const output = await runOne(raw);
-                if (output) done.push({ id, output });
-              } catch (err) {
-                await boss.fail(name, id, { reason: String((err as Error)?.message ?? err) });
-              }
-            }
-            // pg-boss completes what is still active when this returns, with this output for a
-            // batch of one and none for more: the batch's outputs go in one statement here.
-            if (raws.length === 1) return done[0]?.output ?? {};
-            if (done.length > 0) await completeWith(name, done);
-            return {};
+            return await run;
           } finally {
+            running.delete(run);
             worker.busy = false;
             next();
           }
