@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import plans from 'pg-boss/src/plans.js';
 import { type JobSpec, QUEUES } from '../src/storage/job-queue.ts';
-import { byDueTime } from '../src/storage/pgboss.ts';
+import { byDueTime } from '../src/storage/pgboss-statements.ts';
 import { backends, skippedPostgres, type TestStore } from './helpers/backends.ts';
 import { waitFor } from './helpers/harness.ts';
 import { OPTS } from './helpers/job-recorder.ts';

@@ -3,6 +3,7 @@ import PgBoss from 'pg-boss';
 import type { Db, Queryable } from './db.ts';
 import { createDueWakes } from './due-wakes.ts';
 import { guardPgBossCompletions } from './pgboss-guard.ts';
+import { analyzeQueue, byDueTime, completeWith } from './pgboss-statements.ts';
 import {
   type DeadLetter,
   DELIVERY_QUEUES,
@@ -40,19 +41,6 @@ const SCHEMA = 'pgboss';
 /** A wake for this many new jobs is a burst: see analyzeAfterBurst. */
 const BURST_JOBS = 500;
 const ANALYZE_EVERY_MS = 10_000;
-/**
- * pg-boss's fetch takes a queue's due jobs by priority, then age (`ORDER BY priority desc,
- * created_on, id`), and no index holds due jobs in that order: its own (job_i5) is by due
- * time, so every fetch read and sorted every due job of its queue. With a backlog of 5,000
- * push jobs (a message to a group whose members are offline) a fetch cost PostgreSQL about
- * 12 ms, and draining a backlog grew with its square. Parley gives no job a priority, so here
- * the fetch takes them by due time, which job_i5 holds: it reads the first due job and stops,
- * however many wait or are held for later (quiet hours, a retry's backoff). The job due
- * longest goes first; jobs due at the same moment go in the index's order.
- */
-const FETCH_ORDER = /ORDER BY priority desc, created_on, id(\s+LIMIT \$2\s+FOR UPDATE SKIP LOCKED)/;
-export const byDueTime = (text: string) => text.replace(FETCH_ORDER, 'ORDER BY start_after$1');
-
 /** Stored job data: the payload and the queue it belongs to, so a dead letter knows where to go back. */
 type Envelope = { queue: QueueName; payload: object };
 
@@ -157,19 +145,6 @@ export function createJobQueue(db: Db, opts: JobQueueOptions) {
     }
   }
 
-  /**
-   * Completes a batch's done jobs, each with its own output, in one statement. The ids as an
-   * array probe the queue's key once each; joined to a set of rows instead, they were planned
-   * as a scan of the queue's whole partition, completed jobs and all.
-   */
-  async function completeWith(name: QueueName, done: { id: string; output: Record<string, unknown> }[]) {
-    await db.query(
-      `UPDATE ${SCHEMA}.job SET completed_on = now(), state = 'completed', output = $3::jsonb -> id::text
-       WHERE name = $1 AND id = ANY ($2::uuid[]) AND state = 'active'`,
-      [name, done.map((d) => d.id), JSON.stringify(Object.fromEntries(done.map((d) => [d.id, d.output])))],
-    );
-  }
-
   /** When each queue's partition was last analyzed after a burst (this process's clock). */
   const analyzedAt = new Map<QueueName, number>();
   /**
@@ -182,10 +157,7 @@ export function createJobQueue(db: Db, opts: JobQueueOptions) {
   function analyzeAfterBurst(name: QueueName, jobs: number) {
     if (jobs < BURST_JOBS || Date.now() - (analyzedAt.get(name) ?? 0) < ANALYZE_EVERY_MS) return;
     analyzedAt.set(name, Date.now());
-    void (async () => {
-      const [row] = await db.query<{ partition: string }>(`SELECT partition_name AS partition FROM ${SCHEMA}.queue WHERE name = $1`, [name]);
-      if (row && /^j[0-9a-f]+$/.test(row.partition)) await db.exec(`ANALYZE ${SCHEMA}.${row.partition}`);
-    })().catch((err: unknown) => {
+    analyzeQueue(db, SCHEMA, name).catch((err: unknown) => {
       for (const l of listeners) l(err);
     });
   }
@@ -264,7 +236,7 @@ export function createJobQueue(db: Db, opts: JobQueueOptions) {
           // pg-boss completes what is still active when this returns, with this output for a
           // batch of one and none for more: the batch's outputs go in one statement here.
           if (raws.length === 1) return done[0]?.output ?? {};
-          if (done.length > 0) await completeWith(name, done);
+          if (done.length > 0) await completeWith(db, SCHEMA, name, done);
           return {};
         };
         worker.id = await boss.work<Envelope>(name, { batchSize: batch, includeMetadata: true, pollingIntervalSeconds: opts.pollSeconds }, async (raws) => {
