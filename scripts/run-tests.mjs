@@ -138,6 +138,14 @@ process.on('exit', () => {
   fs.rmSync(runDir, { recursive: true, force: true });
 });
 
+/** A failed file's failures as its reporter summed them up at its end, or else its last lines. */
+const RECAP_CHARS = 8000;
+function failureRecap(output) {
+  const at = output.lastIndexOf('✖ failing tests:');
+  const text = at >= 0 ? output.slice(at) : output.split('\n').slice(-60).join('\n');
+  return text.length > RECAP_CHARS ? `${text.slice(0, RECAP_CHARS)}\n… (the rest is in the file's output above)` : text;
+}
+
 const count = (output, label) => Number(new RegExp(`^ℹ ${label} (\\d+)$`, 'm').exec(output)?.[1] ?? 0);
 
 async function main() {
@@ -167,15 +175,17 @@ async function main() {
         : r.code !== 0
           ? `exited with ${r.code ?? r.signal}`
           : null;
-      if (why) broken.push(`${file}: ${why}`);
+      if (why) broken.push({ file, why, recap: failureRecap(r.output) });
       if (r.leftovers) process.stderr.write(`warning: ${file} left processes running; they were killed:\n  ${r.leftovers.join('\n  ')}\n`);
     }
   };
   await Promise.all(Array.from({ length: Math.min(CONCURRENCY, files.length) }, worker));
   if (interruption) return interruption;
+  // A long run's log is often read from its end: each failed file's failures again, there.
+  for (const b of broken) console.log(`\n── failures of ${b.file}\n${b.recap}`);
   console.log(`\nℹ files ${files.length}`);
   for (const [k, v] of Object.entries(totals)) console.log(`ℹ ${k} ${v}`);
-  for (const b of broken) console.log(`✖ ${b}`);
+  for (const b of broken) console.log(`✖ ${b.file}: ${b.why}`);
   // Failed files that reported no failing test (a crash, a kill) still count as failures.
   const failed = Math.max(totals.fail + totals.cancelled, broken.length);
   console.log(`${totals.pass} passed, ${failed} failed`);

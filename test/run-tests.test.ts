@@ -63,6 +63,13 @@ describe('the test runner cleans up after every test file', () => {
     assert.equal(fs.existsSync(left.dir), false, 'the temporary directory is removed');
   });
 
+  test("a failed file's failures are printed again at the end of the run, before its totals", async () => {
+    const { code, left, output } = await runFixture({ FIXTURE_FAIL: '1' });
+    assert.equal(code, 1, output());
+    assert.match(output(), /── failures of test\/fixtures\/leaves-behind\.fixture\.ts\n✖ failing tests:[\s\S]*the fixture fails on purpose[\s\S]*\nℹ files 1\n/);
+    await gone(left.pid);
+  });
+
   test('an interrupted run (SIGTERM) stops every file and what it started', async () => {
     const { code, left, output } = await runFixture({ FIXTURE_HANG: '1' }, 'SIGTERM');
     assert.equal(code, 143, output());

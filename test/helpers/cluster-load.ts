@@ -28,6 +28,13 @@ export async function adminPost(url: string, path: string, body: unknown, acting
   return { status: res.status, body: (await res.json()) as any };
 }
 
+/** One send of the run: the instance its client was on, when it went, when it was acked (epoch ms). */
+export interface SendRecord {
+  url: string | null;
+  sentAt: number;
+  ackedAt: number | null;
+}
+
 /** Each send has its own 5 s ack timeout: all of them are answered well within this. */
 const ACK_DEADLINE_MS = 60_000;
 /** Reconnecting backs off to 2 s at most, and a sync page is bounded by its ack timeout. */
@@ -74,6 +81,7 @@ export async function runLoad(o: LoadOptions) {
 async function drive(o: LoadOptions, clients: ClusterClient[], groups: { id: string; members: ClusterClient[] }[], groupOf: Map<ClusterClient, string>) {
   const acked = new Map<string, { id: string; seq: number }[]>();
   const ackTimes: number[] = [];
+  const sendLog: SendRecord[] = [];
   let attempted = 0;
   let failed = 0;
   const sends: Promise<void>[] = [];
@@ -92,10 +100,13 @@ async function drive(o: LoadOptions, clients: ClusterClient[], groups: { id: str
     const sender = clients[i % clients.length]!;
     const conversationId = groupOf.get(sender)!;
     attempted++;
+    const record: SendRecord = { url: sender.url(), sentAt: Date.now(), ackedAt: null };
+    sendLog.push(record);
     sends.push(
       sender.send(conversationId, `m${i}`).then((m) => {
         if (!m) return void failed++;
-        ackTimes.push(Date.now() - start);
+        record.ackedAt = Date.now();
+        ackTimes.push(record.ackedAt - start);
         const list = acked.get(conversationId) ?? [];
         acked.set(conversationId, list);
         list.push(m);
@@ -112,5 +123,5 @@ async function drive(o: LoadOptions, clients: ClusterClient[], groups: { id: str
   await within('every client to reconnect and sync', CATCH_UP_DEADLINE_MS, Promise.all(catchUp), () =>
     clients.filter((c) => !synced.has(c)).map((c) => c.state()),
   );
-  return { ...checkDelivery(groups, acked), attempted, failed, ackTimes, clients };
+  return { ...checkDelivery(groups, acked), attempted, failed, ackTimes, sends: sendLog, clients };
 }
