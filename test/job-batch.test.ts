@@ -12,56 +12,59 @@ if (skippedPostgres) test('job batches on postgres', { skip: skippedPostgres }, 
 
 for (const backend of backends) {
   describe(`job batches on ${backend.name}`, () => {
-    // A worker of a batched queue takes several due jobs a fetch and runs them one after another;
-    // each settles on its own, so a failing one never fails (and re-runs) the others.
-    test('a worker taking ten a fetch takes six due jobs at once, and each settles on its own', async () => {
-      const store = await backend.openStore({ jobs: OPTS });
-      try {
-        await store.jobs.start();
-        await store.jobs.enqueue(ANSWERS.map((answer, n) => ({ queue: QUEUES.email, data: { n, answer } })));
-        // What the first run sees: how many of the queue's jobs its worker's fetch took.
-        let takenTogether = 0;
-        let inFlight = 0;
-        let mostInFlight = 0;
-        const { runs, handler } = recorder(async (job): Promise<JobResult> => {
-          const { n, answer } = job.data as { n: number; answer: Answer };
-          if (runs.length === 1) {
-            const [row] = await store.query<{ n: number }>(`SELECT count(*)::int AS n FROM pgboss.job WHERE name = $1 AND state = 'active'`, [QUEUES.email]);
-            takenTogether = row!.n;
-          }
-          mostInFlight = Math.max(mostInFlight, ++inFlight);
-          await new Promise((r) => setTimeout(r, 20));
-          inFlight--;
-          if (answer === 'throw' && job.attempt === 1) throw new Error('handler blew up');
-          if (answer === 'retry' && job.attempt === 1) return { outcome: 'retry', reason: 'try later' };
-          if (answer === 'dead') return { outcome: 'dead', reason: 'no such mailbox' };
-          return { outcome: 'done', output: { n } };
-        });
-        await store.jobs.work(QUEUES.email, handler, { concurrency: 1, batch: 10 });
-        const ranOf = (n: number) => runs.filter((r) => (r.job.data as { n: number }).n === n).length;
-        // The retried two run again after their backoff (1 s); the rest stay as they settled.
-        await waitFor(() => ranOf(1) === 2 && ranOf(4) === 2, 20_000, 'the retried and the thrown job run a second time');
-        assert.equal(takenTogether, ANSWERS.length, "one fetch took all six: the first run saw them all active");
-        assert.equal(mostInFlight, 1, 'one after another');
-        for (const n of [0, 2, 5]) assert.equal(ranOf(n), 1, `done job ${n} ran once`);
-        assert.equal(ranOf(3), 1, 'the dead job ran once');
-        const rows = await waitFor(async () => {
-          const r = await store.query<{ n: number; state: string; output: { n?: number } | null }>(
-            `SELECT (data->'payload'->>'n')::int AS n, state::text AS state, output FROM pgboss.job WHERE name = $1 ORDER BY 1`,
-            [QUEUES.email],
+    // A worker of a batched queue takes several due jobs a fetch and runs them one after another
+    // (or side by side); each settles on its own, so a failing one never fails (and re-runs) the others.
+    for (const sideBySide of [false, true]) {
+      test(`a worker taking ten a fetch${sideBySide ? ', side by side,' : ''} takes six due jobs at once, and each settles on its own`, async () => {
+        const store = await backend.openStore({ jobs: OPTS });
+        try {
+          await store.jobs.start();
+          await store.jobs.enqueue(ANSWERS.map((answer, n) => ({ queue: QUEUES.email, data: { n, answer } })));
+          // What the first run sees: how many of the queue's jobs its worker's fetch took.
+          let takenTogether = 0;
+          let inFlight = 0;
+          let mostInFlight = 0;
+          const { runs, handler } = recorder(async (job): Promise<JobResult> => {
+            const { n, answer } = job.data as { n: number; answer: Answer };
+            // Side by side, all six have started before the first await of any ends.
+            mostInFlight = Math.max(mostInFlight, ++inFlight);
+            if (runs.length === 1) {
+              const [row] = await store.query<{ n: number }>(`SELECT count(*)::int AS n FROM pgboss.job WHERE name = $1 AND state = 'active'`, [QUEUES.email]);
+              takenTogether = row!.n;
+            }
+            await new Promise((r) => setTimeout(r, 20));
+            inFlight--;
+            if (answer === 'throw' && job.attempt === 1) throw new Error('handler blew up');
+            if (answer === 'retry' && job.attempt === 1) return { outcome: 'retry', reason: 'try later' };
+            if (answer === 'dead') return { outcome: 'dead', reason: 'no such mailbox' };
+            return { outcome: 'done', output: { n } };
+          });
+          await store.jobs.work(QUEUES.email, handler, { concurrency: 1, batch: 10, sideBySide });
+          const ranOf = (n: number) => runs.filter((r) => (r.job.data as { n: number }).n === n).length;
+          // The retried two run again after their backoff (1 s); the rest stay as they settled.
+          await waitFor(() => ranOf(1) === 2 && ranOf(4) === 2, 20_000, 'the retried and the thrown job run a second time');
+          assert.equal(takenTogether, ANSWERS.length, "one fetch took all six: the first run saw them all active");
+          assert.equal(mostInFlight, sideBySide ? ANSWERS.length : 1, sideBySide ? 'all at once' : 'one after another');
+          for (const n of [0, 2, 5]) assert.equal(ranOf(n), 1, `done job ${n} ran once`);
+          assert.equal(ranOf(3), 1, 'the dead job ran once');
+          const rows = await waitFor(async () => {
+            const r = await store.query<{ n: number; state: string; output: { n?: number } | null }>(
+              `SELECT (data->'payload'->>'n')::int AS n, state::text AS state, output FROM pgboss.job WHERE name = $1 ORDER BY 1`,
+              [QUEUES.email],
+            );
+            return r.every((x) => x.state === 'completed' || x.n === 3) ? r : null;
+          }, 20_000, 'every job but the dead one completed');
+          for (const r of rows.filter((x) => x.n !== 3)) assert.equal(r.output?.n, r.n, `job ${r.n} completed with its own output`);
+          const dead = await store.jobs.deadLetters({ limit: 10, before: null });
+          assert.deepEqual(
+            dead.map((d) => (d.data as { n: number }).n),
+            [3],
+            'only the dead job is dead-lettered',
           );
-          return r.every((x) => x.state === 'completed' || x.n === 3) ? r : null;
-        }, 20_000, 'every job but the dead one completed');
-        for (const r of rows.filter((x) => x.n !== 3)) assert.equal(r.output?.n, r.n, `job ${r.n} completed with its own output`);
-        const dead = await store.jobs.deadLetters({ limit: 10, before: null });
-        assert.deepEqual(
-          dead.map((d) => (d.data as { n: number }).n),
-          [3],
-          'only the dead job is dead-lettered',
-        );
-      } finally {
-        await store.close();
-      }
-    });
+        } finally {
+          await store.close();
+        }
+      });
+    }
   });
 }

@@ -79,8 +79,9 @@ export async function startDelivery(o: DeliveryOptions) {
   // A push decision only reads and writes the database (a few ms), and running one twice is
   // harmless (it claims what it pushes, and its device jobs have stable ids): ten a fetch.
   // A message to a large group's offline members is a decision for each of them at once,
-  // and each had its own fetch and completion. Device jobs call providers (seconds, at worst)
-  // and stay one a fetch.
+  // and each had its own fetch and completion. Device jobs mostly wait on a provider (its
+  // answer within the channel's timeout, 10 s at worst): ten a fetch too, side by side, so a
+  // batch ends with its slowest push, far inside the job expiry.
   stops.push(await jobs.work<PushJob>(
     QUEUES.push,
     async (job) => ({ outcome: 'done', output: { ...(await services.push.run(job.data, job.id)) } }),
@@ -110,7 +111,7 @@ export async function startDelivery(o: DeliveryOptions) {
         }
         return settle(result);
       },
-      { concurrency: 4 },
+      { concurrency: 4, batch: 10, sideBySide: true },
     ));
   }
 

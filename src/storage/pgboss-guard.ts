@@ -1,3 +1,4 @@
+// Guards around pg-boss 10: its completions that nobody awaits, and the deadlocks of a cluster creating its queues at once.
 import type { EventEmitter } from 'node:events';
 import { createRequire } from 'node:module';
 
@@ -27,5 +28,20 @@ export function guardPgBossCompletions(): void {
     // PgBoss exposes the manager's functions under their `name` (boss.fail, boss.complete).
     Object.defineProperty(guarded, 'name', { value: name });
     prototype[name] = guarded;
+  }
+}
+
+/**
+ * Instances of a cluster starting together on a new database create the same queues at
+ * once, and PostgreSQL may pick one of them as a deadlock victim: that one tries again.
+ */
+export async function afterDeadlock<T>(fn: () => Promise<T>): Promise<T> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await fn();
+    } catch (err) {
+      if ((err as { code?: string }).code !== '40P01' || attempt >= 5) throw err;
+      await new Promise((r) => setTimeout(r, 20 * 2 ** attempt * (1 + Math.random())));
+    }
   }
 }

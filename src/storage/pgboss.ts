@@ -2,8 +2,9 @@ import { randomUUID } from 'node:crypto';
 import PgBoss from 'pg-boss';
 import type { Db, Queryable } from './db.ts';
 import { createDueWakes } from './due-wakes.ts';
-import { guardPgBossCompletions } from './pgboss-guard.ts';
+import { afterDeadlock, guardPgBossCompletions } from './pgboss-guard.ts';
 import { analyzeQueue, byDueTime, completeWith } from './pgboss-statements.ts';
+import { wakeGatherer } from './wake-gather.ts';
 import {
   type DeadLetter,
   DELIVERY_QUEUES,
@@ -38,7 +39,7 @@ export interface JobQueueOptions {
 export const DEFAULT_JOB_OPTIONS: JobQueueOptions = { retryLimit: 5, retryDelaySeconds: 5, expireSeconds: 60, maintenanceSeconds: 30, pollSeconds: 30 };
 
 const SCHEMA = 'pgboss';
-/** A wake for this many new jobs is a burst: see analyzeAfterBurst. */
+/** Wakes for this many new jobs are a burst: see analyzeAfterBurst. */
 const BURST_JOBS = 500;
 const ANALYZE_EVERY_MS = 10_000;
 /** Stored job data: the payload and the queue it belongs to, so a dead letter knows where to go back. */
@@ -145,18 +146,38 @@ export function createJobQueue(db: Db, opts: JobQueueOptions) {
     }
   }
 
-  /** When each queue's partition was last analyzed after a burst (this process's clock). */
-  const analyzedAt = new Map<QueueName, number>();
+  /** Wakes this process's idle workers of a queue for `jobs` new jobs (after gathering: wake-gather.ts). */
+  function rouse(name: QueueName, jobs: number) {
+    // As many idle workers as the new jobs fill batches, since every woken worker fetches:
+    // waking all four of a device queue for a push to one device made three empty fetches.
+    // A busy worker fetches again as soon as its job or batch ends (next() in work()).
+    const list = workers.get(name) ?? [];
+    for (const w of list.filter((w) => !w.busy).slice(0, Math.ceil(jobs / (batches.get(name) ?? 1)))) {
+      // To the back, so the next wake goes to another worker.
+      list.splice(list.indexOf(w), 1);
+      list.push(w);
+      boss.notifyWorker(w.id);
+    }
+  }
+  const gatherer = wakeGatherer(rouse, (name) => batches.get(name) ?? 1);
+
+  /** When each queue's partition was last analyzed after a burst (this process's clock), and the jobs woken since. */
+  const analyzed = new Map<QueueName, { at: number; woken: number }>();
   /**
    * A burst of jobs (a message to a large group's offline members) makes the statistics of
    * its queue's partition wrong at once: planned as if the queue were nearly empty, a fetch of
    * a batch reads every due job and sorts them. Autovacuum (PostgreSQL) and the embedded
-   * vacuum (PGlite) correct them within a minute or so; here the burst's own wake does, at most
-   * once per ANALYZE_EVERY_MS per queue.
+   * vacuum (PGlite) correct them within a minute or so; here the burst's wakes do, once they
+   * count BURST_JOBS, at most once per ANALYZE_EVERY_MS per queue. Counted over wakes, since
+   * a device queue's burst comes a decision's few jobs at a time.
    */
   function analyzeAfterBurst(name: QueueName, jobs: number) {
-    if (jobs < BURST_JOBS || Date.now() - (analyzedAt.get(name) ?? 0) < ANALYZE_EVERY_MS) return;
-    analyzedAt.set(name, Date.now());
+    const a = analyzed.get(name) ?? { at: 0, woken: 0 };
+    analyzed.set(name, a);
+    a.woken += jobs;
+    if (a.woken < BURST_JOBS || Date.now() - a.at < ANALYZE_EVERY_MS) return;
+    a.at = Date.now();
+    a.woken = 0;
     analyzeQueue(db, SCHEMA, name).catch((err: unknown) => {
       for (const l of listeners) l(err);
     });
@@ -180,7 +201,7 @@ export function createJobQueue(db: Db, opts: JobQueueOptions) {
     enqueue: (specs) => insert(db, specs),
     repoFor: (q) => ({ enqueue: (specs) => insert(q, specs) }),
 
-    async work<D>(name: QueueName, handler: JobHandler<D>, o: { concurrency?: number; batch?: number } = {}) {
+    async work<D>(name: QueueName, handler: JobHandler<D>, o: { concurrency?: number; batch?: number; sideBySide?: boolean } = {}) {
       const batch = Math.max(1, o.batch ?? 1);
       batches.set(name, batch);
       const mine: { id: string; busy: boolean }[] = [];
@@ -220,11 +241,11 @@ export function createJobQueue(db: Db, opts: JobQueueOptions) {
         // worker at one batch per interval, so each finished batch wakes its worker at once.
         const next = () => setImmediate(() => boss.notifyWorker(worker.id));
         const runBatch = async (raws: unknown[]) => {
-          // One after another, each settling on its own: one that throws is failed (and
-          // retried) alone, never the batch. All of them, even when stopping: pg-boss completes
-          // every job of the batch still active once this returns, run or not.
+          // Each settles on its own: one that throws is failed (and retried) alone, never the
+          // batch. All of them, even when stopping: pg-boss completes every job of the batch
+          // still active once this returns, run or not.
           const done: { id: string; output: Record<string, unknown> }[] = [];
-          for (const raw of raws) {
+          const settleOne = async (raw: unknown) => {
             const id = (raw as { id: string }).id;
             try {
               const output = await runOne(raw);
@@ -232,7 +253,9 @@ export function createJobQueue(db: Db, opts: JobQueueOptions) {
             } catch (err) {
               await boss.fail(name, id, { reason: String((err as Error)?.message ?? err) });
             }
-          }
+          };
+          if (o.sideBySide) await Promise.all(raws.map(settleOne));
+          else for (const raw of raws) await settleOne(raw);
           // pg-boss completes what is still active when this returns, with this output for a
           // batch of one and none for more: the batch's outputs go in one statement here.
           if (raws.length === 1) return done[0]?.output ?? {};
@@ -266,16 +289,7 @@ export function createJobQueue(db: Db, opts: JobQueueOptions) {
 
     wake(name, jobs = 1) {
       analyzeAfterBurst(name, jobs);
-      // As many idle workers as the new jobs fill batches, since every woken worker fetches:
-      // waking all four of a device queue for a push to one device made three empty fetches.
-      // A busy worker fetches again as soon as its job or batch ends (next() above).
-      const list = workers.get(name) ?? [];
-      for (const w of list.filter((w) => !w.busy).slice(0, Math.ceil(jobs / (batches.get(name) ?? 1)))) {
-        // To the back, so the next wake goes to another worker.
-        list.splice(list.indexOf(w), 1);
-        list.push(w);
-        boss.notifyWorker(w.id);
-      }
+      gatherer.wake(name, jobs);
     },
 
     async waiting(name, singletonKeys) {
@@ -353,6 +367,7 @@ export function createJobQueue(db: Db, opts: JobQueueOptions) {
       if (!started) return;
       started = false;
       dueWakes.stop();
+      gatherer.stop();
       await boss.stop({ graceful: true, wait: true, close: false, timeout: 5000 } as never);
     },
   };
@@ -360,21 +375,6 @@ export function createJobQueue(db: Db, opts: JobQueueOptions) {
 }
 
 export type PgJobQueue = ReturnType<typeof createJobQueue>;
-
-/**
- * Instances of a cluster starting together on a new database create the same queues at
- * once, and PostgreSQL may pick one of them as a deadlock victim: that one tries again.
- */
-async function afterDeadlock<T>(fn: () => Promise<T>): Promise<T> {
-  for (let attempt = 0; ; attempt++) {
-    try {
-      return await fn();
-    } catch (err) {
-      if ((err as { code?: string }).code !== '40P01' || attempt >= 5) throw err;
-      await new Promise((r) => setTimeout(r, 20 * 2 ** attempt * (1 + Math.random())));
-    }
-  }
-}
 
 const INSTALL_LOCK = 7_413_902;
 
