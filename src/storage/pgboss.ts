@@ -46,6 +46,13 @@ const ANALYZE_EVERY_MS = 10_000;
 type Envelope = { queue: QueueName; payload: object };
 
 /**
+ * pg-boss's insert (JobQueue.enqueue) is prepared once per connection: planning was most of
+ * its cost, and its plan does not hang on a queue's contents (JSON rows joined to queue
+ * settings). Not its fetch and completion: a plan cached while a queue is empty stays.
+ */
+const INSERT = /^\s*WITH defaults as \(/;
+
+/**
  * pg-boss expects a `db` with executeSql. Its maintenance and migrations send scripts
  * wrapped in BEGIN ... COMMIT; those run through our own transaction so that a failing
  * statement rolls back at once: on PGlite's single connection an aborted transaction
@@ -57,7 +64,7 @@ function bossDb(q: Queryable, db?: Db) {
       const script = /^\s*BEGIN;([\s\S]*)COMMIT;\s*$/.exec(text);
       if (script && db) return { rows: await db.transaction((tx) => tx.exec(script[1]!)) };
       if (!values || values.length === 0) return { rows: await q.exec(text) };
-      return { rows: await q.query(byDueTime(text), values) };
+      return { rows: await q.query(byDueTime(text), values, INSERT.test(text) ? { name: 'parley_boss_insert' } : undefined) };
     },
   };
 }
