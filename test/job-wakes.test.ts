@@ -55,6 +55,45 @@ test('a wake rouses one idle worker per new job: a push to one device is not fou
   }
 });
 
+// A queue taking batches (device pushes): wakes are gathered into one fetch, a batch that was
+// not full is not followed by a fetch of its own, and a wake that found no worker idle is
+// answered as soon as a batch ends.
+test('a batched queue: one fetch for jobs woken together, none after a batch that was not full, none missed', async () => {
+  const { store, seen } = await quietStore();
+  try {
+    await store.jobs.start();
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    const { runs, handler } = recorder(async (job) => {
+      if ((job.data as { token: string }).token === 'held') await gate;
+      return { outcome: 'done' };
+    });
+    await store.jobs.work(QUEUES.fcm, handler, { concurrency: 2, batch: 10, sideBySide: true });
+    await waitFor(() => seen.fetches >= 2, 15_000, 'each worker fetching once as it starts');
+    seen.fetches = 0;
+    // Three decisions' wakes, a job each, within the gathering moment.
+    await store.jobs.enqueue([1, 2, 3].map((n) => ({ queue: QUEUES.fcm, data: { token: `t${n}` } })));
+    for (let n = 0; n < 3; n++) store.jobs.wake(QUEUES.fcm, 1);
+    await waitFor(() => runs.length === 3, 15_000, 'the three jobs run');
+    // Had a worker looked again after that batch of three, this next job would make three fetches.
+    await store.jobs.enqueue([{ queue: QUEUES.fcm, data: { token: 'held' } }]);
+    store.jobs.wake(QUEUES.fcm, 1);
+    await waitFor(() => runs.length === 4, 15_000, 'the held job started');
+    assert.equal(seen.fetches, 2, 'three jobs woken together, one fetch; the next job, one more');
+    // One worker holds a job; the other is roused for this one and holds it too; the next wake finds none idle.
+    await store.jobs.enqueue([{ queue: QUEUES.fcm, data: { token: 'held' } }]);
+    store.jobs.wake(QUEUES.fcm, 1);
+    await waitFor(() => runs.length === 5, 15_000, 'the second held job started');
+    // A wake for a full batch rouses at once (no gathering): it finds both workers busy.
+    await store.jobs.enqueue([{ queue: QUEUES.fcm, data: { token: 'late' } }]);
+    store.jobs.wake(QUEUES.fcm, 10);
+    release();
+    await waitFor(() => runs.length === 6, 15_000, 'the job woken while both workers were busy, run once a batch ended');
+  } finally {
+    await store.close();
+  }
+});
+
 // Within the deadlines below (half the idle poll's minute) only this process's own wakes,
 // when a job falls due, make the workers look.
 test('a delayed job and a retry run when they fall due, without waiting for the idle poll', async () => {

@@ -4,7 +4,7 @@ import type { Db, Queryable } from './db.ts';
 import { createDueWakes } from './due-wakes.ts';
 import { afterDeadlock, guardPgBossCompletions } from './pgboss-guard.ts';
 import { analyzeQueue, byDueTime, completeWith } from './pgboss-statements.ts';
-import { wakeGatherer } from './wake-gather.ts';
+import { type WorkerSlot, workerWakes } from './worker-wakes.ts';
 import {
   type DeadLetter,
   DELIVERY_QUEUES,
@@ -101,10 +101,7 @@ export function createJobQueue(db: Db, opts: JobQueueOptions) {
   boss.on('error', (err: unknown) => {
     for (const l of listeners) l(err);
   });
-  /** Jobs a worker of each queue takes per fetch (JobQueue.work's `batch`). */
-  const batches = new Map<QueueName, number>();
-  /** This process's workers of each queue, and whether each is running a job. */
-  const workers = new Map<QueueName, { id: string; busy: boolean }[]>();
+  const wakes = workerWakes((id) => boss.notifyWorker(id));
   let started = false;
 
   const dueWakes = createDueWakes((name, jobs) => queue.wake(name, jobs));
@@ -153,21 +150,6 @@ export function createJobQueue(db: Db, opts: JobQueueOptions) {
     }
   }
 
-  /** Wakes this process's idle workers of a queue for `jobs` new jobs (after gathering: wake-gather.ts). */
-  function rouse(name: QueueName, jobs: number) {
-    // As many idle workers as the new jobs fill batches, since every woken worker fetches:
-    // waking all four of a device queue for a push to one device made three empty fetches.
-    // A busy worker fetches again as soon as its job or batch ends (next() in work()).
-    const list = workers.get(name) ?? [];
-    for (const w of list.filter((w) => !w.busy).slice(0, Math.ceil(jobs / (batches.get(name) ?? 1)))) {
-      // To the back, so the next wake goes to another worker.
-      list.splice(list.indexOf(w), 1);
-      list.push(w);
-      boss.notifyWorker(w.id);
-    }
-  }
-  const gatherer = wakeGatherer(rouse, (name) => batches.get(name) ?? 1);
-
   /** When each queue's partition was last analyzed after a burst (this process's clock), and the jobs woken since. */
   const analyzed = new Map<QueueName, { at: number; woken: number }>();
   /**
@@ -210,8 +192,7 @@ export function createJobQueue(db: Db, opts: JobQueueOptions) {
 
     async work<D>(name: QueueName, handler: JobHandler<D>, o: { concurrency?: number; batch?: number; sideBySide?: boolean } = {}) {
       const batch = Math.max(1, o.batch ?? 1);
-      batches.set(name, batch);
-      const mine: { id: string; busy: boolean }[] = [];
+      const mine: WorkerSlot[] = [];
       /** The batches (or single jobs) this queue's workers are running: stopping waits for them. */
       const running = new Set<Promise<unknown>>();
 
@@ -243,9 +224,10 @@ export function createJobQueue(db: Db, opts: JobQueueOptions) {
       }
 
       for (let i = 0; i < (o.concurrency ?? 1); i++) {
-        const worker = { id: '', busy: false };
+        const worker: WorkerSlot = { id: '', busy: false };
         // pg-boss waits a poll interval after every fetch; with a backlog that would cap a
-        // worker at one batch per interval, so each finished batch wakes its worker at once.
+        // worker at one batch per interval, so a batch that leaves more waiting wakes its
+        // worker at once (worker-wakes.ts).
         const next = () => setImmediate(() => boss.notifyWorker(worker.id));
         const runBatch = async (raws: unknown[]) => {
           // Each settles on its own: one that throws is failed (and retried) alone, never the
@@ -278,17 +260,14 @@ export function createJobQueue(db: Db, opts: JobQueueOptions) {
           } finally {
             running.delete(run);
             worker.busy = false;
-            next();
+            if (wakes.again(name, raws.length)) next();
           }
         });
         mine.push(worker);
       }
-      workers.set(name, [...(workers.get(name) ?? []), ...mine]);
+      wakes.add(name, batch, mine);
       return async () => {
-        workers.set(
-          name,
-          (workers.get(name) ?? []).filter((w) => !mine.includes(w)),
-        );
+        wakes.remove(name, mine);
         for (const w of mine) await boss.offWork({ id: w.id });
         await Promise.allSettled([...running]);
       };
@@ -296,7 +275,7 @@ export function createJobQueue(db: Db, opts: JobQueueOptions) {
 
     wake(name, jobs = 1) {
       analyzeAfterBurst(name, jobs);
-      gatherer.wake(name, jobs);
+      wakes.wake(name, jobs);
     },
 
     async waiting(name, singletonKeys) {
@@ -374,7 +353,7 @@ export function createJobQueue(db: Db, opts: JobQueueOptions) {
       if (!started) return;
       started = false;
       dueWakes.stop();
-      gatherer.stop();
+      wakes.stop();
       await boss.stop({ graceful: true, wait: true, close: false, timeout: 5000 } as never);
     },
   };
