@@ -243,8 +243,11 @@ export function createJobQueue(db: Db, opts: JobQueueOptions) {
               await boss.fail(name, id, { reason: String((err as Error)?.message ?? err) });
             }
           };
-          if (o.sideBySide) await Promise.all(raws.map(settleOne));
-          else for (const raw of raws) await settleOne(raw);
+          if (o.sideBySide) {
+            // Every one ends before the batch does, even if settling one failed (the database gone).
+            const failed = (await Promise.allSettled(raws.map(settleOne))).find((r) => r.status === 'rejected');
+            if (failed) throw failed.reason;
+          } else for (const raw of raws) await settleOne(raw);
           // pg-boss completes what is still active when this returns, with this output for a
           // batch of one and none for more: the batch's outputs go in one statement here.
           if (raws.length === 1) return done[0]?.output ?? {};
