@@ -55,33 +55,4 @@ describe('PGlite in a worker thread', () => {
     );
     assert.deepEqual(await db.query("SELECT to_regclass('pg_temp.thread_probe') AS t"), [{ t: null }]);
   });
-
-  test('the send batch goes first: queued behind a transaction with other statements and transactions, it runs next', async () => {
-    await db.query('CREATE TABLE IF NOT EXISTS lane_probe (n serial PRIMARY KEY, who text NOT NULL)');
-    const mark = (who: string) => `INSERT INTO lane_probe (who) VALUES ('${who}')`;
-    let hold!: () => void;
-    const held = new Promise<void>((resolve) => (hold = resolve));
-    let began!: () => void;
-    const holding = new Promise<void>((resolve) => (began = resolve));
-    const busy = db.transaction(async (tx) => {
-      await tx.query(mark('holder'));
-      began();
-      await held;
-    });
-    await holding;
-    // Each is posted to the worker at once, in this order, and so reaches it before the
-    // holder's COMMIT, which is posted only once hold() lets the transaction end.
-    const queued = [
-      db.query(mark('other 1')),
-      db.transaction((tx) => tx.query(mark('other 2'))),
-      db.exec(mark('other 3')),
-      db.sendConnection!.query(mark('send 1'), [], { name: 'lane_probe_send' }),
-      db.query(mark('other 4')),
-      db.sendConnection!.exec(mark('send 2')),
-    ];
-    hold();
-    await Promise.all([busy, ...queued]);
-    const order = (await db.query<{ who: string }>('SELECT who FROM lane_probe ORDER BY n')).map((r) => r.who);
-    assert.deepEqual(order, ['holder', 'send 1', 'send 2', 'other 1', 'other 2', 'other 3', 'other 4']);
-  });
 });

@@ -57,26 +57,22 @@ export async function openPgliteThread(opts: { dataDir?: string; loadDataDir?: U
       worker.postMessage({ ...request, id });
     });
   };
-  /** Statements in a transaction (`tx`), or outside one, taking their turns in a lane (pglite-lanes.ts). */
-  const on = (tx?: number, lane?: 'send'): Queryable => ({
+  const on = (tx?: number): Queryable => ({
     query: <R>(sql: string, params?: unknown[], options?: QueryOptions) =>
       call<R[]>({
         op: 'query',
         sql,
         ...(params ? { params } : {}),
         ...(tx ? { tx } : {}),
-        ...(lane ? { lane } : {}),
         ...(options?.name ? { name: options.name } : {}),
         ...(options?.rowMode ? { rowMode: options.rowMode } : {}),
       }),
-    exec: (sql: string) => call<Record<string, unknown>[]>({ op: 'exec', sql, ...(tx ? { tx } : {}), ...(lane ? { lane } : {}) }),
+    exec: (sql: string) => call<Record<string, unknown>[]>({ op: 'exec', sql, ...(tx ? { tx } : {}) }),
   });
 
   return {
     engine: 'pglite',
     ...on(),
-    // Not a connection of its own (there is one), but the first turn on it whenever it comes free.
-    sendConnection: on(undefined, 'send'),
     async transaction(fn) {
       const tx = await call<number>({ op: 'begin' });
       let result: Awaited<ReturnType<typeof fn>>;

@@ -34,10 +34,9 @@ export interface Db extends Queryable {
    */
   transaction<T>(fn: (q: Queryable) => Promise<T>): Promise<T>;
   /**
-   * The send batcher's way in. On PostgreSQL a connection of its own: sends never wait
-   * behind other queries for a pooled connection, and every batch runs on the one backend.
-   * On PGlite, whose one connection everything shares, the first turn on it whenever it
-   * comes free (pglite-lanes.ts).
+   * A connection of its own for the send batcher, where the engine has several (PostgreSQL):
+   * sends never wait behind other queries for a pooled connection, and every batch runs on
+   * the one backend. Absent on PGlite, whose one connection everything shares.
    */
   readonly sendConnection?: Queryable;
   close(): Promise<void>;

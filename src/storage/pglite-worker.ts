@@ -1,17 +1,15 @@
 // The PGlite engine in a worker thread (see db-pglite-thread.ts). It answers query, exec,
 // begin and end requests; a transaction's queries carry its id and run inside PGlite's own
-// transaction, which holds everything else back until it ends. Statements and transactions
-// take turns on the connection in two lanes, the send batch's first (pglite-lanes.ts).
+// transaction, which holds everything else back until it ends.
 import { parentPort, workerData } from 'node:worker_threads';
 import type { Transaction } from '@electric-sql/pglite';
 import { createPglite } from './db-pglite.ts';
-import { connectionLanes } from './pglite-lanes.ts';
 import { preparedStatements } from './pglite-prepared.ts';
 
 export type Request =
-  | { id: number; op: 'query'; sql: string; params?: unknown[]; tx?: number; name?: string; rowMode?: 'array'; lane?: 'send' }
-  | { id: number; op: 'exec'; sql: string; tx?: number; lane?: 'send' }
-  | { id: number; op: 'begin'; lane?: 'send' }
+  | { id: number; op: 'query'; sql: string; params?: unknown[]; tx?: number; name?: string; rowMode?: 'array' }
+  | { id: number; op: 'exec'; sql: string; tx?: number }
+  | { id: number; op: 'begin' }
   | { id: number; op: 'end'; tx: number; commit: boolean }
   | { id: number; op: 'close' };
 
@@ -21,17 +19,6 @@ const port = parentPort!;
 const { dataDir, loadDataDir } = workerData as { dataDir?: string; loadDataDir?: Uint8Array };
 const pg = await createPglite({ ...(dataDir ? { dataDir } : {}), ...(loadDataDir ? { loadDataDir: new Blob([loadDataDir]) } : {}) });
 const prepared = preparedStatements(pg);
-const lanes = connectionLanes();
-
-/** Runs a statement outside any transaction in its turn. */
-async function inTurn<T>(lane: 'send' | undefined, run: () => Promise<T>): Promise<T> {
-  await lanes.acquire(lane ?? 'other');
-  try {
-    return await run();
-  } finally {
-    lanes.release();
-  }
-}
 
 interface Open {
   tx: Transaction | null;
@@ -55,17 +42,15 @@ const plain = (err: unknown): Record<string, unknown> => {
 async function handle(r: Request): Promise<unknown> {
   switch (r.op) {
     case 'query': {
-      const options = r.rowMode ? { rowMode: r.rowMode } : undefined;
-      if (r.tx) return (await open.get(r.tx)!.tx!.query(r.sql, r.params, options)).rows;
-      return inTurn(r.lane, async () => (r.name ? prepared(r.name, r.sql, r.params, r.rowMode) : (await pg.query(r.sql, r.params, options)).rows));
+      if (r.name && !r.tx) return prepared(r.name, r.sql, r.params, r.rowMode);
+      const q = r.tx ? open.get(r.tx)!.tx! : pg;
+      return (await q.query(r.sql, r.params, r.rowMode ? { rowMode: r.rowMode } : undefined)).rows;
     }
     case 'exec': {
-      if (r.tx) return (await open.get(r.tx)!.tx!.exec(r.sql)).at(-1)?.rows ?? [];
-      return inTurn(r.lane, async () => (await pg.exec(r.sql)).at(-1)?.rows ?? []);
+      const q = r.tx ? open.get(r.tx)!.tx! : pg;
+      return (await q.exec(r.sql)).at(-1)?.rows ?? [];
     }
     case 'begin': {
-      // The transaction's turn lasts until its COMMIT or ROLLBACK is done.
-      await lanes.acquire(r.lane ?? 'other');
       const id = nextTx++;
       let started!: () => void;
       const ready = new Promise<void>((resolve) => (started = resolve));
@@ -87,10 +72,7 @@ async function handle(r: Request): Promise<unknown> {
             if (!(err instanceof RollbackRequested)) throw err;
           },
         )
-        .finally(() => {
-          open.delete(id);
-          lanes.release();
-        });
+        .finally(() => open.delete(id));
       await Promise.race([ready, entry.done]);
       if (!open.has(id)) await entry.done; // BEGIN itself failed: answer with its error
       return id;

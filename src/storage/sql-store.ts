@@ -44,7 +44,7 @@ export function createSqlStore(db: Db, opts: { jobs?: JobQueueOptions; vacuumInt
   const top = repos(db, jobs);
   // Outside transactions, sends are group-committed (see send-batch.ts): one batch in flight,
   // up to 256 sends, waiting at most 1 ms for company when idle; on a connection of their
-  // own on PostgreSQL, first in line for the one connection on PGlite (Db.sendConnection).
+  // own where the engine has one (Db.sendConnection).
   const sendObservers = new Set<Parameters<Store['observeSends']>[0]>();
   const send = createSendBatcher(db.sendConnection ?? db, {
     maxBatch: 256,
