@@ -88,9 +88,9 @@ export interface JobQueue {
    * Starts workers; the answer stops them and waits for the jobs they are running. `batch`:
    * jobs a worker takes per fetch (1 unless given), run one after another and completed
    * together; with `sideBySide`, all at once (for jobs that mostly wait, on a provider's
-   * answer: the batch then lasts as long as its slowest job). Only for jobs that are safe to
-   * run twice and quick: a batch must end within the job expiry, or its jobs not yet
-   * completed are run again.
+   * answer: the batch then lasts as long as its slowest job). A batch must end within the
+   * job expiry, or its jobs not yet completed are run again: only for jobs that are quick, or
+   * side by side and bounded by a timeout well inside the expiry (a device push: 10 s of 60).
    */
   work<D>(queue: QueueName, handler: JobHandler<D>, opts?: { concurrency?: number; batch?: number; sideBySide?: boolean }): Promise<() => Promise<void>>;
   /** Wakes this process's idle workers of a queue, one per new job or batch of them (`jobs`, 1 by default), now rather than at their next poll. */
