@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { type Cluster, startCluster } from './helpers/cluster.ts';
-import { runLoad } from './helpers/cluster-load.ts';
+import { countsOf, runLoad } from './helpers/cluster-load.ts';
 import { waitFor } from './helpers/harness.ts';
 
 /**
@@ -29,12 +29,8 @@ describe('cluster under load', () => {
     const res = await fetch(`${url}/ready`);
     return { code: res.status, body: (await res.json()) as any };
   };
-  /** A run's counts, printed and carried by its assertions (a failure then says what the run saw). */
-  const counts = (r: Record<string, unknown>) => {
-    const { ackTimes: _t, sends: _s, clients: _c, ...rest } = r;
-    return JSON.stringify(rest);
-  };
-  const print = (what: string, r: Record<string, unknown>) => console.log(`${what}: ${counts(r)}`);
+  // A run's counts are printed and carried by its assertions (a failure then says what the run saw).
+  const print = (what: string, r: Awaited<ReturnType<typeof runLoad>>, extra?: Record<string, unknown>) => console.log(`${what}: ${countsOf(r, extra)}`);
 
   test('Redis down for 10 s under load: every instance keeps acking, /ready says degraded and why, gaps close by sync, memory stays bounded', { timeout: LONG }, async () => {
     const urls = cluster.urls();
@@ -75,8 +71,8 @@ describe('cluster under load', () => {
       const inTime = early.filter((s) => s.ackedAt !== null && s.ackedAt < down.to).length;
       assert.ok(early.length > 0 && inTime > early.length / 2, `${u}: ${inTime} of the ${early.length} sends of the outage's first half acked while Redis was down`);
     }
-    assert.equal(result.lost, 0, counts(result));
-    assert.equal(result.gaps, 0, counts(result));
+    assert.equal(result.lost, 0, countsOf(result));
+    assert.equal(result.gaps, 0, countsOf(result));
     assert.ok(result.syncRequired > 0, 'clients were told to sync after the gap');
     assert.ok(down.to > down.from, 'the outage ran its course');
     for (const u of urls) {
@@ -93,8 +89,8 @@ describe('cluster under load', () => {
     print('kill -9', result);
     assert.ok(result.reconnects >= 60, `clients of the killed instance reconnected (${result.reconnects})`);
     assert.ok(result.clients.every((c) => c.url() !== null));
-    assert.equal(result.lost, 0, counts(result));
-    assert.equal(result.gaps, 0, counts(result));
+    assert.equal(result.lost, 0, countsOf(result));
+    assert.equal(result.gaps, 0, countsOf(result));
     assert.ok(result.acked > 200);
   });
 
@@ -113,12 +109,12 @@ describe('cluster under load', () => {
     };
     // The load goes on until the last old instance has exited.
     const result = await runLoad({ urls: cluster.urls, seconds: 2, untilEventsDone: true, events: [{ atMs: 1000, run: roll }] });
-    print('rolling replacement', { ...result, stops: stops.map(({ code, ms }) => ({ code, ms })) });
+    print('rolling replacement', result, { stops: stops.map(({ code, ms }) => ({ code, ms })) });
     // Exit 0: drained before the server's own PARLEY_SHUTDOWN_TIMEOUT_MS timer (which exits 1).
     for (const s of stops) assert.equal(s.code, 0, `a graceful exit (${s.ms} ms seen from here); it printed:\n${s.output}`);
     const newUrls = cluster.urls();
     assert.ok(result.clients.every((c) => newUrls.includes(c.url()!)), 'every client ended on a new instance');
-    assert.equal(result.lost, 0, counts(result));
-    assert.equal(result.gaps, 0, counts(result));
+    assert.equal(result.lost, 0, countsOf(result));
+    assert.equal(result.gaps, 0, countsOf(result));
   });
 });

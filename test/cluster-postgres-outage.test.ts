@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import pg from 'pg';
 import { type Cluster, startCluster } from './helpers/cluster.ts';
-import { runLoad } from './helpers/cluster-load.ts';
+import { countsOf, runLoad } from './helpers/cluster-load.ts';
 import { waitFor } from './helpers/harness.ts';
 import { type PrivatePostgres, startPrivatePostgres } from './helpers/private-postgres.ts';
 
@@ -59,8 +59,7 @@ describe('PostgreSQL outage under a cluster', () => {
         },
       ],
     });
-    const { ackTimes: _t, sends: _s, clients: _c, ...counts } = result;
-    console.log(`postgres outage: ${JSON.stringify(counts)}`);
+    console.log(`postgres outage: ${countsOf(result)}`);
     assert.equal(notReady.error.code, 'not_ready');
     assert.ok(notReady.error.details.some((d: { path: string }) => d.path === 'storage'), JSON.stringify(notReady));
     assert.ok((result.failures.unavailable ?? 0) > 0, 'sends failed while storage was down');

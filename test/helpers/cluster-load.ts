@@ -80,7 +80,6 @@ export async function runLoad(o: LoadOptions) {
 
 async function drive(o: LoadOptions, clients: ClusterClient[], groups: { id: string; members: ClusterClient[] }[], groupOf: Map<ClusterClient, string>) {
   const acked = new Map<string, { id: string; seq: number }[]>();
-  const ackTimes: number[] = [];
   const sendLog: SendRecord[] = [];
   let attempted = 0;
   let failed = 0;
@@ -106,7 +105,6 @@ async function drive(o: LoadOptions, clients: ClusterClient[], groups: { id: str
       sender.send(conversationId, `m${i}`).then((m) => {
         if (!m) return void failed++;
         record.ackedAt = Date.now();
-        ackTimes.push(record.ackedAt - start);
         const list = acked.get(conversationId) ?? [];
         acked.set(conversationId, list);
         list.push(m);
@@ -115,7 +113,7 @@ async function drive(o: LoadOptions, clients: ClusterClient[], groups: { id: str
     const due = start + (i + 1) * interval;
     await new Promise((r) => setTimeout(r, Math.max(0, due - Date.now())));
   }
-  await within('the last sends', ACK_DEADLINE_MS, Promise.all(sends), () => ({ attempted, acked: ackTimes.length, failed }));
+  await within('the last sends', ACK_DEADLINE_MS, Promise.all(sends), () => ({ attempted, acked: sendLog.filter((r) => r.ackedAt !== null).length, failed }));
   await Promise.all(eventRuns);
   // Every client reconnected (if it had to) and caught up from its cursors.
   const synced = new Set<ClusterClient>();
@@ -123,5 +121,11 @@ async function drive(o: LoadOptions, clients: ClusterClient[], groups: { id: str
   await within('every client to reconnect and sync', CATCH_UP_DEADLINE_MS, Promise.all(catchUp), () =>
     clients.filter((c) => !synced.has(c)).map((c) => c.state()),
   );
-  return { ...checkDelivery(groups, acked), attempted, failed, ackTimes, sends: sendLog, clients };
+  return { ...checkDelivery(groups, acked), attempted, failed, sends: sendLog, clients };
+}
+
+/** A run's counts (and `extra`) as JSON, without its sends and clients: printed, and carried by assertions. */
+export function countsOf(result: Awaited<ReturnType<typeof runLoad>>, extra: Record<string, unknown> = {}): string {
+  const { sends: _s, clients: _c, ...counts } = result;
+  return JSON.stringify({ ...counts, ...extra });
 }
