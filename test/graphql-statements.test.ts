@@ -1,55 +1,11 @@
 import assert from 'node:assert/strict';
-import { AsyncLocalStorage } from 'node:async_hooks';
-import fs from 'node:fs';
 import { after, before, describe, test } from 'node:test';
-import type { Db, Queryable } from '../src/storage/db.ts';
-import { openPglite } from '../src/storage/db-pglite.ts';
-import { openPostgres } from '../src/storage/db-pg.ts';
-import { migrate } from '../src/storage/migrate.ts';
-import { createSqlStore } from '../src/storage/sql-store.ts';
 import type { Store } from '../src/storage/store.ts';
-import { backends, skippedPostgres, throwawayDatabase } from './helpers/backends.ts';
+import { backends, skippedPostgres } from './helpers/backends.ts';
+import { counting, statements as count } from './helpers/counting-db.ts';
 import { type Harness, harness, send, tokenFor, uid } from './helpers/harness.ts';
-import { ensurePgliteTemplate } from './helpers/pglite-template.ts';
 
 if (skippedPostgres) test('graphql statement counts on postgres', { skip: skippedPostgres }, () => {});
-
-/** The statements run on behalf of whatever runs inside `count.run(...)`: background work (job polling) is not counted. */
-const count = new AsyncLocalStorage<string[]>();
-
-/** The Db every query of the store goes through, recording each statement the driver is handed. */
-function counting(db: Db): Db {
-  const wrap = (q: Queryable): Queryable => ({
-    query: (text, params, options) => {
-      count.getStore()?.push(text);
-      return q.query(text, params, options);
-    },
-    exec: (text) => {
-      count.getStore()?.push(text);
-      return q.exec(text);
-    },
-  });
-  return { ...db, ...wrap(db), ...(db.sendConnection ? { sendConnection: wrap(db.sendConnection) } : {}), transaction: (fn) => db.transaction((tx) => fn(wrap(tx))) };
-}
-
-async function openCountedStore(name: 'pglite' | 'postgres'): Promise<Store> {
-  if (name === 'pglite') {
-    const db = await openPglite({ loadDataDir: new Blob([fs.readFileSync(await ensurePgliteTemplate())]) });
-    await migrate(db);
-    return createSqlStore(counting(db));
-  }
-  const database = await throwawayDatabase();
-  const db = await openPostgres(database.url, { max: 10 });
-  await migrate(db);
-  const store = createSqlStore(counting(db));
-  return {
-    ...store,
-    async close() {
-      await store.close();
-      await database.drop();
-    },
-  };
-}
 
 const QUERY = `query($n: Int!) { conversations(first: $n) { edges { node {
   id title unreadCount memberCount
@@ -62,7 +18,7 @@ for (const backend of backends) {
     let store: Store;
     let h: Harness;
     before(async () => {
-      store = await openCountedStore(backend.name);
+      store = await backend.openStore({ wrapDb: counting });
       h = await harness({ store });
     });
     after(async () => {

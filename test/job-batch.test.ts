@@ -1,12 +1,26 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { type JobResult, QUEUES } from '../src/storage/job-queue.ts';
-import { backends, skippedPostgres } from './helpers/backends.ts';
+import { type Job, type JobResult, QUEUES } from '../src/storage/job-queue.ts';
+import { backends, skippedPostgres, type TestStore } from './helpers/backends.ts';
 import { waitFor } from './helpers/harness.ts';
 import { OPTS, recorder } from './helpers/job-recorder.ts';
 
 type Answer = 'done' | 'retry' | 'dead' | 'throw';
 const ANSWERS: Answer[] = ['done', 'retry', 'done', 'dead', 'throw', 'done'];
+
+/** Every email job but job 3 completed with its own output; job 3 alone is dead-lettered. */
+async function settledButThree(store: TestStore) {
+  const rows = await waitFor(async () => {
+    const r = await store.query<{ n: number; state: string; output: { n?: number } | null }>(
+      `SELECT (data->'payload'->>'n')::int AS n, state::text AS state, output FROM pgboss.job WHERE name = $1 ORDER BY 1`,
+      [QUEUES.email],
+    );
+    return r.every((x) => x.state === 'completed' || x.n === 3) ? r : null;
+  }, 20_000, 'every job but the dead one completed');
+  for (const r of rows.filter((x) => x.n !== 3)) assert.equal(r.output?.n, r.n, `job ${r.n} completed with its own output`);
+  const dead = await store.jobs.deadLetters({ limit: 10, before: null });
+  assert.deepEqual(dead.map((d) => (d.data as { n: number }).n), [3], 'only the dead job is dead-lettered');
+}
 
 if (skippedPostgres) test('job batches on postgres', { skip: skippedPostgres }, () => {});
 
@@ -47,24 +61,43 @@ for (const backend of backends) {
           assert.equal(mostInFlight, sideBySide ? ANSWERS.length : 1, sideBySide ? 'all at once' : 'one after another');
           for (const n of [0, 2, 5]) assert.equal(ranOf(n), 1, `done job ${n} ran once`);
           assert.equal(ranOf(3), 1, 'the dead job ran once');
-          const rows = await waitFor(async () => {
-            const r = await store.query<{ n: number; state: string; output: { n?: number } | null }>(
-              `SELECT (data->'payload'->>'n')::int AS n, state::text AS state, output FROM pgboss.job WHERE name = $1 ORDER BY 1`,
-              [QUEUES.email],
-            );
-            return r.every((x) => x.state === 'completed' || x.n === 3) ? r : null;
-          }, 20_000, 'every job but the dead one completed');
-          for (const r of rows.filter((x) => x.n !== 3)) assert.equal(r.output?.n, r.n, `job ${r.n} completed with its own output`);
-          const dead = await store.jobs.deadLetters({ limit: 10, before: null });
-          assert.deepEqual(
-            dead.map((d) => (d.data as { n: number }).n),
-            [3],
-            'only the dead job is dead-lettered',
-          );
+          await settledButThree(store);
         } finally {
           await store.close();
         }
       });
     }
+
+    // A batch handler (the push decisions) gets the whole fetch in one call and answers each job.
+    test('a batch handler takes six due jobs in one call and settles each by its answer; a batch that throws runs every job again', async () => {
+      const store = await backend.openStore({ jobs: OPTS });
+      try {
+        await store.jobs.start();
+        const answers: Answer[] = ['done', 'retry', 'done', 'dead', 'done', 'done'];
+        await store.jobs.enqueue(answers.map((answer, n) => ({ queue: QUEUES.email, data: { n, answer } })));
+        const calls: { n: number; attempt: number }[][] = [];
+        await store.jobs.workBatches(
+          QUEUES.email,
+          async (jobs: Job<{ n: number; answer: Answer }>[]): Promise<JobResult[]> => {
+            calls.push(jobs.map((j) => ({ n: j.data.n, attempt: j.attempt })));
+            if (calls.length === 1) throw new Error('the batch blew up'); // its first run: every job retries
+            return jobs.map((j): JobResult => {
+              if (j.data.answer === 'retry' && j.attempt === 2) return { outcome: 'retry', reason: 'try later' };
+              if (j.data.answer === 'dead') return { outcome: 'dead', reason: 'no such mailbox' };
+              return { outcome: 'done', output: { n: j.data.n } };
+            });
+          },
+          { concurrency: 1, batch: 10 },
+        );
+        const runsOf = (n: number) => calls.flat().filter((r) => r.n === n).map((r) => r.attempt);
+        await waitFor(() => runsOf(1).length === 3, 20_000, 'the retried job runs a third time');
+        assert.deepEqual(calls[0]!.map((r) => r.n).sort(), [0, 1, 2, 3, 4, 5], 'one call took all six');
+        for (const n of [0, 2, 3, 4, 5]) assert.deepEqual(runsOf(n), [1, 2], `job ${n}: the thrown batch, then its own answer`);
+        assert.deepEqual(runsOf(1), [1, 2, 3]);
+        await settledButThree(store);
+      } finally {
+        await store.close();
+      }
+    });
   });
 }

@@ -76,15 +76,15 @@ export async function startDelivery(o: DeliveryOptions) {
   const sweep = setInterval(poke, o.outboxSweepMs ?? OUTBOX_SWEEP_MS);
   sweep.unref();
 
-  // A push decision only reads and writes the database (a few ms), and running one twice is
-  // harmless (it claims what it pushes, and its device jobs have stable ids): ten a fetch.
-  // A message to a large group's offline members is a decision for each of them at once,
-  // and each had its own fetch and completion. Device jobs mostly wait on a provider (its
+  // A push decision only reads and writes the database, and running one twice is harmless
+  // (it claims what it pushes, and its device jobs have stable ids). A message to a large
+  // group's offline members is a decision for each of them at once: ten a fetch, decided
+  // together, a statement per step for the batch. Device jobs mostly wait on a provider (its
   // answer within the channel's timeout, 10 s at worst): ten a fetch too, side by side, so a
   // batch ends with its slowest push, far inside the job expiry.
-  stops.push(await jobs.work<PushJob>(
+  stops.push(await jobs.workBatches<PushJob>(
     QUEUES.push,
-    async (job) => ({ outcome: 'done', output: { ...(await services.push.run(job.data, job.id)) } }),
+    async (batch) => (await services.push.decide(batch.map((j) => ({ job: j.data, jobId: j.id })))).map((d) => ({ outcome: 'done', output: { ...d } })),
     { concurrency: 2, batch: 10 },
   ));
 

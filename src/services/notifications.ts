@@ -20,7 +20,13 @@ const PAGE_DEFAULT = 30;
  */
 /** A user's preferences, defaults filled in. */
 export async function preferencesOf(deps: Pick<ServiceDeps, 'store'>, userId: string): Promise<NotificationPreferences> {
-  return withDefaults((await deps.store.notifications.preferences([userId])).get(userId));
+  return (await preferencesOfAll(deps, [userId]))(userId);
+}
+
+/** Several users' preferences in one read: a lookup, defaults filled in. */
+export async function preferencesOfAll(deps: Pick<ServiceDeps, 'store'>, userIds: string[]): Promise<(userId: string) => NotificationPreferences> {
+  const stored = userIds.length === 0 ? new Map<string, NotificationPreferences>() : await deps.store.notifications.preferences([...new Set(userIds)]);
+  return (userId) => withDefaults(stored.get(userId));
 }
 
 /** Tells all of the user's connections, and answers the unread count it told them. */

@@ -1,5 +1,5 @@
 import { clip } from '../domain/text.ts';
-import { preferencesOf } from './notifications.ts';
+import { preferencesOfAll } from './notifications.ts';
 import { stableUuid } from '../domain/ids.ts';
 import { channelOn, holdEndsAt, isHeld } from '../domain/notifications.ts';
 import type { DevicePlatform, NotificationPreferences, NotificationPriority, NotificationType, PushMessage } from '../domain/types.ts';
@@ -65,94 +65,159 @@ export function composeConversationPush(u: Pick<UnseenMessages, 'kind' | 'title'
   return { title, body: `${total} new messages from ${names(messages.map(nameOf))}`, mention };
 }
 
+/** What a conversation push says (its priority decides whether quiet hours hold it), and the newest seq it covers. */
+interface ConversationPush {
+  priority: NotificationPriority;
+  message: PushMessage;
+  seq: number;
+}
+
 /**
- * Runs a push decision: is there still something to say (not read, not deleted, not
+ * A member's conversation push from their unseen messages (null: not a member) and
+ * preferences, or why there is none, before presence and quiet hours are asked.
+ */
+export function conversationPush(conversationId: string, u: UnseenMessages | null, prefs: NotificationPreferences, at: Date): ConversationPush | { skipped: string } {
+  if (!u) return { skipped: 'not a member' };
+  if (u.total === 0) return { skipped: 'read or deleted' };
+  const quiet = u.archived || (u.mutedUntil !== null && Date.parse(u.mutedUntil) > at.getTime());
+  let messages = u.messages;
+  let total = u.total;
+  if (quiet) {
+    if (!prefs.mentionsInMuted || u.mentions === 0) return { skipped: 'muted' };
+    messages = messages.filter((m) => m.mentioned);
+    total = u.mentions;
+    if (messages.length === 0) return { skipped: 'muted' };
+  }
+  const text = composeConversationPush(u, messages, total);
+  const wanted = text.mention ? channelOn(prefs, 'mention', 'push') || channelOn(prefs, 'message', 'push') : channelOn(prefs, 'message', 'push');
+  if (!wanted) return { skipped: 'preferences' };
+  const seq = u.messages.at(-1)!.seq;
+  const message: PushMessage = {
+    title: text.title,
+    body: text.body,
+    data: { type: text.mention ? 'mention' : 'message', conversationId, seq },
+    collapseKey: conversationId,
+    priority: 'high',
+    ttlSeconds: TTL_SECONDS,
+  };
+  return { priority: text.mention ? 'high' : 'normal', message, seq };
+}
+
+type ConversationJob = Extract<PushJob, { kind: 'conversation' }>;
+type NotificationJob = Extract<PushJob, { kind: 'notification' }>;
+/** A decision that found something to push: its device jobs, and the messages it claims. */
+interface Outgoing {
+  jobId: string;
+  userId: string;
+  message: PushMessage;
+  pushed: { conversationId: string; seq: number } | null;
+}
+
+/**
+ * Runs push decisions: is there still something to say (not read, not deleted, not
  * already pushed), may we say it now (preferences, quiet hours, still offline), and to
- * which devices. The fan-out to device jobs and the "pushed up to here" mark commit
+ * which devices. The fan-out to device jobs and the "pushed up to here" marks commit
  * together, so a retried decision never pushes the same messages twice.
+ *
+ * A batch is decided together, a statement per step for all of it: a message to a large
+ * group's offline members is a decision for each of them at once, and one at a time each
+ * cost about ten round trips.
  */
 export function pushService(deps: ServiceDeps & { presence: PresenceStore }, opts: { pushWhen: 'offline' | 'always'; platforms: ReadonlySet<DevicePlatform> }) {
   const { store, now } = deps;
 
-  async function hold(job: PushJob, jobId: string, prefs: NotificationPreferences, at: Date): Promise<PushDecision> {
+  /** Rescheduled for when quiet hours end, or (no end: do not disturb) left for the digest. */
+  function hold(job: PushJob, jobId: string, prefs: NotificationPreferences, at: Date, holds: JobSpec[]): PushDecision {
     const until = holdEndsAt(prefs, at);
     if (until) {
-      await store.jobs.enqueue([
-        {
-          queue: QUEUES.push,
-          id: stableUuid(`${jobId}:held`),
-          ...(job.kind === 'conversation' ? { singletonKey: conversationPushKey(job.userId, job.conversationId) } : {}),
-          delayMs: until.getTime() - at.getTime(),
-          data: job,
-        },
-      ]);
+      holds.push({
+        queue: QUEUES.push,
+        id: stableUuid(`${jobId}:held`),
+        ...(job.kind === 'conversation' ? { singletonKey: conversationPushKey(job.userId, job.conversationId) } : {}),
+        delayMs: until.getTime() - at.getTime(),
+        data: job,
+      });
     }
     return { outcome: 'held', until: until?.toISOString() ?? null };
   }
 
-  async function fanOut(jobId: string, userId: string, message: PushMessage, pushed: { conversationId: string; seq: number } | null): Promise<PushDecision> {
-    const devices = (await store.devices.list(userId)).filter((d) => opts.platforms.has(d.platform));
-    if (devices.length === 0) return { outcome: 'skipped', reason: 'no devices' };
-    const badge = (await store.members.unreadSummary(userId, now())).total;
-    const jobs: JobSpec[] = devices.map((d) => {
-      const data: DeviceJob = { userId, deviceId: d.id, message: { ...message, badge } };
-      return { queue: PLATFORM_QUEUES[d.platform], id: stableUuid(`${jobId}:${d.id}`), data: data };
+  async function online(userIds: string[]): Promise<ReadonlySet<string>> {
+    if (opts.pushWhen === 'always' || userIds.length === 0) return new Set();
+    return deps.presence.connected([...new Set(userIds)]);
+  }
+
+  /** Each user's devices on a configured platform, their badge, and the device jobs with the claims, in one transaction. */
+  async function fanOut(list: Outgoing[]): Promise<PushDecision[]> {
+    if (list.length === 0) return [];
+    const owned = await store.devices.listOf([...new Set(list.map((o) => o.userId))]);
+    const devicesOf = (userId: string) => (owned.get(userId) ?? []).filter((d) => opts.platforms.has(d.platform));
+    const sending = list.filter((o) => devicesOf(o.userId).length > 0);
+    const badges = sending.length > 0 ? await store.members.unreadTotals([...new Set(sending.map((o) => o.userId))], now()) : new Map<string, number>();
+    const jobsOf = (o: Outgoing): JobSpec[] =>
+      devicesOf(o.userId).map((d) => {
+        const data: DeviceJob = { userId: o.userId, deviceId: d.id, message: { ...o.message, badge: badges.get(o.userId) ?? 0 } };
+        return { queue: PLATFORM_QUEUES[d.platform], id: stableUuid(`${o.jobId}:${d.id}`), data };
+      });
+    const taken = new Set<Outgoing>();
+    const jobs = sending.length === 0 ? [] : await store.transaction(async (tx) => {
+      const claiming = sending.filter((o) => o.pushed);
+      const claimed = await tx.notifyWork.markPushed(claiming.map((o) => ({ userId: o.userId, ...o.pushed! })));
+      for (const o of sending) if (!o.pushed || claimed[claiming.indexOf(o)]) taken.add(o);
+      const specs = [...taken].flatMap(jobsOf);
+      await tx.jobs.enqueue(specs);
+      return specs;
     });
-    const claimed = await store.transaction(async (tx) => {
-      if (pushed && !(await tx.notifyWork.markPushed(pushed.conversationId, userId, pushed.seq))) return false;
-      await tx.jobs.enqueue(jobs);
-      return true;
-    });
-    if (!claimed) return { outcome: 'skipped', reason: 'pushed by another job' };
     const perQueue = new Map<QueueName, number>();
     for (const j of jobs) perQueue.set(j.queue, (perQueue.get(j.queue) ?? 0) + 1);
     for (const [q, n] of perQueue) store.jobs.wake(q, n);
-    return { outcome: 'sent', devices: devices.length };
+    return list.map((o): PushDecision => {
+      const n = devicesOf(o.userId).length;
+      if (n === 0) return { outcome: 'skipped', reason: 'no devices' };
+      return taken.has(o) ? { outcome: 'sent', devices: n } : { outcome: 'skipped', reason: 'pushed by another job' };
+    });
   }
 
-  async function conversation(job: Extract<PushJob, { kind: 'conversation' }>, jobId: string): Promise<PushDecision> {
+  /** Conversation pushes, each the member's newest unseen messages in one push. */
+  async function conversations(list: { job: ConversationJob; jobId: string }[], holds: JobSpec[]): Promise<PushDecision[]> {
     const at = now();
-    const u = await store.notifyWork.unseen(job.conversationId, job.userId, 5);
-    if (!u) return { outcome: 'skipped', reason: 'not a member' };
-    if (u.total === 0) return { outcome: 'skipped', reason: 'read or deleted' };
-    const prefs = await preferencesOf(deps, job.userId);
-    const quiet = u.archived || (u.mutedUntil !== null && Date.parse(u.mutedUntil) > at.getTime());
-    let messages = u.messages;
-    let total = u.total;
-    if (quiet) {
-      if (!prefs.mentionsInMuted || u.mentions === 0) return { outcome: 'skipped', reason: 'muted' };
-      messages = messages.filter((m) => m.mentioned);
-      total = u.mentions;
-      if (messages.length === 0) return { outcome: 'skipped', reason: 'muted' };
+    const decisions: PushDecision[] = list.map(() => ({ outcome: 'skipped', reason: 'pushed by another job' }));
+    // The same member twice in one batch (a held push and a new one): the first decides for both.
+    const firsts = new Map<string, number>();
+    for (const [i, { job }] of list.entries()) {
+      const key = conversationPushKey(job.userId, job.conversationId);
+      if (!firsts.has(key)) firsts.set(key, i);
     }
-    const text = composeConversationPush(u, messages, total);
-    const wanted = text.mention ? channelOn(prefs, 'mention', 'push') || channelOn(prefs, 'message', 'push') : channelOn(prefs, 'message', 'push');
-    if (!wanted) return { outcome: 'skipped', reason: 'preferences' };
-    if (opts.pushWhen === 'offline' && (await deps.presence.connected([job.userId])).has(job.userId)) return { outcome: 'skipped', reason: 'online' };
-    const priority = text.mention ? 'high' : 'normal';
-    if (isHeld(prefs, priority, at)) return hold(job, jobId, prefs, at);
-    const newest = u.messages.at(-1)!.seq;
-    const message: PushMessage = {
-      title: text.title,
-      body: text.body,
-      data: { type: text.mention ? 'mention' : 'message', conversationId: job.conversationId, seq: newest },
-      collapseKey: job.conversationId,
-      priority: 'high',
-      ttlSeconds: TTL_SECONDS,
-    };
-    return fanOut(jobId, job.userId, message, { conversationId: job.conversationId, seq: newest });
+    const picked = [...firsts.values()].map((i) => ({ ...list[i]!, i }));
+    const unseen = await store.notifyWork.unseenMany(picked.map((x) => x.job), 5);
+    const prefsOf = await preferencesOfAll(deps, picked.filter((_, k) => (unseen[k]?.total ?? 0) > 0).map((x) => x.job.userId));
+    const composed: (ConversationPush & { i: number; job: ConversationJob; jobId: string; prefs: NotificationPreferences })[] = [];
+    for (const [k, { job, jobId, i }] of picked.entries()) {
+      const prefs = prefsOf(job.userId);
+      const push = conversationPush(job.conversationId, unseen[k] ?? null, prefs, at);
+      if ('skipped' in push) decisions[i] = { outcome: 'skipped', reason: push.skipped };
+      else composed.push({ ...push, i, job, jobId, prefs });
+    }
+    const connected = await online(composed.map((c) => c.job.userId));
+    const outgoing: (Outgoing & { i: number })[] = [];
+    for (const c of composed) {
+      if (connected.has(c.job.userId)) decisions[c.i] = { outcome: 'skipped', reason: 'online' };
+      else if (isHeld(c.prefs, c.priority, at)) decisions[c.i] = hold(c.job, c.jobId, c.prefs, at, holds);
+      else outgoing.push({ i: c.i, jobId: c.jobId, userId: c.job.userId, message: c.message, pushed: { conversationId: c.job.conversationId, seq: c.seq } });
+    }
+    for (const [k, d] of (await fanOut(outgoing)).entries()) decisions[outgoing[k]!.i] = d;
+    return decisions;
   }
 
-  async function notification(job: Extract<PushJob, { kind: 'notification' }>, jobId: string): Promise<PushDecision> {
+  async function notification(job: NotificationJob, jobId: string, holds: JobSpec[]): Promise<PushDecision> {
     const at = now();
     if (job.notificationId) {
       const n = await store.notifications.get(job.userId, job.notificationId, at);
       if (!n || n.readAt) return { outcome: 'skipped', reason: 'read or deleted' };
     }
-    const prefs = await preferencesOf(deps, job.userId);
+    const prefs = (await preferencesOfAll(deps, [job.userId]))(job.userId);
     if (job.priority !== 'urgent' && !channelOn(prefs, job.type, 'push')) return { outcome: 'skipped', reason: 'preferences' };
-    if (opts.pushWhen === 'offline' && (await deps.presence.connected([job.userId])).has(job.userId)) return { outcome: 'skipped', reason: 'online' };
-    if (isHeld(prefs, job.priority, at)) return hold(job, jobId, prefs, at);
+    if ((await online([job.userId])).has(job.userId)) return { outcome: 'skipped', reason: 'online' };
+    if (isHeld(prefs, job.priority, at)) return hold(job, jobId, prefs, at, holds);
     const message: PushMessage = {
       title: job.title,
       body: clip(job.body, BODY_MAX),
@@ -160,12 +225,21 @@ export function pushService(deps: ServiceDeps & { presence: PresenceStore }, opt
       priority: job.priority === 'high' || job.priority === 'urgent' ? 'high' : 'normal',
       ttlSeconds: TTL_SECONDS,
     };
-    return fanOut(jobId, job.userId, message, null);
+    const [decision] = await fanOut([{ jobId, userId: job.userId, message, pushed: null }]);
+    return decision!;
   }
 
   return {
-    /** Decides and fans out the push job `jobId`. */
-    run: (job: PushJob, jobId: string): Promise<PushDecision> => (job.kind === 'conversation' ? conversation(job, jobId) : notification(job, jobId)),
+    /** Decides and fans out push jobs (each with its job id), together; a decision for each, in order. */
+    async decide(list: { job: PushJob; jobId: string }[]): Promise<PushDecision[]> {
+      const holds: JobSpec[] = [];
+      const decisions: PushDecision[] = [];
+      const chats = list.flatMap((x, i) => (x.job.kind === 'conversation' ? [{ job: x.job, jobId: x.jobId, i }] : []));
+      for (const [k, d] of (await conversations(chats, holds)).entries()) decisions[chats[k]!.i] = d;
+      for (const [i, x] of list.entries()) if (x.job.kind === 'notification') decisions[i] = await notification(x.job, x.jobId, holds);
+      await store.jobs.enqueue(holds);
+      return decisions;
+    },
 
     /** The device and message of a device job; null when the device is gone (unregistered since). */
     async device(job: DeviceJob) {

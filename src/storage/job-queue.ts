@@ -58,6 +58,8 @@ export type JobResult =
   | { outcome: 'dead'; reason: string };
 
 export type JobHandler<D = Record<string, unknown>> = (job: Job<D>) => Promise<JobResult>;
+/** Runs a whole batch at once and answers each job's result, in order; throwing fails (and so retries) all of them. */
+export type BatchHandler<D = Record<string, unknown>> = (jobs: Job<D>[]) => Promise<JobResult[]>;
 
 export interface QueueCounts {
   queued: number;
@@ -93,6 +95,8 @@ export interface JobQueue {
    * side by side and bounded by a timeout well inside the expiry (a device push: 10 s of 60).
    */
   work<D>(queue: QueueName, handler: JobHandler<D>, opts?: { concurrency?: number; batch?: number; sideBySide?: boolean }): Promise<() => Promise<void>>;
+  /** As `work`, with one call of the handler per batch: for jobs whose work goes in set-based statements. */
+  workBatches<D>(queue: QueueName, handler: BatchHandler<D>, opts: { concurrency?: number; batch: number }): Promise<() => Promise<void>>;
   /** Wakes this process's idle workers of a queue, one per new job or batch of them (`jobs`, 1 by default), now rather than at their next poll. */
   wake(queue: QueueName, jobs?: number): void;
   /** Those of `singletonKeys` whose job in `queue` is waiting to start (a push queue key; see JobSpec.singletonKey). */

@@ -3,11 +3,13 @@ import PgBoss from 'pg-boss';
 import type { Db, Queryable } from './db.ts';
 import { createDueWakes } from './due-wakes.ts';
 import { afterDeadlock, guardPgBossCompletions } from './pgboss-guard.ts';
-import { analyzeQueue, byDueTime, completeWith } from './pgboss-statements.ts';
-import { type WorkerSlot, workerWakes } from './worker-wakes.ts';
+import { analyzeQueue, byDueTime } from './pgboss-statements.ts';
+import { type Envelope, startWorkers as startQueueWorkers, type SettleOne } from './pgboss-workers.ts';
+import { workerWakes } from './worker-wakes.ts';
 import {
   type DeadLetter,
   DELIVERY_QUEUES,
+  type BatchHandler,
   type Job,
   type JobHandler,
   type JobQueue,
@@ -42,8 +44,6 @@ const SCHEMA = 'pgboss';
 /** Wakes for this many new jobs are a burst: see analyzeAfterBurst. */
 const BURST_JOBS = 500;
 const ANALYZE_EVERY_MS = 10_000;
-/** Stored job data: the payload and the queue it belongs to, so a dead letter knows where to go back. */
-type Envelope = { queue: QueueName; payload: object };
 
 /**
  * pg-boss's insert (JobQueue.enqueue) is prepared once per connection: planning was most of
@@ -172,6 +172,10 @@ export function createJobQueue(db: Db, opts: JobQueueOptions) {
     });
   }
 
+  const workersContext = { boss, db, schema: SCHEMA, pollSeconds: opts.pollSeconds, wakes, dueAt: (name: QueueName, ms: number) => dueWakes.at(name, ms - skewMs) };
+  const startWorkers = <D>(name: QueueName, o: { concurrency?: number; batch?: number }, run: (jobs: Job<D>[], settleOne: SettleOne<D>) => Promise<void>) =>
+    startQueueWorkers<D>(workersContext, name, o, run);
+
   const queue: JobQueue & { repoFor(q: Queryable): JobRepo } = {
     onError(listener) {
       listeners.add(listener);
@@ -190,90 +194,28 @@ export function createJobQueue(db: Db, opts: JobQueueOptions) {
     enqueue: (specs) => insert(db, specs),
     repoFor: (q) => ({ enqueue: (specs) => insert(q, specs) }),
 
-    async work<D>(name: QueueName, handler: JobHandler<D>, o: { concurrency?: number; batch?: number; sideBySide?: boolean } = {}) {
-      const batch = Math.max(1, o.batch ?? 1);
-      const mine: WorkerSlot[] = [];
-      /** The batches (or single jobs) this queue's workers are running: stopping waits for them. */
-      const running = new Set<Promise<unknown>>();
+    work<D>(name: QueueName, handler: JobHandler<D>, o: { concurrency?: number; batch?: number; sideBySide?: boolean } = {}) {
+      return startWorkers<D>(name, o, async (jobs, settleOne) => {
+        if (o.sideBySide) {
+          // Every one ends before the batch does, even if settling one failed (the database gone).
+          const failed = (await Promise.allSettled(jobs.map((j) => settleOne(j, () => handler(j))))).find((r) => r.status === 'rejected');
+          if (failed) throw failed.reason;
+        } else for (const j of jobs) await settleOne(j, () => handler(j));
+      });
+    },
 
-      /** Runs one job and settles a failure; answers its output when done, null when it failed. */
-      async function runOne(raw: unknown): Promise<Record<string, unknown> | null> {
-        const j = raw as { id: string; data: Envelope; retryCount: number; retryLimit: number };
-        const job: Job<D> = { id: j.id, queue: name, data: j.data.payload as D, attempt: j.retryCount + 1, maxAttempts: j.retryLimit + 1 };
-        const result = await handler(job);
-        if (result.outcome === 'done') return result.output ?? {};
-        // Failed for good: no retries left, so pg-boss fails it into the dead-letter queue.
-        if (result.outcome === 'dead') await db.query(`UPDATE ${SCHEMA}.job SET retry_limit = retry_count WHERE name = $1 AND id = $2`, [name, j.id]);
-        // With retries left, pg-boss puts the job back with start_after set by its backoff (with
-        // jitter); a Retry-After from the provider moves that later, never sooner. The time
-        // read back is when this process wakes a worker for it.
-        await boss.fail(name, j.id, { reason: result.reason });
-        if (result.outcome === 'retry') {
-          const dueMs = `(extract(epoch FROM start_after) * 1000)::float8 AS due_ms`;
-          const [retry] =
-            result.retryAfterMs === undefined
-              ? await db.query<{ due_ms: number }>(`SELECT ${dueMs} FROM ${SCHEMA}.job WHERE name = $1 AND id = $2 AND state = 'retry'`, [name, j.id])
-              : await db.query<{ due_ms: number }>(
-                  `UPDATE ${SCHEMA}.job SET start_after = GREATEST(start_after, now() + $3 * interval '1 millisecond')
-                   WHERE name = $1 AND id = $2 AND state = 'retry' RETURNING ${dueMs}`,
-                  [name, j.id, result.retryAfterMs],
-                );
-          if (retry) dueWakes.at(name, Number(retry.due_ms) - skewMs);
+    workBatches<D>(name: QueueName, handler: BatchHandler<D>, o: { concurrency?: number; batch: number }) {
+      return startWorkers<D>(name, o, async (jobs, settleOne) => {
+        const results = handler(jobs);
+        results.catch(() => {}); // each job's settling below sees the failure
+        for (const [i, j] of jobs.entries()) {
+          await settleOne(j, async () => {
+            const result = (await results)[i];
+            if (!result) throw new Error('the batch handler gave this job no result');
+            return result;
+          });
         }
-        return null;
-      }
-
-      for (let i = 0; i < (o.concurrency ?? 1); i++) {
-        const worker: WorkerSlot = { id: '', busy: false };
-        // pg-boss waits a poll interval after every fetch; with a backlog that would cap a
-        // worker at one batch per interval, so a batch that leaves more waiting wakes its
-        // worker at once (worker-wakes.ts).
-        const next = () => setImmediate(() => boss.notifyWorker(worker.id));
-        const runBatch = async (raws: unknown[]) => {
-          // Each settles on its own: one that throws is failed (and retried) alone, never the
-          // batch. All of them, even when stopping: pg-boss completes every job of the batch
-          // still active once this returns, run or not.
-          const done: { id: string; output: Record<string, unknown> }[] = [];
-          const settleOne = async (raw: unknown) => {
-            const id = (raw as { id: string }).id;
-            try {
-              const output = await runOne(raw);
-              if (output) done.push({ id, output });
-            } catch (err) {
-              await boss.fail(name, id, { reason: String((err as Error)?.message ?? err) });
-            }
-          };
-          if (o.sideBySide) {
-            // Every one ends before the batch does, even if settling one failed (the database gone).
-            const failed = (await Promise.allSettled(raws.map(settleOne))).find((r) => r.status === 'rejected');
-            if (failed) throw failed.reason;
-          } else for (const raw of raws) await settleOne(raw);
-          // pg-boss completes what is still active when this returns, with this output for a
-          // batch of one and none for more: the batch's outputs go in one statement here.
-          if (raws.length === 1) return done[0]?.output ?? {};
-          if (done.length > 0) await completeWith(db, SCHEMA, name, done);
-          return {};
-        };
-        worker.id = await boss.work<Envelope>(name, { batchSize: batch, includeMetadata: true, pollingIntervalSeconds: opts.pollSeconds }, async (raws) => {
-          worker.busy = true;
-          const run = runBatch(raws);
-          running.add(run);
-          try {
-            return await run;
-          } finally {
-            running.delete(run);
-            worker.busy = false;
-            if (wakes.again(name, raws.length)) next();
-          }
-        });
-        mine.push(worker);
-      }
-      wakes.add(name, batch, mine);
-      return async () => {
-        wakes.remove(name, mine);
-        for (const w of mine) await boss.offWork({ id: w.id });
-        await Promise.allSettled([...running]);
-      };
+      });
     },
 
     wake(name, jobs = 1) {

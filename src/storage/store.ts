@@ -161,6 +161,8 @@ export interface MemberRepo {
    * user's conversations' last seq in the same snapshot: a count includes every event up to it.
    */
   unreadSummary(userId: string, now: Date): Promise<UnreadSummary>;
+  /** Each user's unread total over their unmuted conversations (unreadSummary's total: a push's badge); absent: no conversations. */
+  unreadTotals(userIds: string[], now: Date): Promise<Map<string, number>>;
   filterMembers(conversationId: string, userIds: string[]): Promise<string[]>;
   /** The user's conversations with their log positions (what sync compares cursors with). */
   positionsOf(userId: string): Promise<{ conversationId: string; lastSeq: number }[]>;
@@ -239,6 +241,8 @@ export interface DeviceRepo {
   delete(userId: string, id: string): Promise<boolean>;
   get(userId: string, id: string): Promise<Device | null>;
   list(userId: string): Promise<Device[]>;
+  /** Each user's devices, oldest first; absent: none. */
+  listOf(userIds: string[]): Promise<Map<string, Device[]>>;
   /** Those of `userIds` with at least one device on one of `platforms`. */
   owners(userIds: string[], platforms: ReadonlySet<DevicePlatform>): Promise<Set<string>>;
 }
@@ -339,13 +343,13 @@ export interface NotifyWorkRepo {
   userNames(ids: string[]): Promise<Map<string, string | null>>;
   /** Titles of the conversations that have one. */
   conversationTitles(ids: string[]): Promise<Map<string, string>>;
-  /** Null when the user is not a member. */
-  unseen(conversationId: string, userId: string, limit: number): Promise<UnseenMessages | null>;
+  /** For each (conversation, user), what a push would say: null when the user is not a member. */
+  unseenMany(pairs: { conversationId: string; userId: string }[], limit: number): Promise<(UnseenMessages | null)[]>;
   /**
-   * Moves the member's pushed position to `seq`; false when it was there already, i.e.
-   * another push job claimed these messages first (the row lock makes that exact).
+   * Moves each member's pushed position to its `seq`; for each, false when it was there
+   * already, i.e. another push job claimed these messages first (row locks make that exact).
    */
-  markPushed(conversationId: string, userId: string, seq: number): Promise<boolean>;
+  markPushed(positions: { conversationId: string; userId: string; seq: number }[]): Promise<boolean[]>;
   /** Users with an email address and something not read and not emailed yet, by id after `afterUserId`. */
   digestCandidates(afterUserId: string, limit: number): Promise<{ userId: string; email: string }[]>;
   digestFor(userId: string, perConversation: number): Promise<DigestConversationRow[]>;

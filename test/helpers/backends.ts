@@ -12,6 +12,8 @@ import { ensurePgliteTemplate } from './pglite-template.ts';
 
 export interface StoreOptions {
   jobs?: JobQueueOptions;
+  /** Wraps the database the store is built on (counting-db.ts counts its statements). */
+  wrapDb?: (db: Db) => Db;
 }
 
 /** A store for tests, with its database at hand (to move a delayed job's due time, say). */
@@ -33,7 +35,7 @@ const pglite: Backend = {
     const template = fs.readFileSync(await ensurePgliteTemplate());
     const db = await openPglite({ loadDataDir: new Blob([template]) });
     await migrate(db);
-    return { ...createSqlStore(db, opts), query: db.query };
+    return { ...createSqlStore(opts.wrapDb?.(db) ?? db, opts), query: db.query };
   },
 };
 
@@ -62,7 +64,7 @@ const postgres: Backend = {
     const database = await throwawayDatabase();
     const db = await openPostgres(database.url, { max: 10 });
     await migrate(db);
-    const store = createSqlStore(db, opts);
+    const store = createSqlStore(opts.wrapDb?.(db) ?? db, opts);
     return {
       ...store,
       query: db.query,

@@ -5,7 +5,7 @@ import { createExpoChannel } from '../../src/delivery/channels/expo.ts';
 import { createFcmChannel } from '../../src/delivery/channels/fcm.ts';
 import { createWebPushChannel } from '../../src/delivery/channels/webpush.ts';
 import { QUEUES } from '../../src/storage/job-queue.ts';
-import type { Backend, TestStore } from './backends.ts';
+import type { Backend, StoreOptions, TestStore } from './backends.ts';
 import { type Client, type Harness, harness, uid, VAPID, waitFor } from './harness.ts';
 import { type FakeApns, fakeApns } from './push/apns.ts';
 import { type FakeExpo, fakeExpo } from './push/expo.ts';
@@ -36,8 +36,8 @@ export interface Rig {
 }
 
 /** An app on its own store whose channels all point at local servers speaking the providers' protocols. */
-export async function rig(backend: Backend, now?: () => Date, env: Record<string, string> = {}): Promise<Rig> {
-  const store = await backend.openStore({ jobs: JOBS });
+export async function rig(backend: Backend, now?: () => Date, env: Record<string, string> = {}, storeOptions: Omit<StoreOptions, 'jobs'> = {}): Promise<Rig> {
+  const store = await backend.openStore({ ...storeOptions, jobs: JOBS });
   const [web, apns, fcm, expo, smtp] = await Promise.all([fakePushService(VAPID.publicKey), fakeApns(), fakeFcm(), fakeExpo(), startLocalSmtp()]);
   const h = await harness({ store }, { ...ENV, ...env }, {
     channels: {

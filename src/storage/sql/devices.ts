@@ -36,6 +36,22 @@ export function deviceRepo(q: Queryable): DeviceRepo {
       const rows = await q.query('SELECT id, platform, token, keys, created_at FROM devices WHERE user_id = $1 ORDER BY created_at', [userId], { name: 'parley_device_list' });
       return rows.map(toDevice);
     },
+    async listOf(userIds) {
+      const out = new Map<string, Device[]>();
+      if (userIds.length === 0) return out;
+      const rows = await q.query(
+        'SELECT user_id, id, platform, token, keys, created_at FROM devices WHERE user_id = ANY ($1::text[]) ORDER BY user_id, created_at',
+        [userIds],
+        { name: 'parley_device_list_of' },
+      );
+      for (const r of rows) {
+        const user = String(r.user_id);
+        const list = out.get(user) ?? [];
+        if (list.length === 0) out.set(user, list);
+        list.push(toDevice(r));
+      }
+      return out;
+    },
     async owners(userIds, platforms) {
       if (userIds.length === 0 || platforms.size === 0) return new Set();
       const rows = await q.query<{ user_id: string }>('SELECT DISTINCT user_id FROM devices WHERE user_id = ANY ($1::text[]) AND platform = ANY ($2::text[])', [

@@ -2,6 +2,9 @@ import type { Queryable } from '../db.ts';
 import type { MemberRepo } from '../store.ts';
 import { isoOrNull, MEMBER_COLUMNS, toMember, unreadCount } from './rows.ts';
 
+/** A membership muted at $2 (its unread count leaves the total). */
+const MUTED = '(cm.muted_until IS NOT NULL AND cm.muted_until > $2)';
+
 export function memberRepo(q: Queryable): MemberRepo {
   return {
     async insert(conversationId, members, at, readSeq) {
@@ -122,8 +125,7 @@ export function memberRepo(q: Queryable): MemberRepo {
       // One statement, so each count and its conversation's last seq come from one snapshot
       // (a send commits the message and the new last seq together).
       const rows = await q.query<{ conversation_id: string; last_seq: string; n: number; muted: boolean }>(
-        `SELECT cm.conversation_id, c.last_seq, (${unreadCount('cm', 'c')})::int AS n,
-           (cm.muted_until IS NOT NULL AND cm.muted_until > $2) AS muted
+        `SELECT cm.conversation_id, c.last_seq, (${unreadCount('cm', 'c')})::int AS n, ${MUTED} AS muted
          FROM conversation_members cm
          JOIN conversations c ON c.id = cm.conversation_id
          WHERE cm.user_id = $1`,
@@ -140,6 +142,20 @@ export function memberRepo(q: Queryable): MemberRepo {
         if (!r.muted) total += r.n;
       }
       return { total, conversations, lastSeqs };
+    },
+    async unreadTotals(userIds, now) {
+      if (userIds.length === 0) return new Map();
+      // unreadSummary's total for many users at once (the badges of a batch of pushes).
+      const rows = await q.query<{ user_id: string; total: number }>(
+        `SELECT cm.user_id, COALESCE(sum(${unreadCount('cm', 'c')}) FILTER (WHERE NOT ${MUTED}), 0)::int AS total
+         FROM conversation_members cm
+         JOIN conversations c ON c.id = cm.conversation_id
+         WHERE cm.user_id = ANY ($1::text[])
+         GROUP BY cm.user_id`,
+        [userIds, now],
+        { name: 'parley_unread_totals' },
+      );
+      return new Map(rows.map((r) => [r.user_id, Number(r.total)]));
     },
     async filterMembers(conversationId, userIds) {
       if (userIds.length === 0) return [];

@@ -155,51 +155,78 @@ export function notifyWorkRepo(q: Queryable): NotifyWorkRepo {
       return new Map(rows.map((r) => [String(r.id), (r.name as string | null) ?? null]));
     },
 
-    async unseen(conversationId, userId, limit) {
-      const [member] = await q.query(
-        `SELECT cm.read_seq, cm.pushed_seq, cm.muted_until, cm.archived_seq IS NOT NULL AS archived, c.kind, c.title
-         FROM conversation_members cm JOIN conversations c ON c.id = cm.conversation_id
-         WHERE cm.conversation_id = $1 AND cm.user_id = $2`,
-        [conversationId, userId],
-        { name: 'parley_push_member' },
-      );
-      if (!member) return null;
+    async unseenMany(pairs, limit) {
+      if (pairs.length === 0) return [];
+      // One statement for a batch of push decisions: each pair's member row, and its newest
+      // `limit` unseen messages with their totals (none: one row of nulls). Each member row
+      // is looked up by both keys on its own (OFFSET 0 keeps the planner from folding it into
+      // the join): planned with stale statistics after a large group was made, the join
+      // read every member of the conversation for each pair, 1,000 rows a pair at 5,000.
       const rows = await q.query(
-        `SELECT m.seq, m.sender_id, u.name AS sender_name, m.body, $2 = ANY (m.mentions) AS mentioned,
-           count(*) OVER () AS total, count(*) FILTER (WHERE $2 = ANY (m.mentions)) OVER () AS mentions
-         FROM messages m
-         JOIN conversation_members cm ON cm.conversation_id = m.conversation_id AND cm.user_id = $2
-         LEFT JOIN users u ON u.id = m.sender_id
-         WHERE m.conversation_id = $1 AND ${UNSEEN.replace('$AFTER', 'cm.pushed_seq')}
-         ORDER BY m.seq DESC LIMIT $3`,
-        [conversationId, userId, limit],
+        `SELECT x.i, cm.muted_until, cm.archived_seq IS NOT NULL AS archived, c.kind, c.title,
+           m.seq, m.sender_id, m.sender_name, m.body, m.mentioned, m.total, m.mentions
+         FROM unnest($1::uuid[], $2::text[]) WITH ORDINALITY AS x(conversation_id, user_id, i)
+         CROSS JOIN LATERAL (SELECT * FROM conversation_members WHERE conversation_id = x.conversation_id AND user_id = x.user_id OFFSET 0) cm
+         JOIN conversations c ON c.id = cm.conversation_id
+         LEFT JOIN LATERAL (
+           SELECT m.seq, m.sender_id, u.name AS sender_name, m.body, cm.user_id = ANY (m.mentions) AS mentioned,
+             count(*) OVER () AS total, count(*) FILTER (WHERE cm.user_id = ANY (m.mentions)) OVER () AS mentions
+           FROM messages m LEFT JOIN users u ON u.id = m.sender_id
+           WHERE m.conversation_id = cm.conversation_id AND ${UNSEEN.replace('$AFTER', 'cm.pushed_seq')}
+           ORDER BY m.seq DESC LIMIT $3
+         ) m ON true
+         ORDER BY x.i, m.seq`,
+        [pairs.map((p) => p.conversationId), pairs.map((p) => p.userId), limit],
         { name: 'parley_push_unseen' },
       );
-      const result: UnseenMessages = {
-        kind: member.kind as 'direct' | 'group',
-        title: (member.title as string | null) ?? null,
-        mutedUntil: member.muted_until ? iso(member.muted_until) : null,
-        archived: Boolean(member.archived),
-        total: Number(rows[0]?.total ?? 0),
-        mentions: Number(rows[0]?.mentions ?? 0),
-        messages: rows.reverse().map((r) => ({
+      const out: (UnseenMessages | null)[] = pairs.map(() => null);
+      for (const r of rows) {
+        const i = Number(r.i) - 1;
+        const u = out[i] ?? {
+          kind: r.kind as 'direct' | 'group',
+          title: (r.title as string | null) ?? null,
+          mutedUntil: r.muted_until ? iso(r.muted_until) : null,
+          archived: Boolean(r.archived),
+          total: Number(r.total ?? 0),
+          mentions: Number(r.mentions ?? 0),
+          messages: [],
+        };
+        out[i] = u;
+        if (r.seq === null) continue;
+        u.messages.push({
           seq: Number(r.seq),
           senderId: String(r.sender_id),
           senderName: (r.sender_name as string | null) ?? null,
           body: String(r.body),
           mentioned: Boolean(r.mentioned),
-        })),
-      };
-      return result;
+        });
+      }
+      return out;
     },
 
-    async markPushed(conversationId, userId, seq) {
-      const rows = await q.query(
-        'UPDATE conversation_members SET pushed_seq = $3 WHERE conversation_id = $1 AND user_id = $2 AND pushed_seq < $3 RETURNING 1',
-        [conversationId, userId, seq],
+    async markPushed(positions) {
+      if (positions.length === 0) return [];
+      // Rows locked one by one in key order (the pairs sorted here, then taken in turn), so two
+      // decisions over the same members wait rather than deadlock; each by both keys, as above.
+      const order = positions.map((p, i) => ({ ...p, i, key: `${p.conversationId} ${p.userId}` })).sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+      const rows = await q.query<{ i: string }>(
+        `WITH claim AS (
+           SELECT cm.conversation_id, cm.user_id, x.seq, x.i
+           FROM unnest($1::uuid[], $2::text[], $3::bigint[], $4::int[]) AS x(conversation_id, user_id, seq, i)
+           CROSS JOIN LATERAL (
+             SELECT conversation_id, user_id FROM conversation_members
+             WHERE conversation_id = x.conversation_id AND user_id = x.user_id AND pushed_seq < x.seq
+             OFFSET 0 FOR UPDATE
+           ) cm
+         )
+         UPDATE conversation_members cm SET pushed_seq = claim.seq FROM claim
+         WHERE cm.conversation_id = claim.conversation_id AND cm.user_id = claim.user_id AND cm.pushed_seq < claim.seq
+         RETURNING claim.i`,
+        [order.map((p) => p.conversationId), order.map((p) => p.userId), order.map((p) => p.seq), order.map((p) => p.i)],
         { name: 'parley_push_mark' },
       );
-      return rows.length === 1;
+      const claimed = new Set(rows.map((r) => Number(r.i)));
+      return positions.map((_, i) => claimed.has(i));
     },
 
     async digestCandidates(afterUserId, limit) {

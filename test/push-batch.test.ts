@@ -1,0 +1,109 @@
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { after, before, describe, test } from 'node:test';
+import type { PushDecision, PushJob } from '../src/services/push.ts';
+import { backends, skippedPostgres } from './helpers/backends.ts';
+import { counting, statements } from './helpers/counting-db.ts';
+import { type Client, send, uid, waitFor } from './helpers/harness.ts';
+import { idle, type Rig, rig, tokenDevice } from './helpers/delivery-rig.ts';
+import { listen, wsClient } from './helpers/realtime.ts';
+
+if (skippedPostgres) test('push decisions in a batch on postgres', { skip: skippedPostgres }, () => {});
+
+/**
+ * The push worker decides ten jobs a fetch together (services.push.decide), a statement per
+ * step for the batch: a message to a large group's offline members is a decision for each
+ * of them at once. Called here directly, so what it runs can be counted.
+ */
+for (const backend of backends) {
+  describe(`push decisions in a batch on ${backend.name}`, () => {
+    let r: Rig;
+    before(async () => {
+      r = await rig(backend, undefined, {}, { wrapDb: counting });
+    });
+    after(() => r.close());
+
+    const decide = async (jobs: { job: PushJob; jobId: string }[]) => {
+      const ran: string[] = [];
+      const decisions = await statements.run(ran, () => r.h.app.services.push.decide(jobs));
+      return { decisions, ran };
+    };
+    const chat = (userId: string, conversationId: string) => ({ job: { kind: 'conversation', userId, conversationId } as PushJob, jobId: randomUUID() });
+    const expoPushes = (token: string) => r.expo.received.flatMap((x) => x.messages).filter((m: { to: string }) => m.to === token);
+
+    test('each member of a batch gets the decision they would get alone, and the batch runs the statements of a batch of one', async () => {
+      const ana = r.h.as(uid('ana'), { name: 'Ana' });
+      await ana.get('/v1/me');
+      const names = ['p1', 'p2', 'p3', 'p4', 'muted', 'mutedMentioned', 'reader', 'bare', 'live', 'pushOff', 'dnd'] as const;
+      const m = Object.fromEntries(names.map((n) => [n, r.h.as(uid(n))])) as Record<(typeof names)[number], Client>;
+      const group = await r.h.group(ana, Object.values(m).map((c) => c.userId), 'Team');
+      await idle(r); // the invitations, before any device exists
+      const tokens = new Map<string, string>();
+      for (const n of names) {
+        if (n === 'bare') continue;
+        const token = `ExponentPushToken[${uid(n)}]`;
+        tokens.set(n, token);
+        await tokenDevice(m[n], 'expo', token);
+      }
+      for (const n of ['muted', 'mutedMentioned'] as const) assert.equal((await m[n].post(`/v1/conversations/${group}/mute`, {})).status, 200);
+      assert.equal((await m.pushOff.put('/v1/me/notification-preferences', { types: { message: { push: false } } })).status, 200);
+      assert.equal((await m.dnd.put('/v1/me/notification-preferences', { doNotDisturb: true })).status, 200);
+      // Online before the messages, so the dispatcher queues no push of its own for them.
+      const live = await wsClient(await listen(r.h), m.live.userId);
+      try {
+        await waitFor(async () => (await r.h.app.services.presence.query({ userId: m.live.userId }, [m.live.userId]))[0]?.status === 'online', 30_000, 'live online');
+        await send(ana, group, 'first');
+        const last = await send(ana, group, 'look at this', { mentions: [m.mutedMentioned.userId] });
+        assert.equal((await m.reader.post(`/v1/conversations/${group}/read`, { seq: last.seq })).status, 200);
+
+        const alone = await decide([chat(m.p1.userId, group)]);
+        assert.deepEqual(alone.decisions, [{ outcome: 'sent', devices: 1 }]);
+
+        const stranger = uid('stranger');
+        const batch = [...names.filter((n) => n !== 'p1').map((n) => chat(m[n].userId, group)), chat(m.p2.userId, group), chat(stranger, group)];
+        const together = await decide(batch);
+        const expected: Record<string, PushDecision> = {
+          p2: { outcome: 'sent', devices: 1 },
+          p3: { outcome: 'sent', devices: 1 },
+          p4: { outcome: 'sent', devices: 1 },
+          muted: { outcome: 'skipped', reason: 'muted' },
+          mutedMentioned: { outcome: 'sent', devices: 1 },
+          reader: { outcome: 'skipped', reason: 'read or deleted' },
+          bare: { outcome: 'skipped', reason: 'no devices' },
+          live: { outcome: 'skipped', reason: 'online' },
+          pushOff: { outcome: 'skipped', reason: 'preferences' },
+          dnd: { outcome: 'held', until: null }, // do not disturb has no end: left for the digest
+        };
+        assert.deepEqual(together.decisions, [
+          ...names.filter((n) => n !== 'p1').map((n) => expected[n]),
+          { outcome: 'skipped', reason: 'pushed by another job' }, // p2 twice in one batch: the first decides
+          { outcome: 'skipped', reason: 'not a member' },
+        ]);
+        assert.deepEqual(together.ran, alone.ran, `a batch of ${batch.length} ran\n${together.ran.join('\n')}\na batch of one ran\n${alone.ran.join('\n')}`);
+        console.log(`a batch of ${batch.length} push decisions on ${backend.name}: ${together.ran.length} statements, as a batch of one`);
+
+        // What was pushed is claimed: deciding again finds nothing new.
+        const again = await decide([chat(m.p1.userId, group), chat(m.p3.userId, group)]);
+        assert.deepEqual(again.decisions, [
+          { outcome: 'skipped', reason: 'read or deleted' },
+          { outcome: 'skipped', reason: 'read or deleted' },
+        ]);
+        // Read while online, as someone reading live does: the dispatcher's own push for them finds nothing.
+        assert.equal((await m.live.post(`/v1/conversations/${group}/read`, { seq: last.seq })).status, 200);
+      } finally {
+        await live.close();
+      }
+
+      // Each sent decision reached its device once, with its own text and badge.
+      await idle(r);
+      for (const n of ['p1', 'p2', 'p3', 'p4'] as const) {
+        const pushes = expoPushes(tokens.get(n)!);
+        assert.equal(pushes.length, 1, `${n}: ${JSON.stringify(pushes)}`);
+        assert.deepEqual({ title: pushes[0].title, body: pushes[0].body, badge: pushes[0].badge }, { title: 'Team', body: '2 new messages from Ana', badge: 2 });
+      }
+      const [mention] = expoPushes(tokens.get('mutedMentioned')!);
+      assert.deepEqual({ title: mention?.title, body: mention?.body, badge: mention?.badge }, { title: 'Ana mentioned you in Team', body: 'look at this', badge: 0 });
+      for (const n of ['muted', 'reader', 'live', 'pushOff', 'dnd'] as const) assert.deepEqual(expoPushes(tokens.get(n)!), [], n);
+    });
+  });
+}
