@@ -79,13 +79,14 @@ export async function startDelivery(o: DeliveryOptions) {
   // A push decision only reads and writes the database, and running one twice is harmless
   // (it claims what it pushes, and its device jobs have stable ids). A message to a large
   // group's offline members is a decision for each of them at once: ten a fetch, decided
-  // together, a statement per step for the batch. Device jobs mostly wait on a provider (its
-  // answer within the channel's timeout, 10 s at worst): ten a fetch too, side by side, so a
-  // batch ends with its slowest push, far inside the job expiry.
+  // together, a statement per step for the batch. One worker: a second, running its batch
+  // beside the first, pushed no faster and doubled what chat waited meanwhile. Device jobs
+  // mostly wait on a provider (its answer within the channel's timeout, 10 s at worst): ten a
+  // fetch too, side by side, so a batch ends with its slowest push, far inside the job expiry.
   stops.push(await jobs.workBatches<PushJob>(
     QUEUES.push,
     async (batch) => (await services.push.decide(batch.map((j) => ({ job: j.data, jobId: j.id })))).map((d) => ({ outcome: 'done', output: { ...d } })),
-    { concurrency: 2, batch: 10 },
+    { concurrency: 1, batch: 10 },
   ));
 
   for (const [platform, channel] of Object.entries(o.channels) as [DevicePlatform, Channel][]) {
