@@ -29,21 +29,33 @@ for (const backend of backends) {
       return { decisions, ran };
     };
     const chat = (userId: string, conversationId: string) => ({ job: { kind: 'conversation', userId, conversationId } as PushJob, jobId: randomUUID() });
+    const note = (userId: string, notificationId: string | null) => ({
+      job: { kind: 'notification', userId, notificationId, type: 'system', priority: 'normal', title: 'Maintenance', body: 'Tonight at ten', data: {} } as PushJob,
+      jobId: randomUUID(),
+    });
     const expoPushes = (token: string) => r.expo.received.flatMap((x) => x.messages).filter((m: { to: string }) => m.to === token);
 
-    test('each member of a batch gets the decision they would get alone, and the batch runs the statements of a batch of one', async () => {
+    test('each job of a batch gets the decision it would get alone, and the batch runs the statements of a batch of two', async () => {
       const ana = r.h.as(uid('ana'), { name: 'Ana' });
       await ana.get('/v1/me');
       const names = ['p1', 'p2', 'p3', 'p4', 'muted', 'mutedMentioned', 'reader', 'bare', 'live', 'pushOff', 'dnd'] as const;
       const m = Object.fromEntries(names.map((n) => [n, r.h.as(uid(n))])) as Record<(typeof names)[number], Client>;
       const group = await r.h.group(ana, Object.values(m).map((c) => c.userId), 'Team');
-      await idle(r); // the invitations, before any device exists
+      // Inbox notifications' pushes, to users outside the group.
+      const inboxNames = ['inbox1', 'inbox2', 'inboxRead', 'inboxNoEntry'] as const;
+      const inbox = Object.fromEntries(inboxNames.map((n) => [n, r.h.as(uid(n))])) as Record<(typeof inboxNames)[number], Client>;
+      for (const c of Object.values(inbox)) await c.get('/v1/me');
+      const sent = await r.h.admin().post('/v1/notifications', { userIds: [inbox.inbox1.userId, inbox.inbox2.userId, inbox.inboxRead.userId], type: 'system', title: 'Maintenance', body: 'Tonight at ten' });
+      assert.equal(sent.status, 201, JSON.stringify(sent.body));
+      const entry = (c: Client): string => sent.body.notifications.find((n: { userId: string }) => n.userId === c.userId).id;
+      await idle(r); // the invitations and these entries' own pushes, before any device exists
+      assert.equal((await inbox.inboxRead.post(`/v1/notifications/${entry(inbox.inboxRead)}/read`, {})).status, 200);
       const tokens = new Map<string, string>();
-      for (const n of names) {
+      for (const [n, c] of [...Object.entries(m), ...Object.entries(inbox)]) {
         if (n === 'bare') continue;
         const token = `ExponentPushToken[${uid(n)}]`;
         tokens.set(n, token);
-        await tokenDevice(m[n], 'expo', token);
+        await tokenDevice(c, 'expo', token);
       }
       for (const n of ['muted', 'mutedMentioned'] as const) assert.equal((await m[n].post(`/v1/conversations/${group}/mute`, {})).status, 200);
       assert.equal((await m.pushOff.put('/v1/me/notification-preferences', { types: { message: { push: false } } })).status, 200);
@@ -56,11 +68,18 @@ for (const backend of backends) {
         const last = await send(ana, group, 'look at this', { mentions: [m.mutedMentioned.userId] });
         assert.equal((await m.reader.post(`/v1/conversations/${group}/read`, { seq: last.seq })).status, 200);
 
-        const alone = await decide([chat(m.p1.userId, group)]);
-        assert.deepEqual(alone.decisions, [{ outcome: 'sent', devices: 1 }]);
+        const two = await decide([chat(m.p1.userId, group), note(inbox.inbox1.userId, entry(inbox.inbox1))]);
+        assert.deepEqual(two.decisions, [{ outcome: 'sent', devices: 1 }, { outcome: 'sent', devices: 1 }]);
 
         const stranger = uid('stranger');
-        const batch = [...names.filter((n) => n !== 'p1').map((n) => chat(m[n].userId, group)), chat(m.p2.userId, group), chat(stranger, group)];
+        const batch = [
+          ...names.filter((n) => n !== 'p1').map((n) => chat(m[n].userId, group)),
+          chat(m.p2.userId, group),
+          chat(stranger, group),
+          note(inbox.inbox2.userId, entry(inbox.inbox2)),
+          note(inbox.inboxRead.userId, entry(inbox.inboxRead)),
+          note(inbox.inboxNoEntry.userId, null),
+        ];
         const together = await decide(batch);
         const expected: Record<string, PushDecision> = {
           p2: { outcome: 'sent', devices: 1 },
@@ -78,9 +97,12 @@ for (const backend of backends) {
           ...names.filter((n) => n !== 'p1').map((n) => expected[n]),
           { outcome: 'skipped', reason: 'pushed by another job' }, // p2 twice in one batch: the first decides
           { outcome: 'skipped', reason: 'not a member' },
+          { outcome: 'sent', devices: 1 },
+          { outcome: 'skipped', reason: 'read or deleted' },
+          { outcome: 'sent', devices: 1 }, // no inbox entry: nothing to have been read
         ]);
-        assert.deepEqual(together.ran, alone.ran, `a batch of ${batch.length} ran\n${together.ran.join('\n')}\na batch of one ran\n${alone.ran.join('\n')}`);
-        console.log(`a batch of ${batch.length} push decisions on ${backend.name}: ${together.ran.length} statements, as a batch of one`);
+        assert.deepEqual(together.ran, two.ran, `a batch of ${batch.length} ran\n${together.ran.join('\n')}\na batch of two ran\n${two.ran.join('\n')}`);
+        console.log(`a batch of ${batch.length} push decisions on ${backend.name}: ${together.ran.length} statements, as a batch of two`);
 
         // What was pushed is claimed: deciding again finds nothing new.
         const again = await decide([chat(m.p1.userId, group), chat(m.p3.userId, group)]);
@@ -103,7 +125,11 @@ for (const backend of backends) {
       }
       const [mention] = expoPushes(tokens.get('mutedMentioned')!);
       assert.deepEqual({ title: mention?.title, body: mention?.body, badge: mention?.badge }, { title: 'Ana mentioned you in Team', body: 'look at this', badge: 0 });
-      for (const n of ['muted', 'reader', 'live', 'pushOff', 'dnd'] as const) assert.deepEqual(expoPushes(tokens.get(n)!), [], n);
+      for (const n of ['inbox1', 'inbox2', 'inboxNoEntry'] as const) {
+        const pushes = expoPushes(tokens.get(n)!);
+        assert.deepEqual(pushes.map((p: { title: string; body: string }) => [p.title, p.body]), [['Maintenance', 'Tonight at ten']], n);
+      }
+      for (const n of ['muted', 'reader', 'live', 'pushOff', 'dnd', 'inboxRead'] as const) assert.deepEqual(expoPushes(tokens.get(n)!), [], n);
     });
   });
 }

@@ -65,18 +65,18 @@ export function composeConversationPush(u: Pick<UnseenMessages, 'kind' | 'title'
   return { title, body: `${total} new messages from ${names(messages.map(nameOf))}`, mention };
 }
 
-/** What a conversation push says (its priority decides whether quiet hours hold it), and the newest seq it covers. */
-interface ConversationPush {
+/**
+ * What a push decision would send, before presence and quiet hours are asked: the message,
+ * its priority (which quiet hours may hold), and for a conversation the newest seq it covers.
+ */
+interface Composed {
   priority: NotificationPriority;
   message: PushMessage;
-  seq: number;
+  pushed: { conversationId: string; seq: number } | null;
 }
 
-/**
- * A member's conversation push from their unseen messages (null: not a member) and
- * preferences, or why there is none, before presence and quiet hours are asked.
- */
-export function conversationPush(conversationId: string, u: UnseenMessages | null, prefs: NotificationPreferences, at: Date): ConversationPush | { skipped: string } {
+/** A member's conversation push from their unseen messages (null: not a member) and preferences, or why there is none. */
+export function conversationPush(conversationId: string, u: UnseenMessages | null, prefs: NotificationPreferences, at: Date): Composed | { skipped: string } {
   if (!u) return { skipped: 'not a member' };
   if (u.total === 0) return { skipped: 'read or deleted' };
   const quiet = u.archived || (u.mutedUntil !== null && Date.parse(u.mutedUntil) > at.getTime());
@@ -100,10 +100,23 @@ export function conversationPush(conversationId: string, u: UnseenMessages | nul
     priority: 'high',
     ttlSeconds: TTL_SECONDS,
   };
-  return { priority: text.mention ? 'high' : 'normal', message, seq };
+  return { priority: text.mention ? 'high' : 'normal', message, pushed: { conversationId, seq } };
 }
 
-type ConversationJob = Extract<PushJob, { kind: 'conversation' }>;
+/** An inbox notification's push (`unread`: its entry, if it has one, is still there unread), or why there is none. */
+export function notificationPush(job: NotificationJob, unread: boolean, prefs: NotificationPreferences): Composed | { skipped: string } {
+  if (!unread) return { skipped: 'read or deleted' };
+  if (job.priority !== 'urgent' && !channelOn(prefs, job.type, 'push')) return { skipped: 'preferences' };
+  const message: PushMessage = {
+    title: job.title,
+    body: clip(job.body, BODY_MAX),
+    data: { ...job.data, type: job.type, ...(job.notificationId ? { notificationId: job.notificationId } : {}) },
+    priority: job.priority === 'high' || job.priority === 'urgent' ? 'high' : 'normal',
+    ttlSeconds: TTL_SECONDS,
+  };
+  return { priority: job.priority, message, pushed: null };
+}
+
 type NotificationJob = Extract<PushJob, { kind: 'notification' }>;
 /** A decision that found something to push: its device jobs, and the messages it claims. */
 interface Outgoing {
@@ -177,66 +190,50 @@ export function pushService(deps: ServiceDeps & { presence: PresenceStore }, opt
     });
   }
 
-  /** Conversation pushes, each the member's newest unseen messages in one push. */
-  async function conversations(list: { job: ConversationJob; jobId: string }[], holds: JobSpec[]): Promise<PushDecision[]> {
-    const at = now();
-    const decisions: PushDecision[] = list.map(() => ({ outcome: 'skipped', reason: 'pushed by another job' }));
-    // The same member twice in one batch (a held push and a new one): the first decides for both.
-    const firsts = new Map<string, number>();
-    for (const [i, { job }] of list.entries()) {
-      const key = conversationPushKey(job.userId, job.conversationId);
-      if (!firsts.has(key)) firsts.set(key, i);
-    }
-    const picked = [...firsts.values()].map((i) => ({ ...list[i]!, i }));
-    const unseen = await store.notifyWork.unseenMany(picked.map((x) => x.job), 5);
-    const prefsOf = await preferencesOfAll(deps, picked.filter((_, k) => (unseen[k]?.total ?? 0) > 0).map((x) => x.job.userId));
-    const composed: (ConversationPush & { i: number; job: ConversationJob; jobId: string; prefs: NotificationPreferences })[] = [];
-    for (const [k, { job, jobId, i }] of picked.entries()) {
-      const prefs = prefsOf(job.userId);
-      const push = conversationPush(job.conversationId, unseen[k] ?? null, prefs, at);
-      if ('skipped' in push) decisions[i] = { outcome: 'skipped', reason: push.skipped };
-      else composed.push({ ...push, i, job, jobId, prefs });
-    }
-    const connected = await online(composed.map((c) => c.job.userId));
-    const outgoing: (Outgoing & { i: number })[] = [];
-    for (const c of composed) {
-      if (connected.has(c.job.userId)) decisions[c.i] = { outcome: 'skipped', reason: 'online' };
-      else if (isHeld(c.prefs, c.priority, at)) decisions[c.i] = hold(c.job, c.jobId, c.prefs, at, holds);
-      else outgoing.push({ i: c.i, jobId: c.jobId, userId: c.job.userId, message: c.message, pushed: { conversationId: c.job.conversationId, seq: c.seq } });
-    }
-    for (const [k, d] of (await fanOut(outgoing)).entries()) decisions[outgoing[k]!.i] = d;
-    return decisions;
-  }
-
-  async function notification(job: NotificationJob, jobId: string, holds: JobSpec[]): Promise<PushDecision> {
-    const at = now();
-    if (job.notificationId) {
-      const n = await store.notifications.get(job.userId, job.notificationId, at);
-      if (!n || n.readAt) return { outcome: 'skipped', reason: 'read or deleted' };
-    }
-    const prefs = (await preferencesOfAll(deps, [job.userId]))(job.userId);
-    if (job.priority !== 'urgent' && !channelOn(prefs, job.type, 'push')) return { outcome: 'skipped', reason: 'preferences' };
-    if ((await online([job.userId])).has(job.userId)) return { outcome: 'skipped', reason: 'online' };
-    if (isHeld(prefs, job.priority, at)) return hold(job, jobId, prefs, at, holds);
-    const message: PushMessage = {
-      title: job.title,
-      body: clip(job.body, BODY_MAX),
-      data: { ...job.data, type: job.type, ...(job.notificationId ? { notificationId: job.notificationId } : {}) },
-      priority: job.priority === 'high' || job.priority === 'urgent' ? 'high' : 'normal',
-      ttlSeconds: TTL_SECONDS,
-    };
-    const [decision] = await fanOut([{ jobId, userId: job.userId, message, pushed: null }]);
-    return decision!;
-  }
-
   return {
     /** Decides and fans out push jobs (each with its job id), together; a decision for each, in order. */
     async decide(list: { job: PushJob; jobId: string }[]): Promise<PushDecision[]> {
+      const at = now();
+      const decisions: PushDecision[] = list.map(() => ({ outcome: 'skipped', reason: 'pushed by another job' }));
+      // The same member's conversation twice in one batch (a held push and a new one): the first decides for both.
+      const keys = new Set<string>();
+      const picked = list.flatMap(({ job, jobId }, i) => {
+        const key = job.kind === 'conversation' ? conversationPushKey(job.userId, job.conversationId) : null;
+        if (key && keys.has(key)) return [];
+        if (key) keys.add(key);
+        return [{ job, jobId, i }];
+      });
+      const chats = picked.flatMap((x) => (x.job.kind === 'conversation' ? [x.job] : []));
+      const notes = picked.flatMap((x) => (x.job.kind === 'notification' && x.job.notificationId ? [{ userId: x.job.userId, id: x.job.notificationId }] : []));
+      const unseen = await store.notifyWork.unseenMany(chats, 5);
+      const unread = await store.notifications.unreadAmong(notes, at);
+      const unseenOf = new Map(chats.map((job, k) => [job, unseen[k] ?? null]));
+      const unreadOf = new Map(notes.map((ref, k) => [ref.id, unread[k] ?? false]));
+      // Preferences only for those with something left to say.
+      const saying = picked.filter(({ job }) =>
+        job.kind === 'conversation' ? (unseenOf.get(job)?.total ?? 0) > 0 : !job.notificationId || unreadOf.get(job.notificationId),
+      );
+      const prefsOf = await preferencesOfAll(deps, saying.map((x) => x.job.userId));
+
+      const composed: (Composed & { i: number; job: PushJob; jobId: string; prefs: NotificationPreferences })[] = [];
+      for (const { job, jobId, i } of picked) {
+        const prefs = prefsOf(job.userId);
+        const push =
+          job.kind === 'conversation'
+            ? conversationPush(job.conversationId, unseenOf.get(job) ?? null, prefs, at)
+            : notificationPush(job, !job.notificationId || Boolean(unreadOf.get(job.notificationId)), prefs);
+        if ('skipped' in push) decisions[i] = { outcome: 'skipped', reason: push.skipped };
+        else composed.push({ ...push, i, job, jobId, prefs });
+      }
+      const connected = await online(composed.map((c) => c.job.userId));
       const holds: JobSpec[] = [];
-      const decisions: PushDecision[] = [];
-      const chats = list.flatMap((x, i) => (x.job.kind === 'conversation' ? [{ job: x.job, jobId: x.jobId, i }] : []));
-      for (const [k, d] of (await conversations(chats, holds)).entries()) decisions[chats[k]!.i] = d;
-      for (const [i, x] of list.entries()) if (x.job.kind === 'notification') decisions[i] = await notification(x.job, x.jobId, holds);
+      const outgoing: (Outgoing & { i: number })[] = [];
+      for (const c of composed) {
+        if (connected.has(c.job.userId)) decisions[c.i] = { outcome: 'skipped', reason: 'online' };
+        else if (isHeld(c.prefs, c.priority, at)) decisions[c.i] = hold(c.job, c.jobId, c.prefs, at, holds);
+        else outgoing.push({ i: c.i, jobId: c.jobId, userId: c.job.userId, message: c.message, pushed: c.pushed });
+      }
+      for (const [k, d] of (await fanOut(outgoing)).entries()) decisions[outgoing[k]!.i] = d;
       await store.jobs.enqueue(holds);
       return decisions;
     },

@@ -224,6 +224,8 @@ export interface NotificationRepo {
   list(userId: string, page: NotificationPage, now: Date): Promise<Notification[]>;
   /** Null when not the user's, deleted or expired. */
   get(userId: string, id: string, now: Date): Promise<Notification | null>;
+  /** For each (user, entry), whether it is still in the inbox and unread (what a push announcing it waits on). */
+  unreadAmong(refs: { userId: string; id: string }[], now: Date): Promise<boolean[]>;
   unreadCount(userId: string, now: Date): Promise<number>;
   /** Marks read (read ones expire `keepReadMs` later); null when not the user's or already gone. */
   markRead(userId: string, id: string, now: Date, keepReadMs: number): Promise<Notification | null>;

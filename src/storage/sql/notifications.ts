@@ -71,6 +71,18 @@ export function notificationRepo(q: Queryable): NotificationRepo {
       const rows = await q.query(`SELECT ${COLUMNS} FROM notifications WHERE user_id = $1 AND id = $2 AND ${live(3)}`, [userId, id, now]);
       return rows[0] ? toNotification(rows[0]) : null;
     },
+    async unreadAmong(refs, now) {
+      if (refs.length === 0) return [];
+      // Each entry by its key on its own (OFFSET 0), whatever the statistics say.
+      const rows = await q.query<{ i: string }>(
+        `SELECT x.i FROM unnest($1::text[], $2::uuid[]) WITH ORDINALITY AS x(user_id, id, i)
+         CROSS JOIN LATERAL (SELECT 1 FROM notifications WHERE user_id = x.user_id AND id = x.id AND read_at IS NULL AND ${live(3)} OFFSET 0) n`,
+        [refs.map((r) => r.userId), refs.map((r) => r.id), now],
+        { name: 'parley_notifications_unread_among' },
+      );
+      const unread = new Set(rows.map((r) => Number(r.i) - 1));
+      return refs.map((_, i) => unread.has(i));
+    },
     async unreadCount(userId, now) {
       const rows = await q.query<{ n: number }>(
         `SELECT count(*)::int AS n FROM notifications WHERE user_id = $1 AND read_at IS NULL AND ${live(2)}`,
