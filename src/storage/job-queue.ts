@@ -58,7 +58,11 @@ export type JobResult =
   | { outcome: 'dead'; reason: string };
 
 export type JobHandler<D = Record<string, unknown>> = (job: Job<D>) => Promise<JobResult>;
-/** Runs a whole batch at once and answers each job's result, in order; throwing fails (and so retries) all of them. */
+/**
+ * Runs a whole batch at once and answers each job's result, in order. If it throws for a
+ * batch of several, each of its jobs is run again alone at once, so that one job that cannot
+ * be done fails (and retries) alone; a job alone that throws is failed and retried.
+ */
 export type BatchHandler<D = Record<string, unknown>> = (jobs: Job<D>[]) => Promise<JobResult[]>;
 
 export interface QueueCounts {

@@ -206,11 +206,16 @@ export function createJobQueue(db: Db, opts: JobQueueOptions) {
 
     workBatches<D>(name: QueueName, handler: BatchHandler<D>, o: { concurrency?: number; batch: number }) {
       return startWorkers<D>(name, o, async (jobs, settleOne) => {
-        const results = handler(jobs);
-        results.catch(() => {}); // each job's settling below sees the failure
+        // A batch that throws is run again one job at a time, at once: a job that cannot be
+        // done (bad data, say) then fails alone, not its batch-mates on every retry with it.
+        const whole = handler(jobs).catch((err: unknown) => {
+          if (jobs.length === 1) throw err;
+          return null;
+        });
         for (const [i, j] of jobs.entries()) {
           await settleOne(j, async () => {
-            const result = (await results)[i];
+            const all = await whole;
+            const result = all ? all[i] : (await handler([j]))[0];
             if (!result) throw new Error('the batch handler gave this job no result');
             return result;
           });
