@@ -131,5 +131,24 @@ for (const backend of backends) {
       }
       for (const n of ['muted', 'reader', 'live', 'pushOff', 'dnd', 'inboxRead'] as const) assert.deepEqual(expoPushes(tokens.get(n)!), [], n);
     });
+
+    test('device lookups made together, as a batch of device jobs started side by side makes them, are one statement', async () => {
+      const bo = r.h.as(uid('bo'));
+      const cy = r.h.as(uid('cy'));
+      const ids: string[] = [];
+      for (let k = 0; k < 3; k++) ids.push(await tokenDevice(bo, 'expo', `ExponentPushToken[${uid('bo')}]`));
+      const cysDevice = await tokenDevice(cy, 'expo', `ExponentPushToken[${uid('cy')}]`);
+      const { push } = r.h.app.services;
+      const ran: string[] = [];
+      const found = await statements.run(ran, () =>
+        Promise.all([
+          ...ids.map((deviceId) => push.device({ userId: bo.userId, deviceId })),
+          push.device({ userId: bo.userId, deviceId: randomUUID() }), // unregistered
+          push.device({ userId: bo.userId, deviceId: cysDevice }), // someone else's
+        ]),
+      );
+      assert.deepEqual(found.map((d) => d?.id ?? null), [...ids, null, null]);
+      assert.deepEqual(ran, ['parley_device_get']);
+    });
   });
 }

@@ -1,4 +1,5 @@
 import { clip } from '../domain/text.ts';
+import { gathered } from './gathered.ts';
 import { preferencesOfAll } from './notifications.ts';
 import { stableUuid } from '../domain/ids.ts';
 import { channelOn, holdEndsAt, isHeld } from '../domain/notifications.ts';
@@ -138,6 +139,7 @@ interface Outgoing {
  */
 export function pushService(deps: ServiceDeps & { presence: PresenceStore }, opts: { pushWhen: 'offline' | 'always'; platforms: ReadonlySet<DevicePlatform> }) {
   const { store, now } = deps;
+  const deviceOf = gathered((refs: { userId: string; id: string }[]) => store.devices.getMany(refs));
 
   /** Rescheduled for when quiet hours end, or (no end: do not disturb) left for the digest. */
   function hold(job: PushJob, jobId: string, prefs: NotificationPreferences, at: Date, holds: JobSpec[]): PushDecision {
@@ -238,10 +240,11 @@ export function pushService(deps: ServiceDeps & { presence: PresenceStore }, opt
       return decisions;
     },
 
-    /** The device and message of a device job; null when the device is gone (unregistered since). */
-    async device(job: DeviceJob) {
-      return store.devices.get(job.userId, job.deviceId);
-    },
+    /**
+     * The device of a device job; null when it is gone (unregistered since). Lookups made
+     * together (a batch of device jobs, started side by side) are one query.
+     */
+    device: (job: DeviceJob) => deviceOf({ userId: job.userId, id: job.deviceId }),
 
     /** Invariant 6: a token the provider says is dead is removed, never retried. */
     async prune(job: DeviceJob): Promise<void> {

@@ -241,7 +241,8 @@ export interface DeviceRepo {
   /** Registers (or moves to this user) a device; the same token gives the same device. */
   upsert(userId: string, d: { id: string; platform: DevicePlatform; token: string; keys: Device['keys'] }, at: Date): Promise<Device>;
   delete(userId: string, id: string): Promise<boolean>;
-  get(userId: string, id: string): Promise<Device | null>;
+  /** Each (user, device id)'s device; null where it is gone (unregistered, or moved to another user). */
+  getMany(refs: { userId: string; id: string }[]): Promise<(Device | null)[]>;
   list(userId: string): Promise<Device[]>;
   /** Each user's devices, oldest first; absent: none. */
   listOf(userIds: string[]): Promise<Map<string, Device[]>>;

@@ -28,9 +28,18 @@ export function deviceRepo(q: Queryable): DeviceRepo {
     async delete(userId, id) {
       return (await q.query('DELETE FROM devices WHERE user_id = $1 AND id = $2 RETURNING id', [userId, id])).length === 1;
     },
-    async get(userId, id) {
-      const rows = await q.query('SELECT id, platform, token, keys, created_at FROM devices WHERE user_id = $1 AND id = $2', [userId, id], { name: 'parley_device_get' });
-      return rows[0] ? toDevice(rows[0]) : null;
+    async getMany(refs) {
+      if (refs.length === 0) return [];
+      const rows = await q.query(
+        `SELECT x.i, d.id, d.platform, d.token, d.keys, d.created_at
+         FROM unnest($1::text[], $2::uuid[]) WITH ORDINALITY AS x(user_id, id, i)
+         CROSS JOIN LATERAL (SELECT * FROM devices WHERE id = x.id AND user_id = x.user_id OFFSET 0) d`,
+        [refs.map((r) => r.userId), refs.map((r) => r.id)],
+        { name: 'parley_device_get' },
+      );
+      const out: (Device | null)[] = refs.map(() => null);
+      for (const r of rows) out[Number(r.i) - 1] = toDevice(r);
+      return out;
     },
     async list(userId) {
       const rows = await q.query('SELECT id, platform, token, keys, created_at FROM devices WHERE user_id = $1 ORDER BY created_at', [userId], { name: 'parley_device_list' });
