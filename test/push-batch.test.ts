@@ -35,10 +35,10 @@ for (const backend of backends) {
     });
     const expoPushes = (token: string) => r.expo.received.flatMap((x) => x.messages).filter((m: { to: string }) => m.to === token);
 
-    test('each job of a batch gets the decision it would get alone, and the batch runs the statements of a batch of two', async () => {
+    test('each job of a batch gets the decision it would get alone, and the batch runs the statements of a batch of three', async () => {
       const ana = r.h.as(uid('ana'), { name: 'Ana' });
       await ana.get('/v1/me');
-      const names = ['p1', 'p2', 'p3', 'p4', 'muted', 'mutedMentioned', 'reader', 'bare', 'live', 'pushOff', 'dnd'] as const;
+      const names = ['p0', 'p1', 'p2', 'p3', 'p4', 'muted', 'mutedMentioned', 'reader', 'bare', 'live', 'pushOff', 'dnd'] as const;
       const m = Object.fromEntries(names.map((n) => [n, r.h.as(uid(n))])) as Record<(typeof names)[number], Client>;
       const group = await r.h.group(ana, Object.values(m).map((c) => c.userId), 'Team');
       // Inbox notifications' pushes, to users outside the group.
@@ -68,12 +68,12 @@ for (const backend of backends) {
         const last = await send(ana, group, 'look at this', { mentions: [m.mutedMentioned.userId] });
         assert.equal((await m.reader.post(`/v1/conversations/${group}/read`, { seq: last.seq })).status, 200);
 
-        const two = await decide([chat(m.p1.userId, group), note(inbox.inbox1.userId, entry(inbox.inbox1))]);
-        assert.deepEqual(two.decisions, [{ outcome: 'sent', devices: 1 }, { outcome: 'sent', devices: 1 }]);
+        const three = await decide([chat(m.p0.userId, group), chat(m.p1.userId, group), note(inbox.inbox1.userId, entry(inbox.inbox1))]);
+        assert.deepEqual(three.decisions, [{ outcome: 'sent', devices: 1 }, { outcome: 'sent', devices: 1 }, { outcome: 'sent', devices: 1 }]);
 
         const stranger = uid('stranger');
         const batch = [
-          ...names.filter((n) => n !== 'p1').map((n) => chat(m[n].userId, group)),
+          ...names.filter((n) => n !== 'p0' && n !== 'p1').map((n) => chat(m[n].userId, group)),
           chat(m.p2.userId, group),
           chat(stranger, group),
           note(inbox.inbox2.userId, entry(inbox.inbox2)),
@@ -94,15 +94,15 @@ for (const backend of backends) {
           dnd: { outcome: 'held', until: null }, // do not disturb has no end: left for the digest
         };
         assert.deepEqual(together.decisions, [
-          ...names.filter((n) => n !== 'p1').map((n) => expected[n]),
+          ...names.filter((n) => n !== 'p0' && n !== 'p1').map((n) => expected[n]),
           { outcome: 'skipped', reason: 'pushed by another job' }, // p2 twice in one batch: the first decides
           { outcome: 'skipped', reason: 'not a member' },
           { outcome: 'sent', devices: 1 },
           { outcome: 'skipped', reason: 'read or deleted' },
           { outcome: 'sent', devices: 1 }, // no inbox entry: nothing to have been read
         ]);
-        assert.deepEqual(together.ran, two.ran, `a batch of ${batch.length} ran\n${together.ran.join('\n')}\na batch of two ran\n${two.ran.join('\n')}`);
-        console.log(`a batch of ${batch.length} push decisions on ${backend.name}: ${together.ran.length} statements, as a batch of two`);
+        assert.deepEqual(together.ran, three.ran, `a batch of ${batch.length} ran\n${together.ran.join('\n')}\na batch of three ran\n${three.ran.join('\n')}`);
+        console.log(`a batch of ${batch.length} push decisions on ${backend.name}: ${together.ran.length} statements, as a batch of three`);
 
         // What was pushed is claimed: deciding again finds nothing new.
         const again = await decide([chat(m.p1.userId, group), chat(m.p3.userId, group)]);
@@ -118,7 +118,7 @@ for (const backend of backends) {
 
       // Each sent decision reached its device once, with its own text and badge.
       await idle(r);
-      for (const n of ['p1', 'p2', 'p3', 'p4'] as const) {
+      for (const n of ['p0', 'p1', 'p2', 'p3', 'p4'] as const) {
         const pushes = expoPushes(tokens.get(n)!);
         assert.equal(pushes.length, 1, `${n}: ${JSON.stringify(pushes)}`);
         assert.deepEqual({ title: pushes[0].title, body: pushes[0].body, badge: pushes[0].badge }, { title: 'Team', body: '2 new messages from Ana', badge: 2 });
@@ -150,5 +150,45 @@ for (const backend of backends) {
       assert.deepEqual(found.map((d) => d?.id ?? null), [...ids, null, null]);
       assert.deepEqual(ran, ['parley_device_get']);
     });
+
+    // PGlite has one connection: no other transaction can hold a row while a decision runs.
+    if (backend.name === 'postgres') {
+      test('a batch never waits for a member row another transaction holds: it fails at once, to be decided a job at a time', async () => {
+        const ana = r.h.as(uid('ana'), { name: 'Ana' });
+        const [q1, q2] = [r.h.as(uid('q1')), r.h.as(uid('q2'))];
+        const group = await r.h.group(ana, [q1.userId, q2.userId], 'Pair');
+        await idle(r);
+        for (const q of [q1, q2]) await tokenDevice(q, 'expo', `ExponentPushToken[${uid(q.userId)}]`);
+        await send(ana, group, 'hello');
+        // Another transaction holds q1's row (a marker moving), as a send batch would its sender's.
+        let release!: () => void;
+        const released = new Promise<void>((resolve) => (release = resolve));
+        let locked!: () => void;
+        const isLocked = new Promise<void>((resolve) => (locked = resolve));
+        const holding = r.store.transaction(async (tx) => {
+          await tx.members.advanceMarkers(group, q1.userId, 0, 'delivered');
+          locked();
+          await released;
+        });
+        try {
+          await isLocked;
+          let timer: NodeJS.Timeout | undefined;
+          const outcome = await Promise.race([
+            decide([chat(q1.userId, group), chat(q2.userId, group)]).then(
+              () => 'decided',
+              (err: { code?: string }) => err.code,
+            ),
+            new Promise<string>((resolve) => (timer = setTimeout(() => resolve('still waiting after 20 s'), 20_000))),
+          ]);
+          clearTimeout(timer);
+          assert.equal(outcome, '55P03', 'lock_not_available, at once');
+          assert.deepEqual((await decide([chat(q2.userId, group)])).decisions, [{ outcome: 'sent', devices: 1 }], 'alone, q2 is pushed');
+        } finally {
+          release();
+          await holding;
+        }
+        assert.deepEqual((await decide([chat(q1.userId, group)])).decisions, [{ outcome: 'sent', devices: 1 }], 'and q1 once its row is free');
+      });
+    }
   });
 }

@@ -351,6 +351,7 @@ export interface NotifyWorkRepo {
   /**
    * Moves each member's pushed position to its `seq`; for each, false when it was there
    * already, i.e. another push job claimed these messages first (row locks make that exact).
+   * With several, throws (lock_not_available) rather than wait for a row another transaction holds.
    */
   markPushed(positions: { conversationId: string; userId: string; seq: number }[]): Promise<boolean[]>;
   /** Users with an email address and something not read and not emailed yet, by id after `afterUserId`. */

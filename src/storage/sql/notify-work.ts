@@ -206,26 +206,29 @@ export function notifyWorkRepo(q: Queryable): NotifyWorkRepo {
 
     async markPushed(positions) {
       if (positions.length === 0) return [];
-      // Rows locked one by one in key order (the pairs sorted here, then taken in turn), so two
-      // decisions over the same members wait rather than deadlock; each by both keys, as above.
-      const order = positions.map((p, i) => ({ ...p, i, key: `${p.conversationId} ${p.userId}` })).sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+      // One row may wait for its lock. Several are locked with NOWAIT: a claim holding one
+      // member's row while it waits for another's could deadlock with a send batch moving its
+      // senders' markers, or with another claim. A batch that finds a row locked fails at once,
+      // and its decisions are made again a job at a time (JobQueue.workBatches), each claiming
+      // its one row. Each row is looked up by both keys on its own, as in unseenMany.
+      const several = positions.length > 1;
       const rows = await q.query<{ i: string }>(
         `WITH claim AS (
            SELECT cm.conversation_id, cm.user_id, x.seq, x.i
-           FROM unnest($1::uuid[], $2::text[], $3::bigint[], $4::int[]) AS x(conversation_id, user_id, seq, i)
+           FROM unnest($1::uuid[], $2::text[], $3::bigint[]) WITH ORDINALITY AS x(conversation_id, user_id, seq, i)
            CROSS JOIN LATERAL (
              SELECT conversation_id, user_id FROM conversation_members
              WHERE conversation_id = x.conversation_id AND user_id = x.user_id AND pushed_seq < x.seq
-             OFFSET 0 FOR UPDATE
+             OFFSET 0 FOR UPDATE${several ? ' NOWAIT' : ''}
            ) cm
          )
          UPDATE conversation_members cm SET pushed_seq = claim.seq FROM claim
          WHERE cm.conversation_id = claim.conversation_id AND cm.user_id = claim.user_id AND cm.pushed_seq < claim.seq
          RETURNING claim.i`,
-        [order.map((p) => p.conversationId), order.map((p) => p.userId), order.map((p) => p.seq), order.map((p) => p.i)],
-        { name: 'parley_push_mark' },
+        [positions.map((p) => p.conversationId), positions.map((p) => p.userId), positions.map((p) => p.seq)],
+        { name: several ? 'parley_push_mark_several' : 'parley_push_mark' },
       );
-      const claimed = new Set(rows.map((r) => Number(r.i)));
+      const claimed = new Set(rows.map((r) => Number(r.i) - 1));
       return positions.map((_, i) => claimed.has(i));
     },
 
