@@ -1,13 +1,13 @@
-import { clip } from '../domain/text.ts';
-import { gathered } from './gathered.ts';
-import { preferencesOfAll } from './notifications.ts';
 import { stableUuid } from '../domain/ids.ts';
 import { channelOn, holdEndsAt, isHeld } from '../domain/notifications.ts';
+import { clip } from '../domain/text.ts';
 import type { DevicePlatform, NotificationPreferences, NotificationPriority, NotificationType, PushMessage } from '../domain/types.ts';
 import type { PresenceStore } from '../realtime/presence.ts';
 import { type JobSpec, PLATFORM_QUEUES, QUEUES, type QueueName } from '../storage/job-queue.ts';
 import type { UnseenMessage, UnseenMessages } from '../storage/store.ts';
 import type { ServiceDeps } from './deps.ts';
+import { gathered } from './gathered.ts';
+import { preferencesOfAll } from './notifications.ts';
 
 /** A push decision waiting in the `parley.push` queue. */
 export type PushJob =
@@ -23,6 +23,8 @@ export type PushJob =
       body: string;
       data: Record<string, unknown>;
     };
+
+type NotificationJob = Extract<PushJob, { kind: 'notification' }>;
 
 /** One delivery to one device, in that platform's queue; or, with `receipt`, the later check of one (Expo). */
 export interface DeviceJob {
@@ -118,7 +120,6 @@ export function notificationPush(job: NotificationJob, unread: boolean, prefs: N
   return { priority: job.priority, message, pushed: null };
 }
 
-type NotificationJob = Extract<PushJob, { kind: 'notification' }>;
 /** A decision that found something to push: its device jobs, and the messages it claims. */
 interface Outgoing {
   jobId: string;
