@@ -13,6 +13,7 @@ export async function benchFcm() {
   fs.writeFileSync(file, JSON.stringify(fcm.serviceAccount));
   return {
     env: { PARLEY_FCM_SERVICE_ACCOUNT_FILE: file, PARLEY_FCM_ENDPOINT: fcm.url },
+    token: (user: string) => `bench-${user}`,
     /** Pushes received so far whose message has `text` in it (read once each, as they come). */
     counter(text: string) {
       let read = 0;
@@ -22,6 +23,8 @@ export async function benchFcm() {
         return matched;
       };
     },
+    /** FCM HTTP v1 takes one message a request. */
+    requests: () => fcm.received.length,
     async close() {
       await fcm.close();
       fs.rmSync(dir, { recursive: true, force: true });

@@ -24,6 +24,12 @@ function offlineDevices(v: string | undefined): 'none' | 'served' | 'unserved' {
   throw new Error(`BENCH_OFFLINE_DEVICES is 0, 1 or unserved, got ${v}`);
 }
 
+function pushPlatform(v: string | undefined): 'fcm' | 'expo' {
+  if (v === undefined || v === '' || v === 'fcm') return 'fcm';
+  if (v === 'expo') return 'expo';
+  throw new Error(`BENCH_PUSH_PLATFORM is fcm or expo, got ${v}`);
+}
+
 export const knobs = Object.freeze({
   /** Connected clients in the group runs. */
   clients: num('BENCH_CLIENTS', 1000),
@@ -59,6 +65,8 @@ export const knobs = Object.freeze({
   fanoutMessages: num('BENCH_FANOUT_MESSAGES', 20),
   /** Sizes of the push fan-out runs' groups (bench/push-fanout.ts): all but the sender offline, each with a device. */
   pushFanoutSizes: list('BENCH_PUSH_FANOUT', '1000,5000').map(Number).filter((n) => n > 1),
+  /** The push runs' devices: FCM (one message a request) or Expo (up to 100 a request). */
+  pushPlatform: pushPlatform(process.env.BENCH_PUSH_PLATFORM),
   /** The Parley checkout whose server is measured (before/after comparisons use one bench). */
   serverDir: path.resolve(process.env.BENCH_SERVER_DIR || path.join(import.meta.dirname, '..')),
   /** PostgreSQL for the postgres runs: `private` starts one of the bench's own (with pg_stat_statements). */

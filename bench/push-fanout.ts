@@ -1,11 +1,13 @@
 // Pushes to a large group's offline members: one group of N members, N - 1 of them never
-// connected and each with an FCM device, served by a local server speaking FCM's protocol
-// (bench/fcm.ts). One message makes N - 1 push jobs (one per member and conversation), and
-// each of those a device job: 2 (N - 1) jobs through the job queue at once. What counts is
-// the time from the send to the last push the FCM server receives, and what the pushes cost
-// the server and PostgreSQL. The server's coalescing window is 0 here, so the time is the
-// pipeline's own (in production a push waits PARLEY_PUSH_COALESCE_MS first).
+// connected and each with an FCM device (or Expo, BENCH_PUSH_PLATFORM=expo), served by a
+// local server speaking that provider's protocol (bench/fcm.ts, bench/expo.ts). One message
+// makes N - 1 push jobs (one per member and conversation), and each of those a device job:
+// 2 (N - 1) jobs through the job queue at once. What counts is the time from the send to the
+// last push the provider's server receives, and what the pushes cost the server and
+// PostgreSQL. The server's coalescing window is 0 here, so the time is the pipeline's own
+// (in production a push waits PARLEY_PUSH_COALESCE_MS first).
 import { performance } from 'node:perf_hooks';
+import { benchExpo } from './expo.ts';
 import { benchFcm } from './fcm.ts';
 import { knobs } from './knobs.ts';
 import { openBenchDatabase } from './postgres.ts';
@@ -43,9 +45,10 @@ async function chatProbe(url: string, conversationId: string, stop: Promise<unkn
 async function pushFanout(ctx: RunContext, size: number) {
   const k = ctx.knobs;
   const db = k.databaseUrl ? await openBenchDatabase(k.databaseUrl) : null;
-  const fcm = await benchFcm();
+  const platform = k.pushPlatform;
+  const provider = platform === 'expo' ? await benchExpo() : await benchFcm();
   try {
-    const server = await startParley(`pushes-${size}`, db?.url ?? null, { ...fcm.env, PARLEY_PUSH_COALESCE_MS: '0' });
+    const server = await startParley(`pushes-${size}`, db?.url ?? null, { ...provider.env, PARLEY_PUSH_COALESCE_MS: '0' });
     try {
       const users = Array.from({ length: size }, (_, i) => `push-${i}`);
       const id = await createGroup(server.url, users);
@@ -53,7 +56,7 @@ async function pushFanout(ctx: RunContext, size: number) {
       await deliveryIdle(server.url);
       const offline = users.slice(1);
       for (let i = 0; i < offline.length; i += 20) {
-        await Promise.all(offline.slice(i, i + 20).map((u) => adminCall(server.url, 'POST', '/v1/me/devices', u, { platform: 'fcm', token: `bench-${u}` })));
+        await Promise.all(offline.slice(i, i + 20).map((u) => adminCall(server.url, 'POST', '/v1/me/devices', u, { platform, token: provider.token(u) })));
       }
       const chat = await createGroup(server.url, ['chat-a', 'chat-b']);
       const idle = await chatProbe(server.url, chat, sleep(2000));
@@ -64,7 +67,8 @@ async function pushFanout(ctx: RunContext, size: number) {
       await pgCpu.start();
       // Counted by the message's text: a late invitation push (a member's device registered
       // before their invitation was pushed) is not the message's.
-      const received = fcm.counter(BODY);
+      const received = provider.counter(BODY);
+      const requestsBefore = provider.requests();
       const sentAt = performance.now();
       await adminCall(server.url, 'POST', `/v1/conversations/${id}/messages`, users[0]!, { clientMsgId: 'push-fanout', body: BODY });
       // Arrival times at the poll's grain: each poll stamps the pushes that came since the last.
@@ -78,6 +82,7 @@ async function pushFanout(ctx: RunContext, size: number) {
         for (let n = received() - arrivals.length; n > 0; n--) arrivals.push(now - sentAt);
       }
       drained();
+      const requests = provider.requests() - requestsBefore;
       const during = percentiles(await meanwhile);
       const before = percentiles(idle);
       const serverSplit = await serverCpu.split();
@@ -87,7 +92,7 @@ async function pushFanout(ctx: RunContext, size: number) {
       const perPush = (s: number | null) => (s === null || arrivals.length === 0 ? null : (s * 1e6) / arrivals.length);
       const lastS = (arrivals.at(-1) ?? Number.NaN) / 1000;
       ctx.print(
-        `pushes:${size} (${db ? 'PostgreSQL' : 'embedded'}): one message to ${offline.length} offline members with a device: ${int(arrivals.length)} pushes received` +
+        `pushes:${size} (${db ? 'PostgreSQL' : 'embedded'}, ${platform}): one message to ${offline.length} offline members with a device: ${int(arrivals.length)} pushes received in ${int(requests)} requests` +
           `${arrivals.length < offline.length ? ` (stopped after ${PUSH_DEADLINE_MS / 1000} s)` : ''}; send → push ms p50 ${fmt(p.p50)} p99 ${fmt(p.p99)} last ${fmt(p.max)}` +
           ` (${int(arrivals.length / lastS)} pushes/s); CPU per push: server ${fmt(perPush(serverS))} µs (${fmt(perPush(serverSplit.system))} in the kernel)${db ? `, PostgreSQL ${fmt(perPush(pgS))} µs` : ', PGlite included'}`,
       );
@@ -117,7 +122,7 @@ async function pushFanout(ctx: RunContext, size: number) {
       await server.stop();
     }
   } finally {
-    await fcm.close();
+    await provider.close();
     await db?.close();
   }
 }

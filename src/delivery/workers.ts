@@ -2,9 +2,10 @@ import { stableUuid } from '../domain/ids.ts';
 import type { Device, DevicePlatform } from '../domain/types.ts';
 import type { Bus } from '../realtime/bus.ts';
 import type { EmailJob } from '../services/digest.ts';
+import { gathered } from '../services/gathered.ts';
 import type { Services } from '../services/index.ts';
 import type { DeviceJob, PushJob } from '../services/push.ts';
-import { type JobQueue, type JobResult, PLATFORM_QUEUES, QUEUES } from '../storage/job-queue.ts';
+import { type JobQueue, type JobResult, type JobSpec, PLATFORM_QUEUES, QUEUES } from '../storage/job-queue.ts';
 import type { Channel, DeliveryResult, PushDevice } from './channel.ts';
 import type { EmailChannel } from './channels/email.ts';
 import { renderDigest } from './email/digest.ts';
@@ -89,6 +90,11 @@ export async function startDelivery(o: DeliveryOptions) {
     { concurrency: 1, batch: 10 },
   ));
 
+  // The receipt checks a fetch of device jobs asks for, side by side, are one insert.
+  const enqueueCheck = gathered(async (specs: JobSpec[]) => {
+    await jobs.enqueue(specs);
+    return specs.map(() => undefined);
+  });
   for (const [platform, channel] of Object.entries(o.channels) as [DevicePlatform, Channel][]) {
     stops.push(await jobs.work<DeviceJob>(
       PLATFORM_QUEUES[platform],
@@ -108,7 +114,7 @@ export async function startDelivery(o: DeliveryOptions) {
         if (result.status === 'delivered' && result.receipt && channel.checkReceipt) {
           // The provider took it; whether the device did shows in the receipt (a dead token is pruned then).
           const check: DeviceJob = { userId: job.data.userId, deviceId: job.data.deviceId, receipt: result.receipt };
-          await jobs.enqueue([{ queue: PLATFORM_QUEUES[platform], id: stableUuid(`receipt:${result.receipt}`), delayMs: o.receiptDelayMs, data: check }]);
+          await enqueueCheck({ queue: PLATFORM_QUEUES[platform], id: stableUuid(`receipt:${result.receipt}`), delayMs: o.receiptDelayMs, data: check });
         }
         return settle(result);
       },
