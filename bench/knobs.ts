@@ -24,6 +24,12 @@ function offlineDevices(v: string | undefined): 'none' | 'served' | 'unserved' {
   throw new Error(`BENCH_OFFLINE_DEVICES is 0, 1 or unserved, got ${v}`);
 }
 
+function serverBuild(v: string | undefined): 'dist' | 'tsx' {
+  if (v === undefined || v === '' || v === 'dist') return 'dist';
+  if (v === 'tsx') return 'tsx';
+  throw new Error(`BENCH_SERVER_BUILD is dist or tsx, got ${v}`);
+}
+
 function pushPlatform(v: string | undefined): 'fcm' | 'expo' {
   if (v === undefined || v === '' || v === 'fcm') return 'fcm';
   if (v === 'expo') return 'expo';
@@ -69,6 +75,12 @@ export const knobs = Object.freeze({
   pushPlatform: pushPlatform(process.env.BENCH_PUSH_PLATFORM),
   /** The Parley checkout whose server is measured (before/after comparisons use one bench). */
   serverDir: path.resolve(process.env.BENCH_SERVER_DIR || path.join(import.meta.dirname, '..')),
+  /**
+   * How Parley's server runs: `dist`, the compiled bundle `npm start` runs (built here when
+   * its sources changed), or `tsx`, the TypeScript sources through tsx's loader, as the tests
+   * run them (a checkout without scripts/build-server.mjs always runs this way).
+   */
+  serverBuild: serverBuild(process.env.BENCH_SERVER_BUILD),
   /** PostgreSQL for the postgres runs: `private` starts one of the bench's own (with pg_stat_statements). */
   databaseUrl: process.env.BENCH_PG === 'private' ? 'private' : (process.env.DATABASE_URL ?? null),
   /** Statements listed from pg_stat_statements (private PostgreSQL only). */

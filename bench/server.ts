@@ -74,6 +74,21 @@ export const startRelay = (databaseUrl?: string) =>
 export const startSocketIoRelay = () => startNode(path.resolve(import.meta.dirname, '..'), ['--import', 'tsx', 'bench/socketio-relay-server.ts'], {}, '/health');
 
 /**
+ * What starts Parley's server: as `npm start` does, the compiled bundle (built first if its
+ * sources changed since), unless BENCH_SERVER_BUILD=tsx or the checkout cannot build one.
+ * The two differ: tsx compiles with esbuild's keepNames, which wraps every named function
+ * created at run time in a call that defines its `name` (each closure then carries a
+ * property store of its own), and runs a loader thread.
+ */
+async function serverEntry(): Promise<string[]> {
+  const builder = path.join(knobs.serverDir, 'scripts', 'build-server.mjs');
+  if (knobs.serverBuild === 'tsx' || !fs.existsSync(builder)) return ['--import', 'tsx', 'src/main.ts'];
+  const { buildServer } = (await import(builder)) as { buildServer(o: { ifStale: boolean; quiet: boolean }): Promise<boolean> };
+  await buildServer({ ifStale: true, quiet: true });
+  return ['--enable-source-maps', 'dist/server/main.mjs'];
+}
+
+/**
  * Parley from `knobs.serverDir` (this checkout, or another for before/after), embedded in a
  * fresh data dir unless `databaseUrl` is given. `name` names its CPU profile.
  */
@@ -90,7 +105,7 @@ export async function startParley(name: string, databaseUrl: string | null, extr
     ...extraEnv,
   };
   try {
-    const server = await startNode(knobs.serverDir, [...profile, '--import', 'tsx', 'src/main.ts'], env, '/ready');
+    const server = await startNode(knobs.serverDir, [...profile, ...(await serverEntry())], env, '/ready');
     return {
       ...server,
       async stop() {
