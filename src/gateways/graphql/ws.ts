@@ -32,6 +32,9 @@ const ALL_OPERATIONS = new Set(['query', 'mutation', 'subscription'] as const);
  * graphql-ws clients retry 4403 (calling connectionParams again: a fresh token) and not
  * 4401; both close reasons are the catalogue code.
  */
+
+/** One listener for every socket (an idle connection holds no function of its own for it). */
+const ignoreError = () => {};
 const CLOSE = { tokenExpired: CloseCode.Forbidden, flood: CloseCode.TooManyInitialisationRequests, restart: 1012 } as const;
 // A slow consumer closes with Parley's own 4008 (CLOSE_CODES.slowConsumer), which graphql-ws clients retry.
 
@@ -147,7 +150,7 @@ export function attachGraphqlWs(server: HttpServer, config: Config, deps: Graphq
     const extra: Extra = { ws, id: randomUUID(), budget, actor: null, live: null, session: null };
     pings.track(ws, () => void extra.session?.heartbeat());
     // ws closes the socket itself on protocol errors (1009 for a frame over 64 KiB).
-    ws.on('error', () => {});
+    ws.on('error', ignoreError);
     const closed = gql.opened(
       {
         protocol: ws.protocol,

@@ -13,32 +13,41 @@ export interface FrameBudgetLimits {
  * `take()` answers whether one more frame may run; `charge(n)` makes a frame that turned
  * out costly (a sync page) pay for n more, which may leave the bucket in debt. A
  * connection that keeps sending past its budget is reported once through `onFlood` so its
- * gateway closes it.
+ * gateway closes it. A class, not closures over a scope: an idle connection holds one
+ * object for it instead of two functions and their context.
  */
-export function frameBudget(limits: FrameBudgetLimits, onFlood: () => void) {
-  const { burst, perSecond } = limits;
-  let tokens = burst;
-  let refilledAt = Date.now();
+export class FrameBudget {
+  private tokens: number;
+  private refilledAt = Date.now();
   // Accepted frames in between do not reset it: a flooder whose budget trickles back
   // (50 a second) would otherwise never be closed.
-  let refused = 0;
-  let lastRefusalAt = 0;
-  return {
-    take(): boolean {
-      const now = Date.now();
-      tokens = Math.min(burst, tokens + ((now - refilledAt) / 1000) * perSecond);
-      refilledAt = now;
-      if (tokens >= 1) {
-        tokens--;
-        return true;
-      }
-      if (now - lastRefusalAt > FLOOD_FORGET_MS) refused = 0;
-      lastRefusalAt = now;
-      if (++refused >= FLOOD_CLOSE_AFTER) onFlood();
-      return false;
-    },
-    charge(n: number): void {
-      tokens -= n;
-    },
-  };
+  private refused = 0;
+  private lastRefusalAt = 0;
+
+  constructor(
+    private readonly limits: FrameBudgetLimits,
+    private readonly onFlood: () => void,
+  ) {
+    this.tokens = limits.burst;
+  }
+
+  take(): boolean {
+    const now = Date.now();
+    this.tokens = Math.min(this.limits.burst, this.tokens + ((now - this.refilledAt) / 1000) * this.limits.perSecond);
+    this.refilledAt = now;
+    if (this.tokens >= 1) {
+      this.tokens--;
+      return true;
+    }
+    if (now - this.lastRefusalAt > FLOOD_FORGET_MS) this.refused = 0;
+    this.lastRefusalAt = now;
+    if (++this.refused >= FLOOD_CLOSE_AFTER) this.onFlood();
+    return false;
+  }
+
+  charge(n: number): void {
+    this.tokens -= n;
+  }
 }
+
+export const frameBudget = (limits: FrameBudgetLimits, onFlood: () => void) => new FrameBudget(limits, onFlood);

@@ -6,7 +6,7 @@ import { AppError } from '../../errors.ts';
 import type { Connection, Hub } from '../../realtime/hub.ts';
 import type { Services } from '../../services/index.ts';
 import type { Dispatch } from './commands.ts';
-import { type FrameBudgetLimits, frameBudget } from './frame-budget.ts';
+import { FrameBudget, type FrameBudgetLimits } from './frame-budget.ts';
 
 export interface SessionDeps {
   services: Services;
@@ -33,64 +33,85 @@ export interface SessionHooks {
   expiresAt: number;
 }
 
-export function openSession(deps: SessionDeps, actor: Actor, connection: Connection, hooks: SessionHooks) {
-  // Changes made through this connection are answered by ack and not echoed back to it.
-  const ctx = { actor: { ...actor, deviceId: connection.id }, connectionId: connection.id };
-  const budget = frameBudget(deps.frameBudget, hooks.onFlood);
-  let closed = false;
-  let syncing = false;
+/**
+ * One connection's session. A class: an idle connection holds this one object where a
+ * session of closures held a function per method and the scope they share (10,000 idle
+ * connections are what issue 9 prices).
+ */
+export class Session {
+  /** What commands run as. Changes made through this connection are answered by ack and not echoed back to it. */
+  private readonly ctx: { actor: Actor; connectionId: string };
+  private readonly budget: FrameBudget;
+  private readonly expiry: NodeJS.Timeout;
+  private readonly openedAt = Date.now();
+  private closed = false;
+  private syncing = false;
 
-  // setTimeout holds at most ~24.8 days; a token living longer is re-checked then.
-  const expiry = setTimeout(hooks.onExpire, Math.min(Math.max(0, hooks.expiresAt - Date.now()), 2 ** 31 - 1));
-  expiry.unref();
-  deps.hub.add(connection);
-  const openedAt = Date.now();
-  const who = { userId: actor.userId, connectionId: connection.id, gateway: connection.gateway };
-  deps.log.info(who, 'realtime connected');
-  void deps.services.presence.connected(actor, connection.id).catch((err) => deps.log.error({ err }, 'presence connect failed'));
-  deps.hub.emitTo([actor.userId], 'ready', { userId: actor.userId, connectionId: connection.id }, (c) => c !== connection);
+  constructor(
+    private readonly deps: SessionDeps,
+    private readonly actor: Actor,
+    readonly connection: Connection,
+    hooks: SessionHooks,
+  ) {
+    this.ctx = { actor: { ...actor, deviceId: connection.id }, connectionId: connection.id };
+    this.budget = new FrameBudget(deps.frameBudget, hooks.onFlood);
+    // setTimeout holds at most ~24.8 days; a token living longer is re-checked then.
+    this.expiry = setTimeout(hooks.onExpire, Math.min(Math.max(0, hooks.expiresAt - Date.now()), 2 ** 31 - 1));
+    this.expiry.unref();
+    deps.hub.add(connection);
+    deps.log.info(this.who(), 'realtime connected');
+    void deps.services.presence.connected(actor, connection.id).catch((err) => deps.log.error({ err }, 'presence connect failed'));
+    deps.hub.emitTo([actor.userId], 'ready', { userId: actor.userId, connectionId: connection.id }, (c) => c !== connection);
+  }
+
+  private who() {
+    return { userId: this.actor.userId, connectionId: this.connection.id, gateway: this.connection.gateway };
+  }
+
+  async command(name: unknown, data: unknown): Promise<Ack> {
+    const { deps } = this;
+    if (!this.budget.take()) return { ok: false, error: new AppError('rate_limited', 'Too many frames', { retryAfter: 1 }).toBody() };
+    if (name !== 'sync') return deps.dispatch(this.ctx, name, data);
+    // A sync reads and sends up to a page: one at a time per connection, and its reply is
+    // paid for like the frames it takes (one per 64 KiB beyond the first).
+    if (this.syncing) return { ok: false, error: new AppError('rate_limited', 'One sync at a time per connection: wait for its answer', { retryAfter: 1 }).toBody() };
+    this.syncing = true;
+    try {
+      const ack = await deps.dispatch(this.ctx, name, data);
+      if (ack.ok) this.budget.charge(Math.floor(Buffer.byteLength(JSON.stringify(ack.data)) / LIMITS.frameMaxBytes));
+      return ack;
+    } finally {
+      this.syncing = false;
+    }
+  }
+
+  heartbeat(): Promise<void> {
+    return this.closed ? Promise.resolve() : this.deps.services.presence.heartbeat(this.actor, this.connection.id).catch(() => {});
+  }
+
+  close(): Promise<void> {
+    const done = this.cleanup();
+    this.deps.track?.(done);
+    return done;
+  }
 
   /** Releases what the connection held: typing, locks, presence (shared state on Redis). */
-  async function cleanup() {
-    if (closed) return;
-    closed = true;
-    clearTimeout(expiry);
-    deps.log.info({ ...who, seconds: Math.round((Date.now() - openedAt) / 1000) }, 'realtime disconnected');
+  private async cleanup(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    const { deps, connection } = this;
+    clearTimeout(this.expiry);
+    deps.log.info({ ...this.who(), seconds: Math.round((Date.now() - this.openedAt) / 1000) }, 'realtime disconnected');
     deps.hub.remove(connection);
     deps.services.notificationFilters.dropConnection(connection.id);
     try {
       await deps.services.typing.dropConnection(connection.id);
       await deps.services.locks.dropConnection(connection.id);
-      await deps.services.presence.disconnected(actor, connection.id);
+      await deps.services.presence.disconnected(this.actor, connection.id);
     } catch (err) {
       deps.log.error({ err }, 'session cleanup failed');
     }
   }
-
-  return {
-    connection,
-    async command(name: unknown, data: unknown): Promise<Ack> {
-      if (!budget.take()) return { ok: false, error: new AppError('rate_limited', 'Too many frames', { retryAfter: 1 }).toBody() };
-      if (name !== 'sync') return deps.dispatch(ctx, name, data);
-      // A sync reads and sends up to a page: one at a time per connection, and its reply is
-      // paid for like the frames it takes (one per 64 KiB beyond the first).
-      if (syncing) return { ok: false, error: new AppError('rate_limited', 'One sync at a time per connection: wait for its answer', { retryAfter: 1 }).toBody() };
-      syncing = true;
-      try {
-        const ack = await deps.dispatch(ctx, name, data);
-        if (ack.ok) budget.charge(Math.floor(Buffer.byteLength(JSON.stringify(ack.data)) / LIMITS.frameMaxBytes));
-        return ack;
-      } finally {
-        syncing = false;
-      }
-    },
-    heartbeat: () => (closed ? Promise.resolve() : deps.services.presence.heartbeat(actor, connection.id).catch(() => {})),
-    close() {
-      const done = cleanup();
-      deps.track?.(done);
-      return done;
-    },
-  };
 }
 
-export type Session = ReturnType<typeof openSession>;
+export const openSession = (deps: SessionDeps, actor: Actor, connection: Connection, hooks: SessionHooks) => new Session(deps, actor, connection, hooks);

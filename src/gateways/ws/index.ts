@@ -15,6 +15,9 @@ import { checkProtocolVersion } from '../session/version.ts';
 import { atTickEnd } from '../tick-end.ts';
 import { textFrame } from '../text-frame.ts';
 
+
+/** One listener for every socket (an idle connection holds no function of its own for it). */
+const ignoreError = () => {};
 export const WS_PATH = '/v1/ws';
 
 function tokenOf(req: IncomingMessage, url: URL): string | undefined {
@@ -132,7 +135,7 @@ export function attachWs(server: HttpServer, config: Config, deps: SessionDeps) 
       void session.close();
     });
     // ws closes the connection itself on protocol errors (1002, 1009 for an oversized frame).
-    ws.on('error', () => {});
+    ws.on('error', ignoreError);
   }
 
   return {
