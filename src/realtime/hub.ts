@@ -74,9 +74,9 @@ export function createHub() {
       const targets = new Map<GatewayName, Connection[]>();
       let total = 0;
       for (const userId of userIds) {
-        const list = byUser.get(userId);
-        if (!list) continue;
-        for (const c of list) {
+        const own = byUser.get(userId);
+        if (!own) continue;
+        for (const c of own) {
           if (skip?.(c)) continue;
           const list = targets.get(c.gateway);
           if (list) list.push(c);

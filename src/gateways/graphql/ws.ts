@@ -12,7 +12,7 @@ import { AppError, toAppError } from '../../errors.ts';
 import { parseClientJson } from '../json.ts';
 import { keepAlive } from '../keepalive.ts';
 import { originAllowed } from '../origin.ts';
-import { frameBudget } from '../session/frame-budget.ts';
+import { FrameBudget } from '../session/frame-budget.ts';
 import { openSession, type Session, type SessionDeps } from '../session/session.ts';
 import { type ContextDeps, createContext, type GraphqlContext, viewerFreeContext } from './context.ts';
 import { coded, formatError, RequestRefused } from './errors.ts';
@@ -32,16 +32,16 @@ const ALL_OPERATIONS = new Set(['query', 'mutation', 'subscription'] as const);
  * graphql-ws clients retry 4403 (calling connectionParams again: a fresh token) and not
  * 4401; both close reasons are the catalogue code.
  */
+const CLOSE = { tokenExpired: CloseCode.Forbidden, flood: CloseCode.TooManyInitialisationRequests, restart: 1012 } as const;
+// A slow consumer closes with Parley's own 4008 (CLOSE_CODES.slowConsumer), which graphql-ws clients retry.
 
 /** One listener for every socket (an idle connection holds no function of its own for it). */
 const ignoreError = () => {};
-const CLOSE = { tokenExpired: CloseCode.Forbidden, flood: CloseCode.TooManyInitialisationRequests, restart: 1012 } as const;
-// A slow consumer closes with Parley's own 4008 (CLOSE_CODES.slowConsumer), which graphql-ws clients retry.
 
 interface Extra {
   ws: WebSocket;
   id: string;
-  budget: ReturnType<typeof frameBudget>;
+  budget: FrameBudget;
   actor: Actor | null;
   live: LiveConnection | null;
   session: Session | null;
@@ -146,7 +146,7 @@ export function attachGraphqlWs(server: HttpServer, config: Config, deps: Graphq
   const pings = keepAlive(wss, config.realtime.pingIntervalMs);
 
   function onConnection(ws: WebSocket) {
-    const budget = frameBudget(deps.frameBudget, () => closeWith(ws, CLOSE.flood, 'flood'));
+    const budget = new FrameBudget(deps.frameBudget, () => closeWith(ws, CLOSE.flood, 'flood'));
     const extra: Extra = { ws, id: randomUUID(), budget, actor: null, live: null, session: null };
     pings.track(ws, () => void extra.session?.heartbeat());
     // ws closes the socket itself on protocol errors (1009 for a frame over 64 KiB).

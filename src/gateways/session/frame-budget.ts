@@ -49,5 +49,3 @@ export class FrameBudget {
     this.tokens -= n;
   }
 }
-
-export const frameBudget = (limits: FrameBudgetLimits, onFlood: () => void) => new FrameBudget(limits, onFlood);

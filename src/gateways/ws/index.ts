@@ -15,9 +15,9 @@ import { checkProtocolVersion } from '../session/version.ts';
 import { atTickEnd } from '../tick-end.ts';
 import { textFrame } from '../text-frame.ts';
 
-
 /** One listener for every socket (an idle connection holds no function of its own for it). */
 const ignoreError = () => {};
+
 export const WS_PATH = '/v1/ws';
 
 function tokenOf(req: IncomingMessage, url: URL): string | undefined {
