@@ -86,6 +86,8 @@ export const knobs = Object.freeze({
   /** Statements listed from pg_stat_statements (private PostgreSQL only). */
   statements: num('BENCH_STATEMENTS', 12),
   profileDir: process.env.BENCH_PROFILE_DIR ? path.resolve(process.env.BENCH_PROFILE_DIR) : null,
+  /** Extra node options for the Parley server, space-separated (V8's GC flags, which NODE_OPTIONS refuses). */
+  serverArgs: (process.env.BENCH_SERVER_ARGS ?? '').split(' ').filter(Boolean),
   /** Extra environment for the Parley server, `A=1,B=2`. */
   serverEnv: Object.fromEntries(list('BENCH_SERVER_ENV', '').map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)])) as Record<string, string>,
   cores: os.cpus().length,

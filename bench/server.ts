@@ -66,12 +66,29 @@ async function startNode(cwd: string, args: string[], env: Record<string, string
   };
 }
 
+const BENCH_ROOT = path.resolve(import.meta.dirname, '..');
+
+/**
+ * How a reference server of this checkout (bench/*-server.ts) runs: compiled like Parley's
+ * server, so that a ratio to it compares two servers run alike (tsx's keepNames would give
+ * the relay's per-message closure a defineProperty call Parley's bundle does not pay), or
+ * through tsx with BENCH_SERVER_BUILD=tsx. The bundle goes under node_modules/.cache, where
+ * its imports of ws, pg and socket.io resolve to this checkout's packages.
+ */
+async function referenceEntry(file: string): Promise<string[]> {
+  if (knobs.serverBuild === 'tsx') return ['--import', 'tsx', file];
+  const outfile = path.join(BENCH_ROOT, 'node_modules', '.cache', 'parley', 'bench', `${path.basename(file, '.ts')}.mjs`);
+  const esbuild = await import('esbuild');
+  await esbuild.build({ entryPoints: [path.join(BENCH_ROOT, file)], outfile, bundle: true, platform: 'node', format: 'esm', target: 'node20', packages: 'external', logLevel: 'warning' });
+  return [outfile];
+}
+
 /** The bare ws relay (bench/relay-server.ts): the ceiling; with a database, the floor of a durable design. */
-export const startRelay = (databaseUrl?: string) =>
-  startNode(path.resolve(import.meta.dirname, '..'), ['--import', 'tsx', 'bench/relay-server.ts'], databaseUrl ? { RELAY_DATABASE_URL: databaseUrl } : {}, '/health');
+export const startRelay = async (databaseUrl?: string) =>
+  startNode(BENCH_ROOT, await referenceEntry('bench/relay-server.ts'), databaseUrl ? { RELAY_DATABASE_URL: databaseUrl } : {}, '/health');
 
 /** Bare Socket.IO rooms (bench/socketio-relay-server.ts): the ceiling of Socket.IO itself. */
-export const startSocketIoRelay = () => startNode(path.resolve(import.meta.dirname, '..'), ['--import', 'tsx', 'bench/socketio-relay-server.ts'], {}, '/health');
+export const startSocketIoRelay = async () => startNode(BENCH_ROOT, await referenceEntry('bench/socketio-relay-server.ts'), {}, '/health');
 
 /**
  * What starts Parley's server: as `npm start` does, the compiled bundle (built first if its
@@ -105,7 +122,7 @@ export async function startParley(name: string, databaseUrl: string | null, extr
     ...extraEnv,
   };
   try {
-    const server = await startNode(knobs.serverDir, [...profile, ...(await serverEntry())], env, '/ready');
+    const server = await startNode(knobs.serverDir, [...profile, ...knobs.serverArgs, ...(await serverEntry())], env, '/ready');
     return {
       ...server,
       async stop() {
