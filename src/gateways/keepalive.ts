@@ -1,12 +1,14 @@
-import type { WebSocket, WebSocketServer } from 'ws';
+import type { Server, WebSocket } from 'ws';
 
 /**
  * Pings a WebSocket server's clients every `intervalMs`; a client that has not answered
  * the previous ping is gone (or stuck behind a full buffer) and is terminated, which
- * closes its session. `track` each new socket, with what a pong also means (presence).
+ * closes its session. `track` each new socket; `onPong` is told of each answer (presence).
+ * One pong listener serves every socket: an idle connection holds no function of its own.
  */
-export function keepAlive(wss: WebSocketServer, intervalMs: number) {
-  const answered = new WeakSet<WebSocket>();
+export function keepAlive<S extends typeof WebSocket>(wss: Server<S>, intervalMs: number, onPong: (ws: InstanceType<S>) => void) {
+  type T = InstanceType<S>;
+  const answered = new WeakSet<T>();
   const timer = setInterval(() => {
     for (const ws of wss.clients) {
       if (!answered.has(ws)) {
@@ -18,13 +20,15 @@ export function keepAlive(wss: WebSocketServer, intervalMs: number) {
     }
   }, intervalMs);
   timer.unref();
+  function pong(this: WebSocket) {
+    const ws = this as T; // the server's own sockets: `track` is given nothing else
+    answered.add(ws);
+    onPong(ws);
+  }
   return {
-    track(ws: WebSocket, onPong: () => void): void {
+    track(ws: T): void {
       answered.add(ws);
-      ws.on('pong', () => {
-        answered.add(ws);
-        onPong();
-      });
+      ws.on('pong', pong);
     },
     stop: () => clearInterval(timer),
   };

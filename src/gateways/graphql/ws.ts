@@ -106,8 +106,7 @@ export function attachGraphqlWs(server: HttpServer, config: Config, deps: Graphq
       ctx.extra.session = openSession(deps, actor, { id: live.id, userId: actor.userId, gateway: GATEWAY }, {
         onFlood: () => closeWith(ws, CLOSE.flood, 'flood'),
         onExpire: () => closeWith(ws, CLOSE.tokenExpired, 'token_expired'),
-        expiresAt: principal.expiresAt,
-      });
+      }, principal.expiresAt);
       return true;
     },
     onSubscribe(ctx, _id, payload) {
@@ -143,12 +142,15 @@ export function attachGraphqlWs(server: HttpServer, config: Config, deps: Graphq
     },
   });
 
-  const pings = keepAlive(wss, config.realtime.pingIntervalMs);
+  /** Each socket's connection state, for its pongs (presence). */
+  const extras = new WeakMap<WebSocket, Extra>();
+  const pings = keepAlive(wss, config.realtime.pingIntervalMs, (ws) => void extras.get(ws)?.session?.heartbeat());
 
   function onConnection(ws: WebSocket) {
-    const budget = new FrameBudget(deps.frameBudget, () => closeWith(ws, CLOSE.flood, 'flood'));
+    const budget = new FrameBudget(deps.frameBudget, { onFlood: () => closeWith(ws, CLOSE.flood, 'flood') });
     const extra: Extra = { ws, id: randomUUID(), budget, actor: null, live: null, session: null };
-    pings.track(ws, () => void extra.session?.heartbeat());
+    extras.set(ws, extra);
+    pings.track(ws);
     // ws closes the socket itself on protocol errors (1009 for a frame over 64 KiB).
     ws.on('error', ignoreError);
     const closed = gql.opened(

@@ -12,7 +12,7 @@ export interface FrameBudgetLimits {
  * A per-connection token bucket for incoming frames, shared by every realtime gateway.
  * `take()` answers whether one more frame may run; `charge(n)` makes a frame that turned
  * out costly (a sync page) pay for n more, which may leave the bucket in debt. A
- * connection that keeps sending past its budget is reported once through `onFlood` so its
+ * connection that keeps sending past its budget is reported through its owner's `onFlood` so its
  * gateway closes it. A class, not closures over a scope: an idle connection holds one
  * object for it instead of two functions and their context.
  */
@@ -26,7 +26,8 @@ export class FrameBudget {
 
   constructor(
     private readonly limits: FrameBudgetLimits,
-    private readonly onFlood: () => void,
+    /** Told once the connection floods (an object, so a connection can be its own: no closure each). */
+    private readonly owner: { onFlood(): void },
   ) {
     this.tokens = limits.burst;
   }
@@ -41,7 +42,7 @@ export class FrameBudget {
     }
     if (now - this.lastRefusalAt > FLOOD_FORGET_MS) this.refused = 0;
     this.lastRefusalAt = now;
-    if (++this.refused >= FLOOD_CLOSE_AFTER) this.onFlood();
+    if (++this.refused >= FLOOD_CLOSE_AFTER) this.owner.onFlood();
     return false;
   }
 

@@ -132,8 +132,7 @@ export function attachSocketIo(server: HttpServer, config: Config, deps: Session
         socket.emit('session:expired', { code: 'token_expired' });
         socket.disconnect(true);
       },
-      expiresAt: socket.data.expiresAt as number,
-    });
+    }, socket.data.expiresAt as number);
     socket.conn.on('heartbeat', () => void session.heartbeat());
     socket.onAny((event: unknown, ...args: unknown[]) => {
       const ack = typeof args[args.length - 1] === 'function' ? (args.pop() as (a: unknown) => void) : null;

@@ -1,22 +1,50 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, Server as HttpServer } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { WebSocket, WebSocketServer } from 'ws';
+import { type RawData, WebSocket, WebSocketServer } from 'ws';
 import { CLOSE_CODES, type WsServerFrame } from '../../../protocol/events.ts';
 import { LIMITS } from '../../../protocol/limits.ts';
 import type { Config } from '../../config.ts';
 import type { Actor } from '../../domain/types.ts';
 import { AppError, toAppError } from '../../errors.ts';
+import type { Connection } from '../../realtime/hub.ts';
 import { parseClientJson } from '../json.ts';
 import { keepAlive } from '../keepalive.ts';
 import { originAllowed } from '../origin.ts';
-import { openSession, type SessionDeps } from '../session/session.ts';
+import { openSession, type Session, type SessionDeps, type SessionHooks } from '../session/session.ts';
 import { checkProtocolVersion } from '../session/version.ts';
 import { atTickEnd } from '../tick-end.ts';
 import { textFrame } from '../text-frame.ts';
 
 /** One listener for every socket (an idle connection holds no function of its own for it). */
 const ignoreError = () => {};
+
+/**
+ * A /v1/ws connection: the socket ws makes for it (WebSocketServer's `WebSocket` option),
+ * carrying its session and the TCP socket under it, and the hub's Connection itself. So the
+ * gateway's listeners are shared functions reading `this`, fan-out writes to the connection
+ * the hub hands it without a lookup, and an idle connection holds no closures of its own
+ * (issue 9 prices 10,000 of them).
+ */
+class Client extends WebSocket implements Connection, SessionHooks {
+  id = '';
+  userId = '';
+  /** The TCP socket under the WebSocket, which takes pre-framed events (see text-frame.ts). */
+  tcp: Duplex | null = null;
+  session: Session | null = null;
+
+  get gateway() {
+    return 'ws';
+  }
+
+  onFlood() {
+    this.close(CLOSE_CODES.flood, 'flood');
+  }
+
+  onExpire() {
+    this.close(CLOSE_CODES.tokenExpired, 'token_expired');
+  }
+}
 
 export const WS_PATH = '/v1/ws';
 
@@ -34,8 +62,8 @@ function tokenOf(req: IncomingMessage, url: URL): string | undefined {
  */
 export function attachWs(server: HttpServer, config: Config, deps: SessionDeps) {
   // No permessage-deflate (ws's default, stated because pre-framed events rely on it).
-  const wss = new WebSocketServer({ noServer: true, maxPayload: LIMITS.frameMaxBytes, perMessageDeflate: false });
-  const pings = keepAlive(wss, config.realtime.pingIntervalMs);
+  const wss = new WebSocketServer({ noServer: true, maxPayload: LIMITS.frameMaxBytes, perMessageDeflate: false, WebSocket: Client });
+  const pings = keepAlive(wss, config.realtime.pingIntervalMs, (client) => void client.session?.heartbeat());
 
   const onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     const url = new URL(req.url ?? '/', 'http://localhost');
@@ -54,7 +82,7 @@ export function attachWs(server: HttpServer, config: Config, deps: SessionDeps) 
     deps.services.auth.authenticate(tokenOf(req, url)).then(
       (principal) => {
         if (principal.kind !== 'user') throw new AppError('token_invalid', 'Realtime connections take a user token');
-        wss.handleUpgrade(req, socket, head, (ws) => onConnection(ws, socket, principal.actor, principal.expiresAt));
+        wss.handleUpgrade(req, socket, head, (client) => onConnection(client, socket, principal.actor, principal.expiresAt));
       },
     ).catch((err) => {
       const e = toAppError(err);
@@ -66,12 +94,6 @@ export function attachWs(server: HttpServer, config: Config, deps: SessionDeps) 
   };
   server.on('upgrade', onUpgrade);
 
-  /** A connection with the TCP socket under it, which takes pre-framed events (see text-frame.ts). */
-  interface Open {
-    ws: WebSocket;
-    socket: Duplex;
-  }
-  const sockets = new Map<string, Open>();
   const uncorkAtTickEnd = atTickEnd<Duplex>(
     (socket) => socket.uncork(),
     (err) => deps.log.error({ err }, 'uncork failed'),
@@ -86,56 +108,57 @@ export function attachWs(server: HttpServer, config: Config, deps: SessionDeps) 
    * that does not read will not read the close frame either, cut a second later. What one
    * connection can make the server hold is the bound plus one frame.
    */
-  const write = ({ ws, socket }: Open, frame: Buffer, userId: string) => {
-    if (ws.readyState !== WebSocket.OPEN) return;
+  const write = (client: Client, frame: Buffer) => {
+    const socket = client.tcp;
+    if (client.readyState !== WebSocket.OPEN || !socket) return;
     if (uncorkAtTickEnd(socket)) socket.cork();
     socket.write(frame);
-    if (ws.bufferedAmount <= config.realtime.maxBufferedBytes) return;
-    deps.log.warn({ userId, buffered: ws.bufferedAmount }, 'slow consumer: disconnected');
-    ws.close(CLOSE_CODES.slowConsumer, 'slow_consumer');
-    setTimeout(() => ws.terminate(), 1000).unref();
+    if (client.bufferedAmount <= config.realtime.maxBufferedBytes) return;
+    deps.log.warn({ userId: client.userId, buffered: client.bufferedAmount }, 'slow consumer: disconnected');
+    client.close(CLOSE_CODES.slowConsumer, 'slow_consumer');
+    setTimeout(() => client.terminate(), 1000).unref();
   };
+  const send = (client: Client, frame: WsServerFrame) => write(client, textFrame(JSON.stringify(frame)));
   // One JSON encoding and one frame per event, the same bytes written to every target socket.
   deps.hub.register('ws', (connections, event, data) => {
     const frame = textFrame(JSON.stringify({ type: event, data }));
-    for (const c of connections) {
-      const open = sockets.get(c.id);
-      if (open) write(open, frame, c.userId);
-    }
+    for (const c of connections) if (c instanceof Client) write(c, frame);
   });
 
-  function onConnection(ws: WebSocket, socket: Duplex, actor: Actor, expiresAt: number) {
-    const open: Open = { ws, socket };
-    const send = (frame: WsServerFrame) => write(open, textFrame(JSON.stringify(frame)), actor.userId);
-    const id = randomUUID();
-    sockets.set(id, open);
-    const session = openSession(deps, actor, { id, userId: actor.userId, gateway: 'ws' }, {
-      onFlood: () => ws.close(CLOSE_CODES.flood, 'flood'),
-      onExpire: () => ws.close(CLOSE_CODES.tokenExpired, 'token_expired'),
-      expiresAt,
-    });
-    pings.track(ws, () => void session.heartbeat());
-    ws.on('message', (raw, isBinary) => {
-      let frame: unknown;
-      try {
-        if (isBinary) throw new AppError('invalid_json', 'Frames are JSON text');
-        frame = parseClientJson(raw.toString());
-      } catch (err) {
-        return send({ type: 'error', error: toAppError(err).toBody() });
-      }
-      if (!frame || typeof frame !== 'object' || Array.isArray(frame)) {
-        return send({ type: 'error', error: new AppError('validation_failed', 'A frame is an object: { type, id?, data }').toBody() });
-      }
-      const { type, id, data } = frame as { type?: unknown; id?: unknown; data?: unknown };
-      const replyId = typeof id === 'string' || typeof id === 'number' ? id : null;
-      void session.command(type, data).then((ack) => send({ type: 'ack', id: replyId, ...ack }));
-    });
-    ws.on('close', () => {
-      sockets.delete(id);
-      void session.close();
-    });
+  // ws calls listeners on the socket, which is a Client: the server makes no other kind.
+  function onMessage(this: WebSocket, raw: RawData, isBinary: boolean) {
+    const client = this as Client;
+    const { session } = client;
+    if (!session) return;
+    let frame: unknown;
+    try {
+      if (isBinary) throw new AppError('invalid_json', 'Frames are JSON text');
+      frame = parseClientJson(raw.toString());
+    } catch (err) {
+      return send(client, { type: 'error', error: toAppError(err).toBody() });
+    }
+    if (!frame || typeof frame !== 'object' || Array.isArray(frame)) {
+      return send(client, { type: 'error', error: new AppError('validation_failed', 'A frame is an object: { type, id?, data }').toBody() });
+    }
+    const { type, id, data } = frame as { type?: unknown; id?: unknown; data?: unknown };
+    const replyId = typeof id === 'string' || typeof id === 'number' ? id : null;
+    void session.command(type, data).then((ack) => send(client, { type: 'ack', id: replyId, ...ack }));
+  }
+
+  function onClose(this: WebSocket) {
+    void (this as Client).session?.close();
+  }
+
+  function onConnection(client: Client, socket: Duplex, actor: Actor, expiresAt: number) {
+    client.id = randomUUID();
+    client.userId = actor.userId;
+    client.tcp = socket;
+    client.session = openSession(deps, actor, client, client, expiresAt);
+    pings.track(client);
+    client.on('message', onMessage);
+    client.on('close', onClose);
     // ws closes the connection itself on protocol errors (1002, 1009 for an oversized frame).
-    ws.on('error', ignoreError);
+    client.on('error', ignoreError);
   }
 
   return {
