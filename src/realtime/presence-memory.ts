@@ -3,8 +3,9 @@ import type { PresenceRecord, PresenceStore } from './presence.ts';
 /**
  * A user's record as this store keeps it: the connections in a Map, not the record's plain
  * object. An object keyed by connection ids gave V8 a new hidden class (and its descriptors)
- * for every id it was given, about 650 bytes of each idle connection, and its liveness was
- * an Object.keys array, read for every recipient of every message (connected()).
+ * for every id it was given, and its liveness was an Object.keys array, built for every
+ * recipient of every message (connected()). The Map's own table costs nearly what the
+ * hidden classes did: 72 bytes less per idle connection in a heap snapshot.
  */
 interface Held extends Omit<PresenceRecord, 'connections'> {
   connections: Map<string, number>;

@@ -26,7 +26,7 @@ export class FrameBudget {
 
   constructor(
     private readonly limits: FrameBudgetLimits,
-    /** Told once the connection floods (an object, so a connection can be its own: no closure each). */
+    /** Told when the connection floods (an object, so a connection can be its own: no closure each). */
     private readonly owner: { onFlood(): void },
   ) {
     this.tokens = limits.burst;
