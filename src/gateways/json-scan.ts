@@ -17,6 +17,13 @@ export interface JsonScan {
   inexact: string | null;
 }
 
+/** Whether the quote at `at` is escaped: an odd number of backslashes right before it. */
+function escaped(text: string, at: number): boolean {
+  let k = at - 1;
+  while (k >= 0 && text.charCodeAt(k) === 92 /* \\ */) k--;
+  return (at - 1 - k) % 2 === 1;
+}
+
 /**
  * One linear pass over a JSON text, outside strings, with no recursion: how deep it nests
  * (checked before the parser recurses) and whether a number literal is inexact, which
@@ -25,14 +32,16 @@ export interface JsonScan {
 export function scanJson(text: string, maxDepth: number): JsonScan {
   let depth = 0;
   let inexact: string | null = null;
-  let inString = false;
   for (let i = 0; i < text.length; i++) {
     const c = text.charCodeAt(i);
-    if (inString) {
-      if (c === 92 /* \ */) i++;
-      else if (c === 34 /* " */) inString = false;
-    } else if (c === 34) inString = true;
-    else if (c === 123 /* { */ || c === 91 /* [ */) {
+    if (c === 34 /* " */) {
+      // Most of a frame is inside strings: jump to the closing quote (one that an odd run
+      // of backslashes does not escape) with the native search, not char by char.
+      let end = text.indexOf('"', i + 1);
+      while (end !== -1 && escaped(text, end)) end = text.indexOf('"', end + 1);
+      if (end === -1) break; // unterminated: JSON.parse reports it
+      i = end;
+    } else if (c === 123 /* { */ || c === 91 /* [ */) {
       if (++depth > maxDepth) return { tooDeep: true, inexact };
     } else if (c === 125 /* } */ || c === 93 /* ] */) depth--;
     else if (inexact === null && (c === 45 /* - */ || (c >= 48 && c <= 57))) {
