@@ -13,7 +13,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Message } from '../src/domain/types.ts';
-import type { Db } from '../src/storage/db.ts';
+import type { Db, Queryable } from '../src/storage/db.ts';
 import { plainMessage } from '../test/helpers/plain-message.ts';
 import { seedGroups } from '../test/helpers/seed-groups.ts';
 import { knobs } from './knobs.ts';
@@ -31,7 +31,7 @@ const from = (file: string) => import(path.join(knobs.serverDir, file));
 const { openPostgres } = (await from('src/storage/db-pg.ts')) as { openPostgres(url: string, o: { max: number }): Promise<Db> };
 const { openPglite } = (await from('src/storage/db-pglite.ts')) as { openPglite(o: object): Promise<Db> };
 const { migrate } = (await from('src/storage/migrate.ts')) as { migrate(db: Db): Promise<unknown> };
-const { sendMany } = (await from('src/storage/sql/send-batch.ts')) as { sendMany(db: Db, m: Message[]): Promise<unknown[]> };
+const { sendMany } = (await from('src/storage/sql/send-batch.ts')) as { sendMany(q: Queryable, m: Message[]): Promise<unknown[]> };
 
 /** The send batch as the checkout has it, or with one part taken out. */
 interface Variant {
@@ -73,12 +73,14 @@ const VARIANTS: Variant[] = [
 interface Subject {
   variant: Variant;
   db: Db;
+  /** Where the batches go: the send batcher's own connection where the engine has one, as in the server. */
+  sends: Queryable;
   database: BenchDatabase | null;
   ids: string[];
   /**
    * A reader of the CPU used so far, in µs: the backend's (utime + stime, 10 ms ticks), or
-   * this process's on PGlite. Taken anew before each round: the pool closes a connection left
-   * idle for 10 s (while the other variants run), and its next query opens another backend.
+   * this process's on PGlite. Taken anew before each round: a connection lost is made again,
+   * with another backend.
    */
   cpuMeter(): Promise<() => number>;
   perMessage: number[];
@@ -86,7 +88,7 @@ interface Subject {
 
 async function open(variant: Variant): Promise<Subject> {
   const database = knobs.databaseUrl ? await openBenchDatabase(knobs.databaseUrl) : null;
-  const db = database ? await openPostgres(database.url, { max: 1 }) : await openPglite({});
+  const db = database ? await openPostgres(database.url, { max: 2 }) : await openPglite({});
   try {
     await migrate(db);
     await variant.apply?.(db);
@@ -96,13 +98,13 @@ async function open(variant: Variant): Promise<Subject> {
         const u = process.cpuUsage();
         return u.user + u.system;
       };
-      const [backend] = await db.query<{ pid: number }>('SELECT pg_backend_pid() AS pid');
+      const [backend] = await (db.sendConnection ?? db).query<{ pid: number }>('SELECT pg_backend_pid() AS pid');
       return () => {
         const fields = fs.readFileSync(`/proc/${backend!.pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
         return (Number(fields[11]) + Number(fields[12])) * 10_000;
       };
     };
-    return { variant, db, database, ids, cpuMeter, perMessage: [] };
+    return { variant, db, sends: db.sendConnection ?? db, database, ids, cpuMeter, perMessage: [] };
   } catch (err) {
     await db.close();
     await database?.close();
@@ -122,7 +124,7 @@ const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.len
 const subjects: Subject[] = [];
 try {
   for (const v of VARIANTS) subjects.push(await open(v));
-  for (const s of subjects) for (let i = 0; i < 100; i++) await sendMany(s.db, batchFor(s.ids)); // plans settle, caches warm
+  for (const s of subjects) for (let i = 0; i < 100; i++) await sendMany(s.sends, batchFor(s.ids)); // plans settle, caches warm
   const engine = subjects[0]!.db.engine;
   console.log(`send batch on ${engine}: ${BATCH} messages a batch, ${ROUNDS} rounds of ${BATCHES_PER_ROUND} batches; server ${knobs.serverDir}`);
   for (let r = 0; r < ROUNDS; r++) {
@@ -133,7 +135,7 @@ try {
       const t0 = cpu();
       const c0 = process.cpuUsage();
       const w0 = performance.now();
-      for (const b of batches) await sendMany(s.db, b);
+      for (const b of batches) await sendMany(s.sends, b);
       const us = (cpu() - t0) / (BATCHES_PER_ROUND * BATCH);
       const c = process.cpuUsage(c0);
       s.perMessage.push(us);

@@ -1,5 +1,7 @@
 import pg from 'pg';
-import { type Db, INT8_OID, type Queryable, type QueryOptions } from './db.ts';
+import { type Db, INT8_OID } from './db.ts';
+import { openOneConnection } from './pg-one-connection.ts';
+import { queryableOf } from './pg-queryable.ts';
 
 const types = {
   getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
@@ -23,32 +25,23 @@ export async function openPostgres(connectionString: string, opts: { max?: numbe
   };
   // Of `max` connections, one is the send batcher's (sendConnection): behind a pool that
   // queries fill (a burst of history pages, the job queue's maintenance), group commit and
-  // with it every realtime send would wait its turn for a connection. A pool of one, not a
-  // bare client, so that a connection lost (database restart) is replaced on the next batch.
+  // with it every realtime send would wait its turn for a connection. It is made again on the
+  // next batch once lost (a database restart): pg-one-connection.ts.
   const max = opts.max ?? 20;
   const pool = newPool(max > 1 ? max - 1 : 1);
-  const sends = max > 1 ? newPool(1) : null;
+  let sends: Awaited<ReturnType<typeof openOneConnection>> | null = null;
   try {
-    for (const p of sends ? [pool, sends] : [pool]) (await p.connect()).release(); // fail fast on a wrong URL; the send connection ready
+    (await pool.connect()).release(); // fail fast on a wrong URL
+    if (max > 1) sends = await openOneConnection(connectionString, types, 5000);
   } catch (err) {
-    await Promise.all([pool.end(), sends?.end()]);
+    await pool.end();
     throw err;
   }
-  const wrap = (q: pg.Pool | pg.PoolClient): Queryable => ({
-    async query<R>(text: string, params?: unknown[], opts?: QueryOptions) {
-      if (opts?.rowMode) return (await q.query({ ...(opts.name ? { name: opts.name } : {}), rowMode: 'array', text, values: params })).rows as R[];
-      return (await (opts?.name ? q.query({ name: opts.name, text, values: params }) : q.query(text, params))).rows as R[];
-    },
-    async exec(text: string) {
-      // Without parameters pg uses the simple protocol: one result per statement.
-      const results = (await q.query(text)) as unknown as pg.QueryResult | pg.QueryResult[];
-      return (Array.isArray(results) ? (results.at(-1)?.rows ?? []) : results.rows) as Record<string, unknown>[];
-    },
-  });
+  const wrap = queryableOf;
   return {
     engine: 'postgres',
     ...wrap(pool),
-    ...(sends ? { sendConnection: wrap(sends) } : {}),
+    ...(sends ? { sendConnection: sends.queryable } : {}),
     async transaction(fn) {
       const conn = await pool.connect();
       // A checked-out client whose connection dies (database restart) emits 'error'; with
@@ -72,7 +65,7 @@ export async function openPostgres(connectionString: string, opts: { max?: numbe
       }
     },
     close: async () => {
-      await Promise.all([pool.end(), sends?.end()]);
+      await Promise.all([pool.end(), sends?.close()]);
     },
   };
 }
