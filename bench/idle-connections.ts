@@ -11,7 +11,11 @@
 //
 // Each run is a fresh server process (the same command as `npm start`); the clients are in
 // this process. RSS is read from /proc/<pid>/status; "per connection" is the growth over
-// the idle figure divided by the connections.
+// the idle figure divided by the connections. RSS follows the collector as much as the
+// connections (how large V8 lets its young generation grow, garbage not yet collected), so
+// each reading also gives the live heap: the server runs with its inspector on a loopback
+// port, and the bench asks it for a full collection and then process.memoryUsage().heapUsed.
+// That is what a change to what a connection holds moves.
 import { type ChildProcess, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -59,21 +63,60 @@ async function admin(sql: string) {
   }
 }
 
-/** Starts a process and waits for `ready` in its output; answers it with its URL. */
-async function startProcess(args: string[], env: Record<string, string>, ready: RegExp): Promise<{ child: ChildProcess; url: string }> {
-  const child = spawn(process.execPath, args, { cwd: SERVER_DIR, env: { ...process.env, PORT: '0', LOG_LEVEL: 'warn', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+type Server = { child: ChildProcess; url: string; inspector: string };
+
+/** Starts a process (its inspector on a loopback port) and waits for `ready` in its output. */
+async function startProcess(args: string[], env: Record<string, string>, ready: RegExp): Promise<Server> {
+  const child = spawn(process.execPath, ['--inspect=127.0.0.1:0', ...args], {
+    cwd: SERVER_DIR,
+    env: { ...process.env, PORT: '0', LOG_LEVEL: 'warn', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let out = '';
-  child.stdout!.on('data', (d) => (out += d));
-  child.stderr!.on('data', (d) => (out += d));
-  const url = await new Promise<string>((resolve, reject) => {
-    const check = () => {
-      const m = ready.exec(out);
-      if (m) resolve(m[1]!);
+  const found = () => {
+    const url = ready.exec(out)?.[1];
+    const inspector = /Debugger listening on (ws:\/\/\S+)/.exec(out)?.[1];
+    return url && inspector ? { url, inspector } : null;
+  };
+  const urls = await new Promise<{ url: string; inspector: string }>((resolve, reject) => {
+    const check = (d: Buffer) => {
+      out += d;
+      const f = found();
+      if (f) resolve(f);
     };
     child.stdout!.on('data', check);
+    child.stderr!.on('data', check);
     child.once('exit', (code) => reject(new Error(`exited with ${code}:\n${out}`)));
   });
-  return { child, url };
+  return { child, ...urls };
+}
+
+/** The server's live heap in KB: a full collection through its inspector, then heapUsed. */
+async function liveHeapKb(inspector: string): Promise<number> {
+  const ws = new WebSocket(inspector);
+  await new Promise((resolve, reject) => ws.once('open', resolve).once('error', reject));
+  let next = 0;
+  const call = (method: string, params?: object) =>
+    new Promise<{ id?: number; result?: { result?: { value?: unknown } } }>((resolve) => {
+      const id = ++next;
+      const onMessage = (data: WebSocket.RawData) => {
+        const reply = JSON.parse(String(data)) as { id?: number; result?: { result?: { value?: unknown } } };
+        if (reply.id !== id) return;
+        ws.off('message', onMessage);
+        resolve(reply);
+      };
+      ws.on('message', onMessage);
+      ws.send(JSON.stringify({ id, method, params }));
+    });
+  try {
+    // Twice: the first collection's finalizers (weak references, FinalizationRegistry) can free more.
+    await call('HeapProfiler.collectGarbage');
+    await call('HeapProfiler.collectGarbage');
+    const reply = await call('Runtime.evaluate', { expression: 'process.memoryUsage().heapUsed', returnByValue: true });
+    return Number(reply.result?.result?.value) / 1024;
+  } finally {
+    ws.close();
+  }
 }
 
 const stop = (child: ChildProcess) =>
@@ -114,7 +157,7 @@ async function connect(gateway: Gateway | 'bare', url: string, userId: string): 
 async function measure(run: Run): Promise<Record<string, number | string>> {
   const name = run === 'bare' ? 'bare ws server' : run === 'bare:socketio' ? 'bare Socket.IO server' : `${run.mode} ${run.gateway === 'ws' ? '/v1/ws' : 'Socket.IO'}`;
   let cleanup = async () => {};
-  let server: { child: ChildProcess; url: string };
+  let server: Server;
   if (isBare(run)) {
     server = await startProcess(['-e', run === 'bare' ? BARE : BARE_SOCKETIO], {}, /listening on (http:\/\/\S+)/);
   } else {
@@ -140,7 +183,8 @@ async function measure(run: Run): Promise<Record<string, number | string>> {
   try {
     await sleep(SETTLE_MS);
     const idle = rssKb(pid);
-    const row: Record<string, number | string> = { run: name, 'idle MB': Math.round(idle / 1024) };
+    const idleHeap = await liveHeapKb(server.inspector);
+    const row: Record<string, number | string> = { run: name, 'idle MB': Math.round(idle / 1024), 'idle heap MB': Math.round(idleHeap / 1024) };
     for (const n of COUNTS) {
       while (closers.length < n) {
         const batch = Math.min(OPEN_AT_ONCE, n - closers.length);
@@ -151,6 +195,7 @@ async function measure(run: Run): Promise<Record<string, number | string>> {
       const kb = rssKb(pid);
       row[`${n} conns MB`] = Math.round(kb / 1024);
       row[`KB/conn @${n}`] = Math.round(((kb - idle) / n) * 10) / 10;
+      row[`heap KB/conn @${n}`] = Math.round((((await liveHeapKb(server.inspector)) - idleHeap) / n) * 100) / 100;
     }
     return row;
   } finally {

@@ -6,6 +6,7 @@ import { createMetrics } from './metrics.ts';
 import { buildHttp } from './gateways/http/server.ts';
 import { attachGraphql } from './gateways/graphql/index.ts';
 import { createDispatcher } from './gateways/session/commands.ts';
+import { ExpiryQueue } from './gateways/session/expiries.ts';
 import { attachSocketIo } from './gateways/socketio/index.ts';
 import { attachWs } from './gateways/ws/index.ts';
 import type { Bus } from './realtime/bus.ts';
@@ -134,7 +135,8 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
   );
   const cleanups = new Set<Promise<void>>();
   const track = (p: Promise<void>) => void cleanups.add(p.finally(() => cleanups.delete(p)));
-  const sessionDeps = { services, hub, dispatch, log: logger, frameBudget: config.frameBudget, track };
+  const expiries = new ExpiryQueue((err) => logger.error({ err }, 'session expiry failed'));
+  const sessionDeps = { services, hub, dispatch, log: logger, frameBudget: config.frameBudget, expiries, track };
   const socketio = attachSocketIo(http.server, config, sessionDeps);
   const ws = attachWs(http.server, config, sessionDeps);
   const graphql = await attachGraphql(http, config, { ...sessionDeps, limiter });

@@ -70,6 +70,45 @@ describe('presence', () => {
   });
 });
 
+describe('presence kept by heartbeats', () => {
+  const STALE_MS = 2000;
+  let h: Harness;
+  let url: string;
+  before(async () => {
+    // The sweeper runs every 500 ms (a quarter of the bound) and drops a connection silent for
+    // 2 s; pings every 200 ms answered by each client (ws's pong, engine.io's) are what keep
+    // a connection fresh, so a gateway whose heartbeat stopped reaching presence loses its
+    // users within about 2.5 s.
+    h = await harness(pgliteBackend, { PARLEY_PRESENCE_STALE_MS: String(STALE_MS), PARLEY_PING_INTERVAL_MS: '200' });
+    url = await listen(h);
+  });
+  after(() => h.close());
+
+  test('an idle connection stays online past the stale bound on either gateway, and goes offline when it closes', async () => {
+    const watcher = h.as(uid('watcher'));
+    const [ana, cy] = [uid('ana'), uid('cy')];
+    await h.group(watcher, [ana, cy]);
+    const watcherRt = await wsClient(url, watcher.userId);
+    const anaRt = await socketClient(url, ana);
+    const cyRt = await wsClient(url, cy);
+    try {
+      const offline = () => watcherRt.events.filter((e) => e.event === 'presence:update' && e.data.status === 'offline').map((e) => e.data.userId);
+      // Three bounds of idleness, each checked as it passes: neither user may go offline.
+      const until = Date.now() + 3 * STALE_MS;
+      while (Date.now() < until) {
+        await new Promise((r) => setTimeout(r, 250));
+        assert.deepEqual(offline(), [], 'a heartbeating connection was swept as silent');
+      }
+      const { body } = await watcher.get(`/v1/presence?userIds=${ana},${cy}`);
+      assert.deepEqual(body.presence.map((p: { status: string }) => p.status), ['online', 'online']);
+      await anaRt.close();
+      await watcherRt.next('presence:update', (p) => p.userId === ana && p.status === 'offline');
+    } finally {
+      await Promise.all([watcherRt.close(), anaRt.close(), cyRt.close()]);
+    }
+  });
+});
+
 describe('presence in large groups', () => {
   let h: Harness;
   let url: string;

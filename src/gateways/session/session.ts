@@ -6,6 +6,7 @@ import { AppError } from '../../errors.ts';
 import type { Connection, Hub } from '../../realtime/hub.ts';
 import type { Services } from '../../services/index.ts';
 import type { Dispatch } from './commands.ts';
+import type { Expiring, ExpiryQueue } from './expiries.ts';
 import { FrameBudget, type FrameBudgetLimits } from './frame-budget.ts';
 
 export interface SessionDeps {
@@ -15,6 +16,8 @@ export interface SessionDeps {
   log: Logger;
   /** Frames a connection may send in a burst, and per second after it, before being refused (PARLEY_FRAME_BURST, PARLEY_FRAME_RATE). */
   frameBudget: FrameBudgetLimits;
+  /** Where sessions wait for their tokens to expire: one timer for all of them (expiries.ts). */
+  expiries: ExpiryQueue;
   /** Handed each session's cleanup (presence, typing, locks), so shutdown can wait for it. */
   track?(cleanup: Promise<void>): void;
 }
@@ -33,45 +36,42 @@ export interface SessionHooks {
   onExpire(): void;
 }
 
-/** The expiry timer's callback, one for all sessions (its argument says whose). */
-const expire = (hooks: SessionHooks) => hooks.onExpire();
-
 /**
  * One connection's session. A class: an idle connection holds this one object where a
  * session of closures held a function per method and the scope they share (10,000 idle
  * connections are what issue 9 prices).
  */
-export class Session {
+export class Session implements Expiring {
   /** What commands run as. Changes made through this connection are answered by ack and not echoed back to it. */
   private readonly ctx: { actor: Actor; connectionId: string };
   private readonly budget: FrameBudget;
-  private readonly expiry: NodeJS.Timeout;
+  expiryIndex = -1;
   private readonly openedAt = Date.now();
   private closed = false;
   private syncing = false;
 
-  /**
-   * `expiresAt`: when the token expires (ms since epoch). setTimeout holds at most ~24.8
-   * days; a token living longer is re-checked then.
-   */
+  /** `expiresAt`: when the token expires (ms since epoch); the gateway's onExpire is called then. */
   constructor(
     private readonly deps: SessionDeps,
     actor: Actor,
     readonly connection: Connection,
-    hooks: SessionHooks,
-    expiresAt: number,
+    private readonly hooks: SessionHooks,
+    readonly expiresAt: number,
   ) {
     // Spelled out, not `{ ...actor, deviceId }`: V8 gave each spread copy a hidden class of
     // its own once deviceId was added (about 150 bytes of every connection). Realtime
     // connections take user tokens only, so an actor is its userId.
     this.ctx = { actor: { userId: actor.userId, deviceId: connection.id }, connectionId: connection.id };
     this.budget = new FrameBudget(deps.frameBudget, hooks);
-    this.expiry = setTimeout(expire, Math.min(Math.max(0, expiresAt - Date.now()), 2 ** 31 - 1), hooks);
-    this.expiry.unref();
+    deps.expiries.add(this);
     deps.hub.add(connection);
     deps.log.info(this.who(), 'realtime connected');
     void deps.services.presence.connected(this.ctx.actor, connection.id).catch((err) => deps.log.error({ err }, 'presence connect failed'));
     deps.hub.emitTo([actor.userId], 'ready', { userId: actor.userId, connectionId: connection.id }, (c) => c !== connection);
+  }
+
+  expire(): void {
+    this.hooks.onExpire();
   }
 
   private who() {
@@ -110,7 +110,7 @@ export class Session {
     if (this.closed) return;
     this.closed = true;
     const { deps, connection } = this;
-    clearTimeout(this.expiry);
+    deps.expiries.remove(this);
     deps.log.info({ ...this.who(), seconds: Math.round((Date.now() - this.openedAt) / 1000) }, 'realtime disconnected');
     deps.hub.remove(connection);
     deps.services.notificationFilters.dropConnection(connection.id);

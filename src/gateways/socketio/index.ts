@@ -6,7 +6,7 @@ import type { Config } from '../../config.ts';
 import type { Actor } from '../../domain/types.ts';
 import { AppError, toAppError } from '../../errors.ts';
 import { originAllowed } from '../origin.ts';
-import { openSession, type SessionDeps } from '../session/session.ts';
+import { openSession, type Session, type SessionDeps, type SessionHooks } from '../session/session.ts';
 import { checkProtocolVersion } from '../session/version.ts';
 import { type EventPacket, eventPacket, tickWriter } from './write-per-tick.ts';
 
@@ -122,27 +122,51 @@ export function attachSocketIo(server: HttpServer, config: Config, deps: Session
     writer.attach(raw);
   });
 
+  /**
+   * A connection's answers to its session: one object each, the methods shared. As closures
+   * over the connection's scope (these two, and the command, heartbeat and disconnect
+   * listeners below) an idle connection held five functions and their context.
+   */
+  class Hooks implements SessionHooks {
+    constructor(private readonly socket: Socket) {}
+
+    onFlood() {
+      drop(this.socket, 'frame flood');
+    }
+
+    // A server-side disconnect: the client does not reconnect by itself, it needs a new token.
+    onExpire() {
+      this.socket.emit('session:expired', { code: 'token_expired' });
+      this.socket.disconnect(true);
+    }
+  }
+  /** Each engine.io connection's session, for its heartbeats (engine.io calls the listener on the connection). */
+  const sessionOf = new WeakMap<object, Session>();
+  function onHeartbeat(this: object) {
+    void sessionOf.get(this)?.heartbeat();
+  }
+  // Socket.IO calls these on the socket: shared by every connection.
+  function onCommand(this: Socket, event: unknown, ...args: unknown[]) {
+    const ack = typeof args[args.length - 1] === 'function' ? (args.pop() as (a: unknown) => void) : null;
+    void (this.data.session as Session).command(event, args[0]).then((result) => {
+      // Acks count toward the bound like events: a client that sends and never reads is cut.
+      ack?.(result);
+      if (slow(this)) drop(this, 'slow consumer');
+    });
+  }
+  function onDisconnect(this: Socket) {
+    void (this.data.session as Session).close();
+  }
+
   io.on('connection', (socket) => {
     writer.writeAcks(socket);
     const actor = socket.data.actor as Actor;
-    const session = openSession(deps, actor, { id: socket.id, userId: actor.userId, gateway: 'socketio' }, {
-      onFlood: () => drop(socket, 'frame flood'),
-      // A server-side disconnect: the client does not reconnect by itself, it needs a new token.
-      onExpire: () => {
-        socket.emit('session:expired', { code: 'token_expired' });
-        socket.disconnect(true);
-      },
-    }, socket.data.expiresAt as number);
-    socket.conn.on('heartbeat', () => void session.heartbeat());
-    socket.onAny((event: unknown, ...args: unknown[]) => {
-      const ack = typeof args[args.length - 1] === 'function' ? (args.pop() as (a: unknown) => void) : null;
-      void session.command(event, args[0]).then((result) => {
-        // Acks count toward the bound like events: a client that sends and never reads is cut.
-        ack?.(result);
-        if (slow(socket)) drop(socket, 'slow consumer');
-      });
-    });
-    socket.on('disconnect', () => void session.close());
+    const session = openSession(deps, actor, { id: socket.id, userId: actor.userId, gateway: 'socketio' }, new Hooks(socket), socket.data.expiresAt as number);
+    socket.data.session = session;
+    sessionOf.set(socket.conn, session);
+    socket.conn.on('heartbeat', onHeartbeat);
+    socket.onAny(onCommand);
+    socket.on('disconnect', onDisconnect);
   });
 
   return {
