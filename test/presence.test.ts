@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
+import WebSocket from 'ws';
 import { pgliteBackend } from './helpers/backends.ts';
-import { type Harness, harness, uid } from './helpers/harness.ts';
+import { type Harness, harness, tokenFor, uid, waitFor } from './helpers/harness.ts';
 import { listen, socketClient, wsClient } from './helpers/realtime.ts';
 
 describe('presence', () => {
@@ -105,6 +106,43 @@ describe('presence kept by heartbeats', () => {
       await watcherRt.next('presence:update', (p) => p.userId === ana && p.status === 'offline');
     } finally {
       await Promise.all([watcherRt.close(), anaRt.close(), cyRt.close()]);
+    }
+  });
+
+  test('a client that opens the main namespace twice on one Socket.IO connection keeps the first online by heartbeats after the second leaves', async () => {
+    const watcher = h.as(uid('watcher'));
+    const dup = uid('dup');
+    await h.group(watcher, [dup]);
+    const watcherRt = await wsClient(url, watcher.userId);
+    // Socket.IO's protocol by hand: engine.io's open, then CONNECT twice at once (both are
+    // taken while the first is still being authenticated), pings answered; then the socket
+    // Socket.IO holds for "/" (the later one) leaves, and the other stays.
+    const raw = new WebSocket(`${url.replace('http', 'ws')}/socket.io/?EIO=4&transport=websocket`);
+    const packets: string[] = [];
+    raw.on('message', (m) => {
+      const p = String(m);
+      if (p === '2') raw.send('3');
+      else packets.push(p);
+    });
+    try {
+      await new Promise((resolve, reject) => raw.once('open', resolve).once('error', reject));
+      const connect = JSON.stringify({ token: await tokenFor(dup) });
+      const connected = (n: number) => waitFor(() => packets.filter((p) => p.startsWith('40{"sid"')).length === n, 10_000, `CONNECT answered ${n} time(s): ${packets.join(' ')}`);
+      raw.send(`40${connect}`);
+      raw.send(`40${connect}`);
+      await connected(2);
+      raw.send('41');
+      const offline = () => watcherRt.events.some((e) => e.event === 'presence:update' && e.data.userId === dup && e.data.status === 'offline');
+      const until = Date.now() + 3 * STALE_MS;
+      while (Date.now() < until) {
+        await new Promise((r) => setTimeout(r, 250));
+        assert.equal(offline(), false, "the first socket's session lost its heartbeats");
+      }
+      raw.terminate();
+      await watcherRt.next('presence:update', (p) => p.userId === dup && p.status === 'offline');
+    } finally {
+      raw.terminate();
+      await watcherRt.close();
     }
   });
 });

@@ -5,9 +5,10 @@ import type { PresenceRecord, PresenceStore } from './presence.ts';
  * `id, lastSeen` pairs, not the record's plain object. An object keyed by connection ids
  * gave V8 a new hidden class (and its descriptors) for every id it was given, and its
  * liveness was an Object.keys array, built for every recipient of every message
- * (connected()). A Map fixed that, but its table is about 150 bytes for a user's one or two
- * connections; the pair array is about 70 (a heap snapshot of 2,000 idle connections), and
- * a user has few enough connections that finding one by a scan costs nothing.
+ * (connected()). A Map fixed that, but a Map of one connection is about 200 bytes of heap;
+ * an array made as the pair's literal is about 80 (one pushed into an empty array is over
+ * 200: V8 gives it room for 19 elements). A user has few enough connections that finding one
+ * by a scan costs nothing.
  */
 interface Held extends Omit<PresenceRecord, 'connections'> {
   connections: (string | number)[];
@@ -40,8 +41,9 @@ export function createMemoryPresence(): PresenceStore {
     const r = record(userId);
     const was = live(r);
     const i = indexOf(r.connections, connectionId);
-    if (i < 0) r.connections.push(connectionId, now);
-    else r.connections[i + 1] = now;
+    if (i >= 0) r.connections[i + 1] = now;
+    else if (r.connections.length === 0) r.connections = [connectionId, now];
+    else r.connections.push(connectionId, now);
     return !was;
   }
 
@@ -53,6 +55,7 @@ export function createMemoryPresence(): PresenceStore {
       if (!r || i < 0) return false;
       r.connections.splice(i, 2);
       if (live(r)) return false;
+      r.connections = []; // the record stays (last seen): not the room it grew
       r.lastSeenAt = new Date(now).toISOString();
       return true;
     },
@@ -83,6 +86,7 @@ export function createMemoryPresence(): PresenceStore {
         const pairs = r.connections;
         for (let i = pairs.length - 2; i >= 0; i -= 2) if ((pairs[i + 1] as number) < staleBefore) pairs.splice(i, 2);
         if (!live(r)) {
+          r.connections = [];
           r.lastSeenAt = new Date(now).toISOString();
           gone.push(r.userId);
         }

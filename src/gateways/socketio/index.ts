@@ -140,10 +140,17 @@ export function attachSocketIo(server: HttpServer, config: Config, deps: Session
       this.socket.disconnect(true);
     }
   }
-  /** Each engine.io connection's session, for its heartbeats (engine.io calls the listener on the connection). */
-  const sessionOf = new WeakMap<object, Session>();
+  /**
+   * Each engine.io connection's session, for its heartbeats (engine.io calls the listener on
+   * the connection). Sessions, when a client opened the main namespace twice on one connection
+   * (Socket.IO takes a second CONNECT sent while the first is being authenticated): each keeps
+   * its heartbeats, and a closed one ignores them (test/presence.test.ts).
+   */
+  const sessionsOf = new WeakMap<object, Session | Session[]>();
   function onHeartbeat(this: object) {
-    void sessionOf.get(this)?.heartbeat();
+    const held = sessionsOf.get(this);
+    if (!Array.isArray(held)) return void held?.heartbeat();
+    for (const session of held) void session.heartbeat();
   }
   // Socket.IO calls these on the socket: shared by every connection.
   function onCommand(this: Socket, event: unknown, ...args: unknown[]) {
@@ -163,8 +170,9 @@ export function attachSocketIo(server: HttpServer, config: Config, deps: Session
     const actor = socket.data.actor as Actor;
     const session = openSession(deps, actor, { id: socket.id, userId: actor.userId, gateway: 'socketio' }, new Hooks(socket), socket.data.expiresAt as number);
     socket.data.session = session;
-    sessionOf.set(socket.conn, session);
-    socket.conn.on('heartbeat', onHeartbeat);
+    const held = sessionsOf.get(socket.conn);
+    sessionsOf.set(socket.conn, held === undefined ? session : [held, session].flat());
+    if (held === undefined) socket.conn.on('heartbeat', onHeartbeat);
     socket.onAny(onCommand);
     socket.on('disconnect', onDisconnect);
   });
