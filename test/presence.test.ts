@@ -3,7 +3,7 @@ import { after, before, describe, test } from 'node:test';
 import WebSocket from 'ws';
 import { pgliteBackend } from './helpers/backends.ts';
 import { type Harness, harness, tokenFor, uid, waitFor } from './helpers/harness.ts';
-import { listen, socketClient, wsClient } from './helpers/realtime.ts';
+import { listen, type RtClient, socketClient, wsClient } from './helpers/realtime.ts';
 
 describe('presence', () => {
   let h: Harness;
@@ -72,34 +72,39 @@ describe('presence', () => {
 });
 
 describe('presence kept by heartbeats', () => {
-  const STALE_MS = 2000;
   let h: Harness;
   let url: string;
   before(async () => {
     // The sweeper runs every 500 ms (a quarter of the bound) and drops a connection silent for
     // 2 s; pings every 200 ms answered by each client (ws's pong, engine.io's) are what keep
-    // a connection fresh, so a gateway whose heartbeat stopped reaching presence loses its
-    // users within about 2.5 s.
-    h = await harness(pgliteBackend, { PARLEY_PRESENCE_STALE_MS: String(STALE_MS), PARLEY_PING_INTERVAL_MS: '200' });
+    // a connection fresh.
+    h = await harness(pgliteBackend, { PARLEY_PRESENCE_STALE_MS: '2000', PARLEY_PING_INTERVAL_MS: '200' });
     url = await listen(h);
   });
   after(() => h.close());
 
+  /**
+   * Registers a connection for `ghost` that never heartbeats, once the connections under test
+   * are open, and waits for the sweeper to drop it: a sweep that passed the ghost's time passed
+   * theirs too, so a connection whose heartbeats stopped reaching presence would have been
+   * dropped by then. The sweeper publishes the users it drops in the order presence first saw
+   * them, so their offline updates reach the watcher before the ghost's.
+   */
+  async function sweptPast(watcherRt: RtClient, ghost: string) {
+    await h.app.services.presence.connected({ userId: ghost }, `ghost-${ghost}`);
+    await watcherRt.next('presence:update', (p) => p.userId === ghost && p.status === 'offline');
+    return watcherRt.events.filter((e) => e.event === 'presence:update' && e.data.status === 'offline').map((e) => e.data.userId);
+  }
+
   test('an idle connection stays online past the stale bound on either gateway, and goes offline when it closes', async () => {
     const watcher = h.as(uid('watcher'));
-    const [ana, cy] = [uid('ana'), uid('cy')];
-    await h.group(watcher, [ana, cy]);
+    const [ana, cy, ghost] = [uid('ana'), uid('cy'), uid('ghost')];
+    await h.group(watcher, [ana, cy, ghost]);
     const watcherRt = await wsClient(url, watcher.userId);
     const anaRt = await socketClient(url, ana);
     const cyRt = await wsClient(url, cy);
     try {
-      const offline = () => watcherRt.events.filter((e) => e.event === 'presence:update' && e.data.status === 'offline').map((e) => e.data.userId);
-      // Three bounds of idleness, each checked as it passes: neither user may go offline.
-      const until = Date.now() + 3 * STALE_MS;
-      while (Date.now() < until) {
-        await new Promise((r) => setTimeout(r, 250));
-        assert.deepEqual(offline(), [], 'a heartbeating connection was swept as silent');
-      }
+      assert.deepEqual(await sweptPast(watcherRt, ghost), [ghost], 'a heartbeating connection was swept as silent');
       const { body } = await watcher.get(`/v1/presence?userIds=${ana},${cy}`);
       assert.deepEqual(body.presence.map((p: { status: string }) => p.status), ['online', 'online']);
       await anaRt.close();
@@ -111,8 +116,8 @@ describe('presence kept by heartbeats', () => {
 
   test('a client that opens the main namespace twice on one Socket.IO connection keeps the first online by heartbeats after the second leaves', async () => {
     const watcher = h.as(uid('watcher'));
-    const dup = uid('dup');
-    await h.group(watcher, [dup]);
+    const [dup, ghost] = [uid('dup'), uid('ghost')];
+    await h.group(watcher, [dup, ghost]);
     const watcherRt = await wsClient(url, watcher.userId);
     // Socket.IO's protocol by hand: engine.io's open, then CONNECT twice at once (both are
     // taken while the first is still being authenticated), pings answered; then the socket
@@ -127,17 +132,11 @@ describe('presence kept by heartbeats', () => {
     try {
       await new Promise((resolve, reject) => raw.once('open', resolve).once('error', reject));
       const connect = JSON.stringify({ token: await tokenFor(dup) });
-      const connected = (n: number) => waitFor(() => packets.filter((p) => p.startsWith('40{"sid"')).length === n, 10_000, `CONNECT answered ${n} time(s): ${packets.join(' ')}`);
       raw.send(`40${connect}`);
       raw.send(`40${connect}`);
-      await connected(2);
+      await waitFor(() => packets.filter((p) => p.startsWith('40{"sid"')).length === 2, 10_000, 'both CONNECTs answered');
       raw.send('41');
-      const offline = () => watcherRt.events.some((e) => e.event === 'presence:update' && e.data.userId === dup && e.data.status === 'offline');
-      const until = Date.now() + 3 * STALE_MS;
-      while (Date.now() < until) {
-        await new Promise((r) => setTimeout(r, 250));
-        assert.equal(offline(), false, "the first socket's session lost its heartbeats");
-      }
+      assert.deepEqual(await sweptPast(watcherRt, ghost), [ghost], "the first socket's session lost its heartbeats");
       raw.terminate();
       await watcherRt.next('presence:update', (p) => p.userId === dup && p.status === 'offline');
     } finally {

@@ -171,8 +171,10 @@ export function attachSocketIo(server: HttpServer, config: Config, deps: Session
     const session = openSession(deps, actor, { id: socket.id, userId: actor.userId, gateway: 'socketio' }, new Hooks(socket), socket.data.expiresAt as number);
     socket.data.session = session;
     const held = sessionsOf.get(socket.conn);
-    sessionsOf.set(socket.conn, held === undefined ? session : [held, session].flat());
-    if (held === undefined) socket.conn.on('heartbeat', onHeartbeat);
+    if (held === undefined) {
+      sessionsOf.set(socket.conn, session);
+      socket.conn.on('heartbeat', onHeartbeat);
+    } else sessionsOf.set(socket.conn, Array.isArray(held) ? [...held, session] : [held, session]);
     socket.onAny(onCommand);
     socket.on('disconnect', onDisconnect);
   });
