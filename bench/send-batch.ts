@@ -10,6 +10,10 @@
 // the same batch with one part taken out (a function rewritten, an index dropped), each in a
 // database of its own, measured in turn every round. Some of them break what the batch
 // guarantees (concurrent writers, idempotency): they say what a part costs, not what to ship.
+//
+// BENCH_BATCH_BASELINE=<checkout> measures that checkout's batch (its migrations and its
+// sendMany) beside this one's, in turn every round: a before and after that the machine's
+// drift between invocations (a fifth, some sittings) does not swamp.
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Message } from '../src/domain/types.ts';
@@ -26,16 +30,30 @@ const CONVERSATIONS = 100;
 const MEMBERS = 10;
 const FUNCTION = 'parley_send_batch(uuid[], text[], text[], uuid[], text[], text[], uuid[], text[], timestamptz[])';
 
-// The checkout under test's own storage code, so its migrations and send batch are measured.
-const from = (file: string) => import(path.join(knobs.serverDir, file));
-const { openPostgres } = (await from('src/storage/db-pg.ts')) as { openPostgres(url: string, o: { max: number }): Promise<Db> };
-const { openPglite } = (await from('src/storage/db-pglite.ts')) as { openPglite(o: object): Promise<Db> };
-const { migrate } = (await from('src/storage/migrate.ts')) as { migrate(db: Db): Promise<unknown> };
-const { sendMany } = (await from('src/storage/sql/send-batch.ts')) as { sendMany(q: Queryable, m: Message[]): Promise<unknown[]> };
+/** A checkout's own storage code, so its migrations and send batch are what is measured. */
+interface Checkout {
+  openPostgres(url: string, o: { max: number }): Promise<Db>;
+  openPglite(o: object): Promise<Db>;
+  migrate(db: Db): Promise<unknown>;
+  sendMany(q: Queryable, m: Message[]): Promise<unknown[]>;
+}
+async function checkout(dir: string): Promise<Checkout> {
+  const from = (file: string) => import(path.join(dir, file));
+  return {
+    ...(await from('src/storage/db-pg.ts')),
+    ...(await from('src/storage/db-pglite.ts')),
+    ...(await from('src/storage/migrate.ts')),
+    ...(await from('src/storage/sql/send-batch.ts')),
+  } as Checkout;
+}
+const measured = await checkout(knobs.serverDir);
+const baselineDir = process.env.BENCH_BATCH_BASELINE ? path.resolve(process.env.BENCH_BATCH_BASELINE) : null;
 
-/** The send batch as the checkout has it, or with one part taken out. */
+/** The send batch as a checkout has it, or with one part taken out. */
 interface Variant {
   name: string;
+  /** Whose batch: the measured checkout's unless said. */
+  code?: Checkout;
   /** Applied after migrating, before seeding. */
   apply?(db: Db): Promise<void>;
 }
@@ -52,6 +70,7 @@ const run = (...statements: string[]) => async (db: Db) => {
 };
 
 const VARIANTS: Variant[] = [
+  ...(baselineDir ? [{ name: `baseline ${baselineDir}`, code: await checkout(baselineDir) }] : []),
   { name: 'as is' },
   ...(process.env.BENCH_BATCH_PARTS === '1'
     ? [
@@ -88,9 +107,10 @@ interface Subject {
 
 async function open(variant: Variant): Promise<Subject> {
   const database = knobs.databaseUrl ? await openBenchDatabase(knobs.databaseUrl) : null;
-  const db = database ? await openPostgres(database.url, { max: 2 }) : await openPglite({});
+  const code = variant.code ?? measured;
+  const db = database ? await code.openPostgres(database.url, { max: 2 }) : await code.openPglite({});
   try {
-    await migrate(db);
+    await code.migrate(db);
     await variant.apply?.(db);
     const ids = await seedGroups(db, CONVERSATIONS, MEMBERS);
     const cpuMeter = async () => {
@@ -124,7 +144,7 @@ const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.len
 const subjects: Subject[] = [];
 try {
   for (const v of VARIANTS) subjects.push(await open(v));
-  for (const s of subjects) for (let i = 0; i < 100; i++) await sendMany(s.sends, batchFor(s.ids)); // plans settle, caches warm
+  for (const s of subjects) for (let i = 0; i < 100; i++) await (s.variant.code ?? measured).sendMany(s.sends, batchFor(s.ids)); // plans settle, caches warm
   const engine = subjects[0]!.db.engine;
   console.log(`send batch on ${engine}: ${BATCH} messages a batch, ${ROUNDS} rounds of ${BATCHES_PER_ROUND} batches; server ${knobs.serverDir}`);
   for (let r = 0; r < ROUNDS; r++) {
@@ -135,6 +155,7 @@ try {
       const t0 = cpu();
       const c0 = process.cpuUsage();
       const w0 = performance.now();
+      const { sendMany } = s.variant.code ?? measured;
       for (const b of batches) await sendMany(s.sends, b);
       const us = (cpu() - t0) / (BATCHES_PER_ROUND * BATCH);
       const c = process.cpuUsage(c0);
@@ -144,11 +165,20 @@ try {
       console.log(`  round ${r + 1}${label}: ${engine === 'pglite' ? 'process' : 'backend'} CPU ${us.toFixed(1)} µs per message${client}; ${((performance.now() - w0) / BATCHES_PER_ROUND).toFixed(2)} ms per batch, commit included`);
     }
   }
-  const base = median(subjects[0]!.perMessage);
+  // Against the baseline checkout when there is one, else against this one's batch as it is.
+  const reference = subjects[0]!;
+  const base = median(reference.perMessage);
   for (const s of subjects) {
     const m = median(s.perMessage);
     const sorted = [...s.perMessage].sort((a, b) => a - b);
-    const delta = s === subjects[0] ? '' : `: ${(m - base).toFixed(1)} µs (${(((m - base) / base) * 100).toFixed(0)}%) against the batch as it is`;
+    // Round by round too: the machine drifts between rounds, and both sides of a round share it.
+    const byRound = s.perMessage.map((x, k) => x - reference.perMessage[k]!);
+    const lower = byRound.filter((d) => d < 0).length;
+    const delta =
+      s === reference
+        ? ''
+        : `: ${(m - base).toFixed(1)} µs (${(((m - base) / base) * 100).toFixed(0)}%) against the ${baselineDir ? 'baseline' : 'batch as it is'}; ` +
+          `round by round ${median(byRound).toFixed(1)} µs (median), lower in ${lower} of ${byRound.length}`;
     console.log(`median${subjects.length > 1 ? ` ${s.variant.name}` : ''} ${m.toFixed(1)} µs per message (min ${sorted[0]!.toFixed(1)}, max ${sorted.at(-1)!.toFixed(1)})${delta}`);
   }
 } finally {
