@@ -4,13 +4,13 @@ import { type BenchClient, connectAll, socketIoClient, wsClient } from './client
 import type { Gateway, Knobs } from './knobs.ts';
 import { type LoadResult, loadGenerator, type Member } from './load.ts';
 import { type BenchDatabase, type DbCounters, deltaOf, openBenchDatabase } from './postgres.ts';
-import { cpuMeter, machineBusy, rssMb, rssPeak } from './proc.ts';
+import { cpuMeter, type KernelCounts, kernelMeter, machineBusy, rssMb, rssPeak } from './proc.ts';
 import type { BenchRun, RunContext } from './registry.ts';
 import { adminCall, createGroup, deliveryIdle, type ServerProcess, startParley, startRelay, startSocketIoRelay, tokenFor } from './server.ts';
 import { benchFcm } from './fcm.ts';
 import { type SendPath, sendPathLine, sendPathSnapshot } from './send-path.ts';
 import { STALL_MS, type Stalls, watchStalls } from './stall-probe.ts';
-import { cpuLine, dbLine, fmt, type Point, rssLine } from './stats.ts';
+import { cpuLine, dbLine, fmt, kernelLine, type Point, rssLine } from './stats.ts';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -37,10 +37,16 @@ function describeRefused(refused: Record<string, number>) {
   return entries.length ? entries.map(([code, n]) => `${code} ${n}`).join(', ') : '0';
 }
 
+/** System calls and context switches of the server and of PostgreSQL under the load. */
+type KernelFigures = { server: KernelCounts; pg: KernelCounts | null };
+
 /** Measures one rate: the load, CPU of the server and of PostgreSQL, database counters, peak RSS. */
 async function measure(target: Target, step: (meter: { start(): Promise<void>; stop(): Promise<void> }) => Promise<LoadResult>) {
   const server = cpuMeter(() => target.pids?.() ?? [target.server.pid]);
   const pg = target.db ? cpuMeter(() => target.db!.pids()) : null;
+  const serverKernel = kernelMeter(() => target.pids?.() ?? [target.server.pid]);
+  const pgKernel = target.db ? kernelMeter(() => target.db!.pids()) : null;
+  let kernel: KernelFigures | null = null;
   // The load generator shares the cores with the server: what it takes is what the server could not have.
   const generator = cpuMeter(() => [process.pid]);
   const busy = machineBusy();
@@ -65,7 +71,7 @@ async function measure(target: Target, step: (meter: { start(): Promise<void>; s
       await target.db?.resetStatements();
       sendBefore = (await target.sendPath?.()) ?? null;
       before = (await target.db?.counters()) ?? null;
-      await Promise.all([server.start(), pg?.start(), generator.start()]);
+      await Promise.all([server.start(), pg?.start(), generator.start(), serverKernel.start(), pgKernel?.start()]);
       busy.start();
       loopBefore = performance.eventLoopUtilization();
       stopPeak = rssPeak(target.server.pid);
@@ -74,7 +80,15 @@ async function measure(target: Target, step: (meter: { start(): Promise<void>; s
     async stop() {
       machine = busy.stop();
       generatorLoop = performance.eventLoopUtilization(loopBefore).utilization;
-      const [split, pgTotal, seen, gen] = await Promise.all([server.split(), pg?.stop() ?? null, probe!.stop(), generator.stop()]);
+      const [split, pgTotal, seen, gen, serverCalls, pgCalls] = await Promise.all([
+        server.split(),
+        pg?.stop() ?? null,
+        probe!.stop(),
+        generator.stop(),
+        serverKernel.stop(),
+        pgKernel?.stop() ?? null,
+      ]);
+      kernel = { server: serverCalls, pg: pgCalls };
       generatorSeconds = gen;
       stalls = seen;
       serverSeconds = split.user + split.system;
@@ -86,7 +100,7 @@ async function measure(target: Target, step: (meter: { start(): Promise<void>; s
       db = before && target.db ? deltaOf(before, await target.db.counters()) : null;
     },
   });
-  return { load, serverSeconds, serverSystemSeconds, pgSeconds, generatorSeconds, generatorLoop, machine, db: db as DbCounters | null, sendPath, peak: stopPeak(), stalls };
+  return { load, serverSeconds, serverSystemSeconds, pgSeconds, generatorSeconds, generatorLoop, machine, db: db as DbCounters | null, sendPath, peak: stopPeak(), stalls, kernel: kernel as KernelFigures | null };
 }
 
 const sustainable = (r: LoadResult, p99LimitMs: number) => r.lost === 0 && Object.keys(r.refused).length === 0 && r.latency.p99 <= p99LimitMs;
@@ -137,6 +151,7 @@ export async function groupRun(name: string, ctx: RunContext, open: () => Promis
         );
       }
       ctx.print(cpuLine(m, r.delivered, relay?.serverUsPerDelivery ?? null));
+      if (m.kernel) ctx.print(kernelLine(m.kernel.server, m.kernel.pg, r.delivered));
       ctx.print(
         `  load generator (the bench's own process, on the same cores): ${r.delivered ? fmt((m.generatorSeconds * 1e6) / r.delivered) : '-'} µs per delivery, its thread ${fmt(m.generatorLoop * 100, 0)}% busy (where it times sends and deliveries); the machine's cores ${fmt(m.machine.busy * 100, 0)}% busy (${fmt(m.machine.stolen * 100, 0)}% of the time stolen by the host: the virtual cores waiting for a physical one)`,
       );

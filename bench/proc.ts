@@ -54,6 +54,55 @@ export function cpuMeter(pids: () => Promise<number[]> | number[]) {
   };
 }
 
+/**
+ * What a process asked of the kernel: read and write system calls (/proc/<pid>/io, all its
+ * threads: read, write, their vector forms and the like; send() and recv() are not counted)
+ * and context switches (each thread's, summed), or null when it is gone. Counts, not timings:
+ * on a machine whose timings wander they still tell two runs apart (a write per delivery, or
+ * one per several).
+ */
+export interface KernelCounts {
+  reads: number;
+  writes: number;
+  switches: number;
+}
+
+export function kernelCounts(pid: number): KernelCounts | null {
+  try {
+    const io = fs.readFileSync(`/proc/${pid}/io`, 'utf8');
+    const field = (name: string) => Number(new RegExp(`^${name}:\\s+(\\d+)`, 'm').exec(io)?.[1] ?? 0);
+    let switches = 0;
+    for (const tid of fs.readdirSync(`/proc/${pid}/task`)) {
+      const status = fs.readFileSync(`/proc/${pid}/task/${tid}/status`, 'utf8');
+      for (const m of status.matchAll(/ctxt_switches:\s+(\d+)/g)) switches += Number(m[1]);
+    }
+    return { reads: field('syscr'), writes: field('syscw'), switches };
+  } catch {
+    return null;
+  }
+}
+
+/** kernelCounts of a set of processes between start() and stop(); processes born in between count whole. */
+export function kernelMeter(pids: () => Promise<number[]> | number[]) {
+  let before = new Map<number, KernelCounts>();
+  const read = async () => new Map((await pids()).map((p) => [p, kernelCounts(p)] as const).filter((e): e is [number, KernelCounts] => e[1] !== null));
+  return {
+    async start() {
+      before = await read();
+    },
+    async stop(): Promise<KernelCounts> {
+      const total = { reads: 0, writes: 0, switches: 0 };
+      for (const [pid, k] of await read()) {
+        const b = before.get(pid);
+        total.reads += k.reads - (b?.reads ?? 0);
+        total.writes += k.writes - (b?.writes ?? 0);
+        total.switches += k.switches - (b?.switches ?? 0);
+      }
+      return total;
+    },
+  };
+}
+
 /** The shares of the machine's CPU time (all cores) spent busy and stolen by the host between start() and stop(), from /proc/stat. */
 export function machineBusy() {
   const read = () => {

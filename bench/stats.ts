@@ -1,5 +1,6 @@
 // Figures and how they are printed.
 import type { DbCounters } from './postgres.ts';
+import type { KernelCounts } from './proc.ts';
 
 /** Latency percentiles over samples (ms). */
 export function percentiles(samples: number[]): { p50: number; p95: number; p99: number; max: number } {
@@ -56,6 +57,20 @@ export function cpuLine(cpu: CpuFigures, deliveries: number, relayUs: number | n
   const ratio = relayUs ? `  (${fmt(total / relayUs, 2)}× the relay's ${fmt(relayUs)} µs)` : '';
   const system = us(cpu.serverSystemSeconds ?? null);
   return `  CPU per delivery: server ${fmt(server)} µs${system === null ? '' : ` (${fmt(system)} in the kernel)`}, PostgreSQL ${pgUs === null ? '-' : `${fmt(pgUs)} µs`}, total ${fmt(total)} µs${ratio}`;
+}
+
+/**
+ * The server's read and write system calls and context switches per delivery, PostgreSQL's
+ * context switches: counts, which the machine's noise does not move. PostgreSQL's backends
+ * talk over send() and recv(), which /proc/<pid>/io does not count, so only its switches are.
+ */
+export function kernelLine(server: KernelCounts, pg: KernelCounts | null, deliveries: number): string {
+  if (deliveries === 0) return '  system calls per delivery: -';
+  const per = (n: number) => fmt(n / deliveries, 2);
+  return (
+    `  per delivery: server ${per(server.writes)} write and ${per(server.reads)} read system calls, ${per(server.switches)} context switches` +
+    (pg ? `; PostgreSQL ${per(pg.switches)} context switches` : '')
+  );
 }
 
 export function dbLine(d: DbCounters | null, messages: number): string | null {
