@@ -67,7 +67,7 @@ export interface KernelCounts {
   switches: number;
 }
 
-export function kernelCounts(pid: number): KernelCounts | null {
+function kernelCounts(pid: number): KernelCounts | null {
   try {
     const io = fs.readFileSync(`/proc/${pid}/io`, 'utf8');
     const field = (name: string) => Number(new RegExp(`^${name}:\\s+(\\d+)`, 'm').exec(io)?.[1] ?? 0);
