@@ -65,7 +65,7 @@ export function cpuLine(cpu: CpuFigures, deliveries: number, relayUs: number | n
  * talk over send() and recv(), which /proc/<pid>/io does not count, so only its switches are.
  */
 export function kernelLine(server: KernelCounts, pg: KernelCounts | null, deliveries: number): string {
-  if (deliveries === 0) return '  system calls per delivery: -';
+  if (deliveries === 0) return '  per delivery: -';
   const per = (n: number) => fmt(n / deliveries, 2);
   return (
     `  per delivery: server ${per(server.writes)} write and ${per(server.reads)} read system calls, ${per(server.switches)} context switches` +
