@@ -30,27 +30,39 @@ export function rssMb(pid: number): number | null {
   }
 }
 
-/** CPU seconds of a set of processes between start() and stop(); processes born in between count whole. */
-export function cpuMeter(pids: () => Promise<number[]> | number[]) {
-  let before = new Map<number, Cpu>();
-  const read = async () => new Map((await pids()).map((p) => [p, cpuSeconds(p)] as const).filter((e): e is [number, Cpu] => e[1] !== null));
+/**
+ * Per-process counters of a set of processes between start() and stop(), summed field by
+ * field over the processes; processes born in between count whole, and gone ones not at all.
+ */
+function counterMeter<T extends Record<string, number>>(pids: () => Promise<number[]> | number[], read: (pid: number) => T | null, zero: T) {
+  let before = new Map<number, T>();
+  const readAll = async () => new Map((await pids()).map((p) => [p, read(p)] as const).filter((e): e is [number, T] => e[1] !== null));
   return {
     async start() {
-      before = await read();
+      before = await readAll();
     },
+    async since(): Promise<T> {
+      const total: Record<string, number> = { ...zero };
+      for (const [pid, now] of await readAll()) {
+        const b = before.get(pid);
+        for (const k of Object.keys(now)) total[k] = total[k]! + now[k]! - (b?.[k] ?? 0);
+      }
+      return total as T;
+    },
+  };
+}
+
+/** CPU seconds of a set of processes between start() and stop(); processes born in between count whole. */
+export function cpuMeter(pids: () => Promise<number[]> | number[]) {
+  const meter = counterMeter(pids, cpuSeconds, { user: 0, system: 0 });
+  return {
+    start: meter.start,
     /** Total CPU seconds since start(); `split` has the user and system parts. */
     async stop(): Promise<number> {
-      const d = await this.split();
+      const d = await meter.since();
       return d.user + d.system;
     },
-    async split(): Promise<Cpu> {
-      const total = { user: 0, system: 0 };
-      for (const [pid, t] of await read()) {
-        total.user += t.user - (before.get(pid)?.user ?? 0);
-        total.system += t.system - (before.get(pid)?.system ?? 0);
-      }
-      return total;
-    },
+    split: meter.since,
   };
 }
 
@@ -61,11 +73,11 @@ export function cpuMeter(pids: () => Promise<number[]> | number[]) {
  * on a machine whose timings wander they still tell two runs apart (a write per delivery, or
  * one per several).
  */
-export interface KernelCounts {
+export type KernelCounts = {
   reads: number;
   writes: number;
   switches: number;
-}
+};
 
 function kernelCounts(pid: number): KernelCounts | null {
   try {
@@ -84,22 +96,10 @@ function kernelCounts(pid: number): KernelCounts | null {
 
 /** kernelCounts of a set of processes between start() and stop(); processes born in between count whole. */
 export function kernelMeter(pids: () => Promise<number[]> | number[]) {
-  let before = new Map<number, KernelCounts>();
-  const read = async () => new Map((await pids()).map((p) => [p, kernelCounts(p)] as const).filter((e): e is [number, KernelCounts] => e[1] !== null));
+  const meter = counterMeter(pids, kernelCounts, { reads: 0, writes: 0, switches: 0 });
   return {
-    async start() {
-      before = await read();
-    },
-    async stop(): Promise<KernelCounts> {
-      const total = { reads: 0, writes: 0, switches: 0 };
-      for (const [pid, k] of await read()) {
-        const b = before.get(pid);
-        total.reads += k.reads - (b?.reads ?? 0);
-        total.writes += k.writes - (b?.writes ?? 0);
-        total.switches += k.switches - (b?.switches ?? 0);
-      }
-      return total;
-    },
+    start: meter.start,
+    stop: meter.since,
   };
 }
 
