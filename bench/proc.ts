@@ -21,6 +21,20 @@ export function cpuSeconds(pid: number): Cpu | null {
   }
 }
 
+/**
+ * CPU time of a process (threads included) in µs, to the nanosecond: the scheduler's own
+ * count (/proc/<pid>/schedstat, its first field), where /proc/<pid>/stat counts 10 ms ticks.
+ * Null when the process is gone or the kernel keeps no such count.
+ */
+export function cpuMicros(pid: number): number | null {
+  try {
+    const ns = Number(fs.readFileSync(`/proc/${pid}/schedstat`, 'utf8').split(' ')[0]);
+    return Number.isFinite(ns) && ns > 0 ? ns / 1000 : null;
+  } catch {
+    return null;
+  }
+}
+
 export function rssMb(pid: number): number | null {
   try {
     const kb = /VmRSS:\s+(\d+)/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1];

@@ -8,24 +8,26 @@
 //
 // BENCH_BATCH_PARTS=1 prices the parts of the batch: beside the checkout's batch as it is,
 // the same batch with one part taken out (a function rewritten, an index dropped), each in a
-// database of its own, measured in turn every round. Some of them break what the batch
+// database of its own, the variants taking turns every TURN batches. Some of them break what the batch
 // guarantees (concurrent writers, idempotency): they say what a part costs, not what to ship.
 //
 // BENCH_BATCH_BASELINE=<checkout> measures that checkout's batch (its migrations and its
-// sendMany) beside this one's, in turn every round: a before and after that the machine's
-// drift between invocations (a fifth, some sittings) does not swamp.
-import fs from 'node:fs';
+// sendMany) beside this one's, in the same turns: a before and after that the machine's
+// drift (a fifth between invocations, some sittings) does not swamp.
 import path from 'node:path';
 import type { Message } from '../src/domain/types.ts';
 import type { Db, Queryable } from '../src/storage/db.ts';
 import { plainMessage } from '../test/helpers/plain-message.ts';
 import { seedGroups } from '../test/helpers/seed-groups.ts';
 import { knobs } from './knobs.ts';
+import { cpuMicros } from './proc.ts';
 import { type BenchDatabase, openBenchDatabase } from './postgres.ts';
 
 const BATCH = Math.max(1, Number(process.env.BENCH_BATCH ?? 14));
 const ROUNDS = Math.max(1, Number(process.env.BENCH_BATCH_ROUNDS ?? 5));
 const BATCHES_PER_ROUND = 1000;
+/** Batches a subject runs before the next one takes its turn, within a round. */
+const TURN = 50;
 const CONVERSATIONS = 100;
 const MEMBERS = 10;
 const FUNCTION = 'parley_send_batch(uuid[], text[], text[], uuid[], text[], text[], uuid[], text[], timestamptz[])';
@@ -97,7 +99,7 @@ interface Subject {
   database: BenchDatabase | null;
   ids: string[];
   /**
-   * A reader of the CPU used so far, in µs: the backend's (utime + stime, 10 ms ticks), or
+   * A reader of the CPU used so far, in µs: the backend's (the scheduler's count), or
    * this process's on PGlite. Taken anew before each round: a connection lost is made again,
    * with another backend.
    */
@@ -119,10 +121,8 @@ async function open(variant: Variant): Promise<Subject> {
         return u.user + u.system;
       };
       const [backend] = await (db.sendConnection ?? db).query<{ pid: number }>('SELECT pg_backend_pid() AS pid');
-      return () => {
-        const fields = fs.readFileSync(`/proc/${backend!.pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-        return (Number(fields[11]) + Number(fields[12])) * 10_000;
-      };
+      // To the nanosecond: a round's 1,000 batches are 40-80 of /proc/<pid>/stat's 10 ms ticks.
+      return () => cpuMicros(backend!.pid) ?? Number.NaN;
     };
     return { variant, db, sends: db.sendConnection ?? db, database, ids, cpuMeter, perMessage: [] };
   } catch (err) {
@@ -148,21 +148,39 @@ try {
   const engine = subjects[0]!.db.engine;
   console.log(`send batch on ${engine}: ${BATCH} messages a batch, ${ROUNDS} rounds of ${BATCHES_PER_ROUND} batches; server ${knobs.serverDir}`);
   for (let r = 0; r < ROUNDS; r++) {
-    for (const s of subjects) {
-      // Built before the clock starts, so the process's CPU is the driver's and the store's side.
-      const batches = Array.from({ length: BATCHES_PER_ROUND }, () => batchFor(s.ids));
-      const cpu = await s.cpuMeter();
-      const t0 = cpu();
-      const c0 = process.cpuUsage();
-      const w0 = performance.now();
-      const { sendMany } = s.variant.code ?? measured;
-      for (const b of batches) await sendMany(s.sends, b);
-      const us = (cpu() - t0) / (BATCHES_PER_ROUND * BATCH);
-      const c = process.cpuUsage(c0);
-      s.perMessage.push(us);
-      const client = engine === 'pglite' ? '' : `, this process (the driver) ${((c.user + c.system) / (BATCHES_PER_ROUND * BATCH)).toFixed(1)} µs`;
-      const label = subjects.length > 1 ? ` ${s.variant.name}` : '';
-      console.log(`  round ${r + 1}${label}: ${engine === 'pglite' ? 'process' : 'backend'} CPU ${us.toFixed(1)} µs per message${client}; ${((performance.now() - w0) / BATCHES_PER_ROUND).toFixed(2)} ms per batch, commit included`);
+    const turns = await Promise.all(
+      subjects.map(async (s) => ({
+        s,
+        // Built before the clock starts, so the process's CPU is the driver's and the store's side.
+        batches: Array.from({ length: BATCHES_PER_ROUND }, () => batchFor(s.ids)),
+        cpu: await s.cpuMeter(),
+        cpuUs: 0,
+        driverUs: 0,
+        wallMs: 0,
+      })),
+    );
+    // The subjects take turns every TURN batches, each turn measured on its own: the
+    // machine's speed drifts over seconds (a round's backend CPU ran 65-96 µs a message in
+    // one sitting), and variants measured this close together share its drift.
+    for (let at = 0; at < BATCHES_PER_ROUND; at += TURN) {
+      for (const t of turns) {
+        const { sendMany } = t.s.variant.code ?? measured;
+        const t0 = t.cpu();
+        const c0 = process.cpuUsage();
+        const w0 = performance.now();
+        for (const b of t.batches.slice(at, at + TURN)) await sendMany(t.s.sends, b);
+        t.cpuUs += t.cpu() - t0;
+        const c = process.cpuUsage(c0);
+        t.driverUs += c.user + c.system;
+        t.wallMs += performance.now() - w0;
+      }
+    }
+    for (const t of turns) {
+      const us = t.cpuUs / (BATCHES_PER_ROUND * BATCH);
+      t.s.perMessage.push(us);
+      const client = engine === 'pglite' ? '' : `, this process (the driver) ${(t.driverUs / (BATCHES_PER_ROUND * BATCH)).toFixed(1)} µs`;
+      const label = subjects.length > 1 ? ` ${t.s.variant.name}` : '';
+      console.log(`  round ${r + 1}${label}: ${engine === 'pglite' ? 'process' : 'backend'} CPU ${us.toFixed(1)} µs per message${client}; ${(t.wallMs / BATCHES_PER_ROUND).toFixed(2)} ms per batch, commit included`);
     }
   }
   // Against the baseline checkout when there is one, else against this one's batch as it is.
