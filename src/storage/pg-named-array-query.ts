@@ -1,4 +1,5 @@
 import type pg from 'pg';
+import { binaryArray } from './binary-arrays.ts';
 
 /** A parameter this path writes itself: text, numbers, NULL, and one-dimensional arrays of them. */
 type Plain = string | number | null;
@@ -10,8 +11,10 @@ interface Connection {
   submittedNamedStatements: Record<string, string>;
   stream: { cork?(): void; uncork?(): void };
   parse(q: { text: string; name: string; types: number[] }): void;
-  bind(c: { statement: string; values: Param[]; valueMapper(v: Param): string | null }): void;
-  describe(m: { type: 'P'; name: string }): void;
+  bind(c: { statement: string; values: Param[]; valueMapper(v: Param, index: number): string | Buffer | null }): void;
+  describe(m: { type: 'P' | 'S'; name: string }): void;
+  on(event: 'parameterDescription', listener: (msg: { dataTypeIDs: number[] }) => void): void;
+  off(event: 'parameterDescription', listener: (msg: { dataTypeIDs: number[] }) => void): void;
   execute(c: object): void;
   sync(): void;
   close(m: { type: 'S'; name: string }): void;
@@ -25,12 +28,16 @@ interface Types {
 }
 
 /**
- * What each named statement answers, per connection: its columns' parsers, learnt from the
- * first execution's description. A prepared statement's columns cannot change while it is
- * prepared (PostgreSQL refuses: "cached plan must not change result type"), and a new
- * connection prepares it anew.
+ * What each named statement takes and answers, per connection: its parameters' types and its
+ * columns' parsers, learnt from the first execution's description of the statement. A
+ * prepared statement's columns cannot change while it is prepared (PostgreSQL refuses:
+ * "cached plan must not change result type"), and a new connection prepares it anew.
  */
-const described = new WeakMap<Connection, Map<string, TypeParser[]>>();
+interface Description {
+  params: number[];
+  parsers: TypeParser[];
+}
+const described = new WeakMap<Connection, Map<string, Description>>();
 
 const plain = (v: unknown): v is Plain => v === null || typeof v === 'string' || (typeof v === 'number' && Number.isFinite(v));
 
@@ -51,7 +58,8 @@ const toText = (v: Param): string | null => (Array.isArray(v) ? `{${v.map(elemen
  * batch). node-postgres's Query describes the portal on every execution and builds a row
  * template from the description each time: a tenth of the server's work per batch under load
  * (`perf`, `postgres:ws` at 2,222 msg/s). This asks for the description once per connection
- * and statement, and writes the parameters itself. It is a Submittable (node-postgres's
+ * and statement, and writes the parameters itself: arrays in binary once the description
+ * has given their types (binary-arrays.ts). It is a Submittable (node-postgres's
  * interface for custom queries, as pg-cursor's): the client runs it in turn with its other
  * queries and calls the handlers below.
  */
@@ -59,8 +67,14 @@ export class NamedArrayQuery implements pg.Submittable {
   /** Set by the client (pg.Client.query): told of the rows, or of the error. */
   callback?: (err: Error | null, result?: { rows: unknown[][] }) => void;
   private readonly rows: unknown[][] = [];
+  private description: Description | undefined;
+  /** The parameters' types, while this execution describes the statement. */
+  private params: number[] = [];
   private parsers: TypeParser[] | undefined;
   private connection: Connection | undefined;
+  private readonly onParameterDescription = (msg: { dataTypeIDs: number[] }) => {
+    this.params = msg.dataTypeIDs;
+  };
 
   constructor(
     readonly name: string,
@@ -74,22 +88,33 @@ export class NamedArrayQuery implements pg.Submittable {
     const previous = con.parsedStatements[this.name] ?? con.submittedNamedStatements[this.name];
     if (previous !== undefined && previous !== this.text) return new Error(`Prepared statements must be unique - '${this.name}' was used for a different statement`);
     this.connection = con;
-    this.parsers = described.get(con)?.get(this.name);
+    this.description = described.get(con)?.get(this.name);
+    this.parsers = this.description?.parsers;
     con.stream.cork?.();
     try {
       if (previous === undefined) {
         con.parse({ text: this.text, name: this.name, types: [] });
         con.submittedNamedStatements[this.name] = this.text;
       }
+      // The first execution describes the statement (its parameters, then its columns) and
+      // sends its arrays as text; the later ones send them in binary where they can.
+      if (!this.description) {
+        con.on('parameterDescription', this.onParameterDescription);
+        con.describe({ type: 'S', name: this.name });
+      }
+      const params = this.description?.params;
       try {
-        con.bind({ statement: this.name, values: this.values, valueMapper: toText });
+        con.bind({
+          statement: this.name,
+          values: this.values,
+          valueMapper: (v, i) => (params && Array.isArray(v) ? (binaryArray(params[i], v) ?? toText(v)) : toText(v)),
+        });
       } catch (err) {
         con.close({ type: 'S', name: this.name });
         con.sync();
         this.handleError(err as Error);
         return null;
       }
-      if (!this.parsers) con.describe({ type: 'P', name: '' });
       con.execute({});
       con.sync();
     } finally {
@@ -98,11 +123,12 @@ export class NamedArrayQuery implements pg.Submittable {
     return null;
   }
 
+  /** The statement's columns (text: Bind asks for every column as text), after its parameters. */
   handleRowDescription(msg: { fields: { dataTypeID: number }[] }) {
     this.parsers = msg.fields.map((f) => this.types.getTypeParser(f.dataTypeID, 'text'));
     const con = this.connection!;
-    const statements = described.get(con) ?? new Map<string, TypeParser[]>();
-    described.set(con, statements.set(this.name, this.parsers));
+    const statements = described.get(con) ?? new Map<string, Description>();
+    described.set(con, statements.set(this.name, { params: this.params, parsers: this.parsers }));
   }
 
   handleDataRow(msg: { fields: (string | null)[] }) {
@@ -124,11 +150,15 @@ export class NamedArrayQuery implements pg.Submittable {
   /** The client calls this instead of handleReadyForQuery when the statement failed. */
   handleError(err: Error) {
     // Described anew next time: the statement may have been dropped or changed underneath.
-    if (this.connection) described.get(this.connection)?.delete(this.name);
+    if (this.connection) {
+      this.connection.off('parameterDescription', this.onParameterDescription);
+      described.get(this.connection)?.delete(this.name);
+    }
     this.callback?.(err);
   }
 
   handleReadyForQuery() {
+    this.connection?.off('parameterDescription', this.onParameterDescription);
     this.callback?.(null, { rows: this.rows });
   }
 }
