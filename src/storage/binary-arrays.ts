@@ -6,8 +6,9 @@
  * under load (`perf`, `postgres:ws` at 2,222 msg/s); in binary the server copies the bytes.
  *
  * An array this cannot write exactly (an element not a string, a uuid not in its canonical
- * form, a timestamp whose text a Date does not give back unchanged) answers null: the caller
- * sends that one as text, so the server reads it, or refuses it, as before.
+ * form, a timestamp not as Date.toISOString() writes one or too far from 2000 to count its
+ * microseconds in a double) answers null: the caller sends that one as text, so the server
+ * reads it, or refuses it, as before.
  */
 
 const UUID = 2950;
