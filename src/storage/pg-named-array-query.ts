@@ -67,7 +67,6 @@ export class NamedArrayQuery implements pg.Submittable {
   /** Set by the client (pg.Client.query): told of the rows, or of the error. */
   callback?: (err: Error | null, result?: { rows: unknown[][] }) => void;
   private readonly rows: unknown[][] = [];
-  private description: Description | undefined;
   /** The parameters' types, while this execution describes the statement. */
   private params: number[] = [];
   private parsers: TypeParser[] | undefined;
@@ -88,8 +87,8 @@ export class NamedArrayQuery implements pg.Submittable {
     const previous = con.parsedStatements[this.name] ?? con.submittedNamedStatements[this.name];
     if (previous !== undefined && previous !== this.text) return new Error(`Prepared statements must be unique - '${this.name}' was used for a different statement`);
     this.connection = con;
-    this.description = described.get(con)?.get(this.name);
-    this.parsers = this.description?.parsers;
+    const description = described.get(con)?.get(this.name);
+    this.parsers = description?.parsers;
     con.stream.cork?.();
     try {
       if (previous === undefined) {
@@ -98,11 +97,11 @@ export class NamedArrayQuery implements pg.Submittable {
       }
       // The first execution describes the statement (its parameters, then its columns) and
       // sends its arrays as text; the later ones send them in binary where they can.
-      if (!this.description) {
+      if (!description) {
         con.on('parameterDescription', this.onParameterDescription);
         con.describe({ type: 'S', name: this.name });
       }
-      const params = this.description?.params;
+      const params = description?.params;
       try {
         con.bind({
           statement: this.name,
