@@ -17,6 +17,7 @@
 import path from 'node:path';
 import type { Message } from '../src/domain/types.ts';
 import type { Db, Queryable } from '../src/storage/db.ts';
+import type { SendBatchSql } from '../src/storage/sql/send-batch-statements.ts';
 import { plainMessage } from '../test/helpers/plain-message.ts';
 import { seedGroups } from '../test/helpers/seed-groups.ts';
 import { knobs } from './knobs.ts';
@@ -30,14 +31,15 @@ const BATCHES_PER_ROUND = 1000;
 const TURN = 50;
 const CONVERSATIONS = 100;
 const MEMBERS = 10;
-const FUNCTION = 'parley_send_batch(uuid[], text[], text[], uuid[], text[], text[], uuid[], text[], timestamptz[])';
 
 /** A checkout's own storage code, so its migrations and send batch are what is measured. */
 interface Checkout {
   openPostgres(url: string, o: { max: number }): Promise<Db>;
   openPglite(o: object): Promise<Db>;
   migrate(db: Db): Promise<unknown>;
-  sendMany(q: Queryable, m: Message[]): Promise<unknown[]>;
+  sendMany(q: Queryable, m: Message[], sql?: SendBatchSql): Promise<unknown[]>;
+  /** The batch's statements (checkouts since migration 014; before it, a plpgsql function). */
+  SEND_BATCH_SQL?: SendBatchSql;
 }
 async function checkout(dir: string): Promise<Checkout> {
   const from = (file: string) => import(path.join(dir, file));
@@ -46,6 +48,7 @@ async function checkout(dir: string): Promise<Checkout> {
     ...(await from('src/storage/db-pglite.ts')),
     ...(await from('src/storage/migrate.ts')),
     ...(await from('src/storage/sql/send-batch.ts')),
+    ...(await from('src/storage/sql/send-batch-statements.ts').catch(() => ({}))),
   } as Checkout;
 }
 const measured = await checkout(knobs.serverDir);
@@ -58,15 +61,18 @@ interface Variant {
   code?: Checkout;
   /** Applied after migrating, before seeding. */
   apply?(db: Db): Promise<void>;
+  /** The measured checkout's batch statements, changed. */
+  sql?(sql: SendBatchSql): SendBatchSql;
 }
 
-/** Replaces text of the batch function; a part no longer where it was fails loudly. */
-const rewrite = (part: RegExp | string, by: string) => async (db: Db) => {
-  const [row] = await db.query<{ def: string }>(`SELECT pg_get_functiondef('${FUNCTION}'::regprocedure) AS def`);
-  const next = row!.def.replace(part, by);
-  if (next === row!.def) throw new Error(`BENCH_BATCH_PARTS: ${String(part).slice(0, 60)} is no longer in parley_send_batch: update bench/send-batch.ts`);
-  await db.query(next);
-};
+/** Replaces text of a batch statement (the main one: with and without checks); a part no longer where it was fails loudly. */
+const rewrite =
+  (part: RegExp | string, by: string, statement: 'main' | 'lock' = 'main') =>
+  (sql: SendBatchSql): SendBatchSql => {
+    const next = sql[statement].replace(part, by);
+    if (next === sql[statement]) throw new Error(`BENCH_BATCH_PARTS: ${String(part).slice(0, 60)} is no longer in the send batch's ${statement} statement: update bench/send-batch.ts`);
+    return statement === 'main' ? { ...sql, main: next, checked: sql.checked.replace(part, by) } : { ...sql, [statement]: next };
+  };
 const run = (...statements: string[]) => async (db: Db) => {
   for (const sql of statements) await db.query(sql);
 };
@@ -76,17 +82,16 @@ const VARIANTS: Variant[] = [
   { name: 'as is' },
   ...(process.env.BENCH_BATCH_PARTS === '1'
     ? [
-        { name: "without the sender's read and delivered markers", apply: rewrite(/,\s*-- Sending marks[\s\S]*?RETURNING 1\n {2}\)/, '') },
-        { name: 'without locking the conversations first', apply: rewrite(/PERFORM 1 FROM conversations c WHERE c\.id = ANY \(p_conv\) ORDER BY c\.id FOR UPDATE;/, '') },
+        { name: "without the sender's read and delivered markers", sql: rewrite(/,\s*-- Sending marks[\s\S]*?RETURNING 1\n {2}\)/, '') },
+        // A statement still, so the pipeline keeps its shape: what the lock costs beyond one.
+        { name: 'without locking the conversations first', sql: rewrite(/FROM \(SELECT 1 FROM conversations[\s\S]*\) locked/, 'FROM unnest($1::uuid[]) locked', 'lock') },
         {
           name: 'without the idempotency key (its probe and unique index)',
-          async apply(db: Db) {
-            await rewrite(/LEFT JOIN messages d ON [^\n]*/, 'LEFT JOIN (SELECT NULL::uuid AS id, NULL::bigint AS seq) d ON false')(db);
-            await run('ALTER TABLE messages DROP CONSTRAINT messages_conversation_id_sender_id_client_msg_id_key')(db);
-          },
+          sql: rewrite(/LEFT JOIN messages d ON [^\n]*/, 'LEFT JOIN (SELECT NULL::uuid AS id, NULL::bigint AS seq) d ON false'),
+          apply: run('ALTER TABLE messages DROP CONSTRAINT messages_conversation_id_sender_id_client_msg_id_key'),
         },
         { name: "without the log position's index", apply: run('DROP INDEX messages_log_pos') },
-        { name: 'without the function-level settings (custom plans)', apply: run(`ALTER FUNCTION ${FUNCTION} RESET ALL`) },
+        { name: 'without the settings (custom plans)', sql: (sql: SendBatchSql) => ({ ...sql, settings: {} }) },
       ]
     : []),
 ];
@@ -94,8 +99,11 @@ const VARIANTS: Variant[] = [
 interface Subject {
   variant: Variant;
   db: Db;
-  /** Where the batches go: the send batcher's own connection where the engine has one, as in the server. */
-  sends: Queryable;
+  /**
+   * Sends a batch as the variant has it, where the server sends them: on the send batcher's
+   * own connection where the engine has one.
+   */
+  send(batch: Message[]): Promise<unknown[]>;
   database: BenchDatabase | null;
   ids: string[];
   /**
@@ -124,7 +132,11 @@ async function open(variant: Variant): Promise<Subject> {
       // To the nanosecond: a round's 1,000 batches are 40-80 of /proc/<pid>/stat's 10 ms ticks.
       return () => cpuMicros(backend!.pid) ?? Number.NaN;
     };
-    return { variant, db, sends: db.sendConnection ?? db, database, ids, cpuMeter, perMessage: [] };
+    const sends = db.sendConnection ?? db;
+    const sql = variant.sql && code.SEND_BATCH_SQL ? variant.sql(code.SEND_BATCH_SQL) : undefined;
+    if (variant.sql && !sql) throw new Error(`BENCH_BATCH_PARTS: ${knobs.serverDir} has no send batch statements (send-batch-statements.ts)`);
+    const send = (batch: Message[]) => code.sendMany(sends, batch, sql);
+    return { variant, db, send, database, ids, cpuMeter, perMessage: [] };
   } catch (err) {
     await db.close();
     await database?.close();
@@ -144,7 +156,7 @@ const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.len
 const subjects: Subject[] = [];
 try {
   for (const v of VARIANTS) subjects.push(await open(v));
-  for (const s of subjects) for (let i = 0; i < 100; i++) await (s.variant.code ?? measured).sendMany(s.sends, batchFor(s.ids)); // plans settle, caches warm
+  for (const s of subjects) for (let i = 0; i < 100; i++) await s.send(batchFor(s.ids)); // plans settle, caches warm
   const engine = subjects[0]!.db.engine;
   console.log(`send batch on ${engine}: ${BATCH} messages a batch, ${ROUNDS} rounds of ${BATCHES_PER_ROUND} batches; server ${knobs.serverDir}`);
   for (let r = 0; r < ROUNDS; r++) {
@@ -164,11 +176,10 @@ try {
     // one sitting), and variants measured this close together share its drift.
     for (let at = 0; at < BATCHES_PER_ROUND; at += TURN) {
       for (const t of turns) {
-        const { sendMany } = t.s.variant.code ?? measured;
         const t0 = t.cpu();
         const c0 = process.cpuUsage();
         const w0 = performance.now();
-        for (const b of t.batches.slice(at, at + TURN)) await sendMany(t.s.sends, b);
+        for (const b of t.batches.slice(at, at + TURN)) await t.s.send(b);
         t.cpuUs += t.cpu() - t0;
         const c = process.cpuUsage(c0);
         t.driverUs += c.user + c.system;

@@ -10,9 +10,11 @@ import { throwawayDatabase } from './helpers/backends.ts';
 /**
  * The send batcher's connection on PostgreSQL (pg-one-connection.ts): a named statement read
  * as arrays is described once per connection and its parameters written by Parley
- * (pg-named-array-query.ts), so its answers must be the pool's, on the first execution and
+ * (pg-pipeline-query.ts), so its answers must be the pool's, on the first execution and
  * the later ones; a failed execution leaves the connection usable; a lost connection is
- * made again by the next statement; an idle connection lets the process exit.
+ * made again by the next statement; an idle connection lets the process exit. Pipelines, on
+ * it and on the pool: one transaction, whose failure undoes all of it and leaves nothing
+ * half-prepared; settings held by the send connection only once they committed.
  */
 const text = `SELECT $1::bigint AS big, $2::text AS note, $3::text[] AS texts, $4::uuid[] AS ids, NULL::jsonb AS nothing, g AS n
   FROM generate_series(1, $5::int) g`;
@@ -50,6 +52,46 @@ describe('the send connection on PostgreSQL', () => {
     await assert.rejects(sends.query(divide, [0], { name: 'send_conn_divide', rowMode: 'array' }), { code: '22012' });
     assert.deepEqual(await sends.query(divide, [2], { name: 'send_conn_divide', rowMode: 'array' }), [[5]]);
     await assert.rejects(sends.query('SELECT 1', [], { name: 'send_conn_divide', rowMode: 'array' }), /Prepared statements must be unique/);
+  });
+
+  test('a pipeline is one transaction: a failing statement undoes the ones before it, and the next pipeline runs', async () => {
+    await db.query('CREATE TABLE pipeline_probe (id int PRIMARY KEY)');
+    const insert = { name: 'probe_insert', text: 'INSERT INTO pipeline_probe (id) VALUES ($1) RETURNING id', params: [1] };
+    const count = { name: 'probe_count', text: 'SELECT count(*)::int FROM pipeline_probe', params: [] };
+    const divide = (by: number) => ({ name: 'probe_divide', text: 'SELECT 10 / $1::int', params: [by] });
+    for (const q of [sends, db]) {
+      await assert.rejects(q.pipeline([insert, divide(0)]), { code: '22012' });
+      assert.deepEqual(await db.query('SELECT id FROM pipeline_probe'), [], 'the insert before the failure was undone');
+      // The second statement sees the first's row: the same transaction.
+      assert.deepEqual(await q.pipeline([insert, count, divide(5)]), [[[1]], [[1]], [[2]]]);
+      await db.query('DELETE FROM pipeline_probe');
+    }
+  });
+
+  test("a pipeline failing before its later statements' Parse leaves them to be parsed next time; one statement twice is parsed once", async () => {
+    const late = { name: 'probe_late', text: 'SELECT $1::text AS late', params: ['x'] };
+    await assert.rejects(sends.pipeline([{ name: 'probe_fail_first', text: 'SELECT 1 / $1::int', params: [0] }, late]), { code: '22012' });
+    assert.deepEqual(await sends.pipeline([late]), [[['x']]]);
+    // A new statement twice in one pipeline is parsed once.
+    const twice = { name: 'probe_twice', text: 'SELECT $1::int + 1', params: [1] };
+    assert.deepEqual(await sends.pipeline([twice, twice]), [[[2]], [[2]]]);
+  });
+
+  test('settings a pipeline asks for hold on the send connection once they committed, and a failed pipeline sets them again', async () => {
+    const settings = { enable_hashjoin: 'off' };
+    const shown = { name: 'probe_setting', text: "SELECT current_setting('enable_hashjoin') || $1::text", params: [''] };
+    await assert.rejects(sends.pipeline([shown, { name: 'probe_divide_again', text: 'SELECT 1 / $1::int', params: [0] }], settings), { code: '22012' });
+    assert.deepEqual(await sends.pipeline([shown], settings), [[['off']]], 'set again after the failed pipeline rolled them back');
+    // How many times the session's settings were set on this connection.
+    const sets = async () =>
+      (await sends.query<[number]>("SELECT (generic_plans + custom_plans)::int FROM pg_prepared_statements WHERE name = 'parley_settings_set_session'", [], { rowMode: 'array' }))[0]![0];
+    assert.equal(await sets(), 2);
+    assert.deepEqual(await sends.pipeline([shown], settings), [[['off']]]);
+    assert.equal(await sets(), 2, 'held by the connection: not set again');
+    assert.deepEqual(await sends.pipeline([shown], { enable_mergejoin: 'off' }), [[['on']]], "another pipeline's settings replace them");
+    assert.deepEqual(await sends.pipeline([shown]), [[['on']]]);
+    assert.deepEqual(await db.pipeline([shown], settings), [[['off']]]);
+    assert.deepEqual(await db.query("SELECT current_setting('enable_hashjoin') AS s"), [{ s: 'on' }], 'on the pool: for the pipeline alone');
   });
 
   test('a connection lost is made again by the next statement, which prepares and describes anew', async () => {

@@ -9,7 +9,8 @@ import { ensurePgliteTemplate } from './helpers/pglite-template.ts';
 /**
  * Named statements on PGlite (QueryOptions.name) skip query()'s per-call parse and describe
  * (storage/pglite-prepared.ts): the same rows as query(), never inside another caller's
- * transaction, and errors that leave the connection usable. In process and in the worker.
+ * transaction, and errors that leave the connection usable. Pipelines of them are one
+ * transaction, and their settings last as long as they do. In process and in the worker.
  */
 const engines: [string, () => Promise<Db>][] = [
   ['in process', async () => openPglite({ loadDataDir: new Blob([fs.readFileSync(await ensurePgliteTemplate())]) })],
@@ -73,6 +74,30 @@ for (const [where, open] of engines) {
       await assert.rejects(insert(2), (err: { code?: string }) => err.code === '23505');
       assert.deepEqual(await insert(3), [{ id: 3 }]);
       await assert.rejects(db.query('SELECT 2', [], { name: 'insert_t' }), /another text/);
+    });
+
+    test('a pipeline is one transaction, inside a transaction or on its own, and its settings end with it', async () => {
+      const insert = (id: number) => ({ name: 'pipe_insert', text: 'INSERT INTO t (id) VALUES ($1) RETURNING id', params: [id] });
+      const count = { name: 'pipe_count', text: 'SELECT count(*)::int FROM t WHERE id >= 100', params: [] };
+      const divide = (by: number) => ({ name: 'pipe_divide', text: 'SELECT 10 / $1::int', params: [by] });
+      const setting = { name: 'pipe_setting', text: "SELECT current_setting('enable_hashjoin') || $1::text", params: [''] };
+      const settings = { enable_hashjoin: 'off' };
+      const rows = () => db.query('SELECT id FROM t WHERE id >= 100 ORDER BY id');
+
+      await assert.rejects(db.pipeline([insert(100), divide(0)], settings), { code: '22012' });
+      assert.deepEqual(await rows(), [], 'the insert before the failure was undone');
+      assert.deepEqual(await db.pipeline([insert(100), count, divide(5), setting], settings), [[[100]], [[1]], [[2]], [['off']]]);
+      assert.deepEqual(await db.query("SELECT current_setting('enable_hashjoin') AS s"), [{ s: 'on' }], 'the settings ended with the pipeline');
+
+      await assert.rejects(
+        db.transaction(async (q) => {
+          assert.deepEqual(await q.pipeline([insert(101), setting], settings), [[[101]], [['off']]]);
+          assert.deepEqual(await q.query("SELECT current_setting('enable_hashjoin') AS s"), [{ s: 'on' }], 'back for the rest of the transaction');
+          await q.pipeline([divide(0)]);
+        }),
+        { code: '22012' },
+      );
+      assert.deepEqual(await rows(), [{ id: 100 }], "the transaction's pipeline went with it");
     });
   });
 }

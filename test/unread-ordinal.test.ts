@@ -6,7 +6,7 @@ import { openPostgres } from '../src/storage/db-pg.ts';
 import { listMigrations, migrate, splitStatements } from '../src/storage/migrate.ts';
 import { memberRepo } from '../src/storage/sql/members.ts';
 import { messageRepo } from '../src/storage/sql/messages.ts';
-import { sendMany } from '../src/storage/sql/send-batch.ts';
+import { sendBatchParams, sendMany } from '../src/storage/sql/send-batch.ts';
 import { skippedPostgres, throwawayDatabase } from './helpers/backends.ts';
 import { plainMessage } from './helpers/plain-message.ts';
 import { seedGroups } from './helpers/seed-groups.ts';
@@ -32,6 +32,10 @@ async function migrateBefore(db: Db, id: number) {
   });
 }
 
+/** A batch as the send path wrote it before migration 010: parley_send_batch as migration 009 left it. */
+const sendAsBefore = (db: Db, messages: Message[]) =>
+  db.query('SELECT * FROM parley_send_batch($1, $2, $3, $4, $5, $6, $7, $8, $9)', sendBatchParams(messages));
+
 /** What the counts are by definition: messages from others, not deleted, after the read marker. */
 const counted = (db: Db, userId: string) =>
   db.query<{ conversation_id: string; n: number }>(
@@ -50,9 +54,9 @@ test('postgres: messages stored before migration 010 get ordinals that count the
     const [a, b] = await seedGroups(db, 2, 3);
     let n = 0;
     const batch = (conversationId: string, senders: string[]) => senders.map((s) => message(conversationId, s, n++));
-    await sendMany(db, [...batch(a!, ['u0', 'u2', 'u0']), ...batch(b!, ['u3'])]);
+    await sendAsBefore(db, [...batch(a!, ['u0', 'u2', 'u0']), ...batch(b!, ['u3'])]);
     const sent = batch(a!, ['u2', 'u0', 'u2']);
-    await sendMany(db, [...sent, ...batch(b!, ['u5', 'u3'])]);
+    await sendAsBefore(db, [...sent, ...batch(b!, ['u5', 'u3'])]);
     await messageRepo(db).softDelete(sent[1]!.id, new Date());
 
     assert.deepEqual(await migrate(db), listMigrations().filter((m) => m.id >= 10).map((m) => m.name));

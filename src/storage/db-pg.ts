@@ -37,7 +37,7 @@ export async function openPostgres(connectionString: string, opts: { max?: numbe
     await pool.end();
     throw err;
   }
-  const wrap = queryableOf;
+  const wrap = (q: pg.Pool | pg.ClientBase) => queryableOf(q, types);
   return {
     engine: 'postgres',
     ...wrap(pool),

@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import type { Db, Queryable, QueryOptions } from './db.ts';
+import type { Db, Queryable, QueryOptions, Settings, Statement } from './db.ts';
 import type { Reply, Request } from './pglite-worker.ts';
 
 type Call = Request extends infer R ? (R extends { id: number } ? Omit<R, 'id'> : never) : never;
@@ -68,6 +68,8 @@ export async function openPgliteThread(opts: { dataDir?: string; loadDataDir?: U
         ...(options?.rowMode ? { rowMode: options.rowMode } : {}),
       }),
     exec: (sql: string) => call<Record<string, unknown>[]>({ op: 'exec', sql, ...(tx ? { tx } : {}) }),
+    pipeline: (statements: Statement[], settings?: Settings) =>
+      call<unknown[][][]>({ op: 'pipeline', statements, ...(settings ? { settings } : {}), ...(tx ? { tx } : {}) }),
   });
 
   return {

@@ -1,8 +1,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { PGlite } from '@electric-sql/pglite';
-import { type Db, INT8_OID, type Queryable, type QueryOptions } from './db.ts';
-import { preparedStatements } from './pglite-prepared.ts';
+import { PGlite, type Transaction } from '@electric-sql/pglite';
+import { type Db, INT8_OID, type Queryable, type QueryOptions, type Settings, type Statement } from './db.ts';
+import { pipelineInTransaction, preparedStatements } from './pglite-prepared.ts';
 
 export interface PgliteOptions {
   /** Directory for the data files; omitted means in memory. */
@@ -46,14 +46,16 @@ export async function createPglite(opts: PgliteOptions = {}): Promise<PGlite> {
 export async function openPglite(opts: PgliteOptions = {}): Promise<Db & { dump(): Promise<Blob> }> {
   const pg = await createPglite(opts);
   const prepared = preparedStatements(pg);
-  const wrap = (q: { query: PGlite['query']; exec: PGlite['exec'] }, inTransaction: boolean): Queryable => ({
+  const wrap = (q: PGlite | Transaction, inTransaction: boolean): Queryable => ({
     async query<R>(text: string, params?: unknown[], options?: QueryOptions) {
-      if (options?.name && !inTransaction) return prepared<R>(options.name, text, params, options.rowMode);
+      if (options?.name && !inTransaction) return prepared.query<R>(options.name, text, params, options.rowMode);
       return (await q.query<R>(text, params, options?.rowMode ? { rowMode: options.rowMode } : undefined)).rows;
     },
     async exec(text: string) {
       return ((await q.exec(text)).at(-1)?.rows ?? []) as Record<string, unknown>[];
     },
+    pipeline: (statements: Statement[], settings?: Settings) =>
+      inTransaction ? pipelineInTransaction(q, statements, settings) : prepared.pipeline(statements, settings),
   });
   return {
     engine: 'pglite',

@@ -20,10 +20,33 @@ export interface QueryOptions {
   rowMode?: 'array';
 }
 
+/** A statement of a pipeline: prepared once per connection under its name (one name, one text). */
+export interface Statement {
+  name: string;
+  text: string;
+  params: unknown[];
+}
+
+/**
+ * Settings (GUCs) a pipeline's statements are planned and run under, and only they: as
+ * plpgsql's `ALTER FUNCTION ... SET` held them for a function. A generic plan, say, is made
+ * once per connection and must not depend on a setting some other query left behind.
+ */
+export type Settings = Readonly<Record<string, string>>;
+
 export interface Queryable {
   query<R = Record<string, unknown>>(text: string, params?: unknown[], opts?: QueryOptions): Promise<R[]>;
   /** Runs a script of several statements (no parameters); answers the last one's rows. */
   exec(text: string): Promise<Record<string, unknown>[]>;
+  /**
+   * Runs named statements in order, in one transaction (the caller's, or else their own) that
+   * nothing else interleaves with, and answers each one's rows as arrays of columns. Outside
+   * a transaction it is one exchange with the engine: every statement sent, then one Sync
+   * (the protocol's implicit transaction), where a plpgsql function doing the same costs the
+   * function's own work on top (the send batch: pipeline.ts). A failing statement fails the
+   * whole and the transaction with it.
+   */
+  pipeline(statements: Statement[], settings?: Settings): Promise<unknown[][][]>;
 }
 
 export interface Db extends Queryable {

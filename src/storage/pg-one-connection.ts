@@ -1,7 +1,8 @@
 import pg from 'pg';
-import type { Queryable, QueryOptions } from './db.ts';
-import { NamedArrayQuery, writable } from './pg-named-array-query.ts';
-import { queryableOf } from './pg-queryable.ts';
+import type { Queryable, QueryOptions, Settings, Statement } from './db.ts';
+import { runPipeline, writable } from './pg-pipeline-query.ts';
+import { pipelineStatements, queryableOf } from './pg-queryable.ts';
+import { setForSession } from './pipeline-settings.ts';
 
 type Types = NonNullable<pg.ClientConfig['types']>;
 
@@ -50,17 +51,29 @@ export async function openOneConnection(connectionString: string, types: Types, 
   };
 
   await connection(); // fail fast on a wrong URL; the connection ready for the first batch
+  /**
+   * The settings each client holds for its session. This connection is its caller's alone (the
+   * send batcher's), so a pipeline's settings are set once per connection, where on a shared
+   * one they cost a statement per pipeline (pipeline-settings.ts). Held only once the
+   * statement that set them has committed: a failed pipeline rolls its SET back.
+   */
+  const held = new WeakMap<pg.Client, { key: string; settings: Settings }>();
   const queryable: Queryable = {
     query: <R>(text: string, params?: unknown[], opts?: QueryOptions) =>
-      during((client) => {
-        if (!(opts?.name && opts.rowMode && params && writable(params))) return queryableOf(client).query<R>(text, params, opts);
-        const query = new NamedArrayQuery(opts.name, text, params, types);
-        return new Promise<R[]>((resolve, reject) => {
-          query.callback = (err, result) => (err ? reject(err) : resolve(result!.rows as R[]));
-          client.query(query);
-        });
+      during(async (client) => {
+        if (!(opts?.name && opts.rowMode && params && writable(params))) return queryableOf(client, types).query<R>(text, params, opts);
+        return (await runPipeline(client, [{ name: opts.name, text, values: params }], types))[0] as R[];
       }),
-    exec: (text: string) => during((client) => queryableOf(client).exec(text)),
+    exec: (text: string) => during((client) => queryableOf(client, types).exec(text)),
+    pipeline: (statements: Statement[], settings: Settings = {}) =>
+      during(async (client) => {
+        const key = JSON.stringify(settings);
+        const before = held.get(client);
+        const set = key !== (before?.key ?? '{}');
+        const results = await runPipeline(client, pipelineStatements(set ? [setForSession(settings, before?.settings), ...statements] : statements), types);
+        if (set) held.set(client, { key, settings });
+        return set ? results.slice(1) : results;
+      }),
   };
   return {
     queryable,

@@ -1,8 +1,21 @@
-import type pg from 'pg';
-import type { Queryable, QueryOptions } from './db.ts';
+import pg from 'pg';
+import type { Queryable, QueryOptions, Settings, Statement } from './db.ts';
+import { type PipelineStatement, runPipeline, type Types, writable } from './pg-pipeline-query.ts';
+import { framed, unframed } from './pipeline-settings.ts';
 
-/** A node-postgres pool or client as Parley's Queryable. */
-export const queryableOf = (q: pg.Pool | pg.ClientBase): Queryable => ({
+/** The statements as the pipeline query writes them: parameters it cannot write are refused. */
+export function pipelineStatements(statements: Statement[]): PipelineStatement[] {
+  return statements.map((s) => {
+    if (!writable(s.params)) throw new TypeError(`statement ${s.name}: a pipeline takes text, numbers, NULL and arrays of them`);
+    return { name: s.name, text: s.text, values: s.params };
+  });
+}
+
+/**
+ * A node-postgres pool or client as Parley's Queryable. A client is one checked out for a
+ * transaction (db-pg.ts): a pipeline on it runs inside that transaction.
+ */
+export const queryableOf = (q: pg.Pool | pg.ClientBase, types: Types): Queryable => ({
   async query<R>(text: string, params?: unknown[], opts?: QueryOptions) {
     if (opts?.rowMode) return (await q.query({ ...(opts.name ? { name: opts.name } : {}), rowMode: 'array', text, values: params })).rows as R[];
     return (await (opts?.name ? q.query({ name: opts.name, text, values: params }) : q.query(text, params))).rows as R[];
@@ -11,5 +24,22 @@ export const queryableOf = (q: pg.Pool | pg.ClientBase): Queryable => ({
     // Without parameters pg uses the simple protocol: one result per statement.
     const results = (await q.query(text)) as unknown as pg.QueryResult | pg.QueryResult[];
     return (Array.isArray(results) ? (results.at(-1)?.rows ?? []) : results.rows) as Record<string, unknown>[];
+  },
+  async pipeline(statements: Statement[], settings?: Settings) {
+    const inTransaction = !(q instanceof pg.Pool);
+    const run = framed(statements, settings, inTransaction);
+    const written = pipelineStatements(run.statements);
+    if (inTransaction) return unframed(await runPipeline(q as pg.ClientBase, written, types), run.from, statements.length);
+    const client = await q.connect();
+    let broken: Error | undefined;
+    try {
+      return unframed(await runPipeline(client, written, types), run.from, statements.length);
+    } catch (err) {
+      // A connection lost mid-exchange must not go back to the pool.
+      if (!(err instanceof Error && 'severity' in err)) broken = err as Error;
+      throw err;
+    } finally {
+      client.release(broken);
+    }
   },
 });

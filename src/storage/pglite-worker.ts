@@ -4,11 +4,13 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import type { Transaction } from '@electric-sql/pglite';
 import { createPglite } from './db-pglite.ts';
-import { preparedStatements } from './pglite-prepared.ts';
+import type { Settings, Statement } from './db.ts';
+import { pipelineInTransaction, preparedStatements } from './pglite-prepared.ts';
 
 export type Request =
   | { id: number; op: 'query'; sql: string; params?: unknown[]; tx?: number; name?: string; rowMode?: 'array' }
   | { id: number; op: 'exec'; sql: string; tx?: number }
+  | { id: number; op: 'pipeline'; statements: Statement[]; settings?: Settings; tx?: number }
   | { id: number; op: 'begin' }
   | { id: number; op: 'end'; tx: number; commit: boolean }
   | { id: number; op: 'close' };
@@ -42,10 +44,12 @@ const plain = (err: unknown): Record<string, unknown> => {
 async function handle(r: Request): Promise<unknown> {
   switch (r.op) {
     case 'query': {
-      if (r.name && !r.tx) return prepared(r.name, r.sql, r.params, r.rowMode);
+      if (r.name && !r.tx) return prepared.query(r.name, r.sql, r.params, r.rowMode);
       const q = r.tx ? open.get(r.tx)!.tx! : pg;
       return (await q.query(r.sql, r.params, r.rowMode ? { rowMode: r.rowMode } : undefined)).rows;
     }
+    case 'pipeline':
+      return r.tx ? pipelineInTransaction(open.get(r.tx)!.tx!, r.statements, r.settings) : prepared.pipeline(r.statements, r.settings);
     case 'exec': {
       const q = r.tx ? open.get(r.tx)!.tx! : pg;
       return (await q.exec(r.sql)).at(-1)?.rows ?? [];

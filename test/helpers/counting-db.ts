@@ -18,6 +18,10 @@ export function counting(db: Db): Db {
       statements.getStore()?.push(text);
       return q.exec(text);
     },
+    pipeline: (list, settings) => {
+      statements.getStore()?.push(...list.map((s) => s.name));
+      return q.pipeline(list, settings);
+    },
   });
   return { ...db, ...wrap(db), ...(db.sendConnection ? { sendConnection: wrap(db.sendConnection) } : {}), transaction: (fn) => db.transaction((tx) => fn(wrap(tx))) };
 }

@@ -1,8 +1,9 @@
 import type { Message } from '../../domain/types.ts';
 import type { Queryable } from '../db.ts';
 import type { SendBatchObservation, SendOutcome } from '../store.ts';
+import { SEND_BATCH_SQL, type SendBatchSql } from './send-batch-statements.ts';
 
-/** parley_send_batch's columns, in order (read as arrays: QueryOptions.rowMode): ord, outcome, out_seq, out_id. */
+/** The main statement's columns, in order: ord, outcome, out_seq, out_id. */
 type Row = [ord: number, outcome: string, seq: number | null, id: string | null];
 
 const toOutcome = ([, outcome, seq, id]: Row): SendOutcome => {
@@ -22,19 +23,10 @@ function firstRepeatedKey(messages: Message[]): number {
   return messages.length;
 }
 
-/**
- * Sends several messages in one statement, hence one transaction and one commit (one WAL
- * flush on PostgreSQL): see parley_send_batch in migrations 006 and 009. Sends of one
- * conversation take consecutive seqs in the order given. A retry of a key already in the
- * list goes in a statement after it, where it meets its original as a duplicate (or is
- * created, if the original was refused): the statement matches keys only against stored
- * messages.
- */
-export async function sendMany(q: Queryable, messages: Message[]): Promise<SendOutcome[]> {
-  const cut = firstRepeatedKey(messages);
-  if (cut < messages.length) return [...(await sendMany(q, messages.slice(0, cut))), ...(await sendMany(q, messages.slice(cut)))];
+/** The batch's parameters: one array per column, by send (send-batch-statements.ts). */
+export function sendBatchParams(messages: Message[]): unknown[] {
   const col = <T>(f: (m: Message) => T) => messages.map(f);
-  const rows = await q.query<Row>('SELECT * FROM parley_send_batch($1, $2, $3, $4, $5, $6, $7, $8, $9)', [
+  return [
     col((m) => m.conversationId),
     col((m) => m.senderId),
     col((m) => m.clientMsgId),
@@ -44,7 +36,28 @@ export async function sendMany(q: Queryable, messages: Message[]): Promise<SendO
     col((m) => m.replyTo),
     col((m) => JSON.stringify(m.mentions)),
     col((m) => m.createdAt),
-  ], { name: 'parley_send_batch', rowMode: 'array' });
+  ];
+}
+
+/**
+ * Sends several messages in one transaction and one commit (one WAL flush on PostgreSQL):
+ * the statements of send-batch-statements.ts, as one pipeline. Sends of one conversation
+ * take consecutive seqs in the order given. A retry of a key already in the list goes in a
+ * batch after it, where it meets its original as a duplicate (or is created, if the original
+ * was refused): the batch matches keys only against stored messages. `sql` is the batch's
+ * text (the bench prices its parts by rewriting it).
+ */
+export async function sendMany(q: Queryable, messages: Message[], sql: SendBatchSql = SEND_BATCH_SQL): Promise<SendOutcome[]> {
+  const cut = firstRepeatedKey(messages);
+  if (cut < messages.length) return [...(await sendMany(q, messages.slice(0, cut), sql)), ...(await sendMany(q, messages.slice(cut), sql))];
+  const checks = messages.some((m) => m.replyTo !== null || m.mentions.length > 0);
+  const [, rows] = (await q.pipeline(
+    [
+      { name: 'parley_send_batch_lock', text: sql.lock, params: [messages.map((m) => m.conversationId)] },
+      { name: checks ? 'parley_send_batch_checked' : 'parley_send_batch', text: checks ? sql.checked : sql.main, params: sendBatchParams(messages) },
+    ],
+    sql.settings,
+  )) as [unknown, Row[]];
   const outcomes: SendOutcome[] = new Array(messages.length);
   for (const r of rows) outcomes[Number(r[0]) - 1] = toOutcome(r);
   return outcomes;
