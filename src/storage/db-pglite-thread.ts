@@ -70,6 +70,7 @@ export async function openPgliteThread(opts: { dataDir?: string; loadDataDir?: U
     exec: (sql: string) => call<Record<string, unknown>[]>({ op: 'exec', sql, ...(tx ? { tx } : {}) }),
     pipeline: (statements: Statement[], settings?: Settings) =>
       call<unknown[][][]>({ op: 'pipeline', statements, ...(settings ? { settings } : {}), ...(tx ? { tx } : {}) }),
+    oneAtATime: true,
   });
 
   return {

@@ -56,6 +56,7 @@ export async function openPglite(opts: PgliteOptions = {}): Promise<Db & { dump(
     },
     pipeline: (statements: Statement[], settings?: Settings) =>
       inTransaction ? pipelineInTransaction(q, statements, settings) : prepared.pipeline(statements, settings),
+    oneAtATime: true,
   });
   return {
     engine: 'pglite',

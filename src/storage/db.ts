@@ -47,6 +47,12 @@ export interface Queryable {
    * whole and the transaction with it.
    */
   pipeline(statements: Statement[], settings?: Settings): Promise<unknown[][][]>;
+  /**
+   * Set where the engine runs one transaction at a time (PGlite's one connection): no other
+   * transaction can change a row between two statements of one, so a lock taken against
+   * concurrent writers has nothing to wait for, and costs a statement for nothing.
+   */
+  readonly oneAtATime?: true;
 }
 
 export interface Db extends Queryable {

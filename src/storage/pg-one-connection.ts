@@ -67,8 +67,8 @@ export async function openOneConnection(connectionString: string, types: Types, 
     exec: (text: string) => during((client) => queryableOf(client, types).exec(text)),
     pipeline: (statements: Statement[], settings: Settings = {}) =>
       during(async (client) => {
-        const key = JSON.stringify(settings);
         const before = held.get(client);
+        const key = before?.settings === settings ? before.key : JSON.stringify(settings);
         const set = key !== (before?.key ?? '{}');
         const results = await runPipeline(client, pipelineStatements(set ? [setForSession(settings, before?.settings), ...statements] : statements), types);
         if (set) held.set(client, { key, settings });

@@ -86,6 +86,7 @@ export class PipelineQuery implements pg.Submittable {
   /** The statements parsed by this execution, in order, until their ParseComplete arrives. */
   private readonly parsing: PipelineStatement[] = [];
   private connection: Connection | undefined;
+  private listening = false;
   private readonly onParameterDescription = (msg: { dataTypeIDs: number[] }) => {
     const learnt = this.learning.get(this.current);
     if (learnt) learnt.params = msg.dataTypeIDs;
@@ -126,8 +127,12 @@ export class PipelineQuery implements pg.Submittable {
       sends.push({ s, parse: previous === undefined, describe: !description, values });
     }
     this.connection = con;
-    con.on('parameterDescription', this.onParameterDescription);
-    con.on('parseComplete', this.onParseComplete);
+    // Listening only while something is learnt: most executions parse and describe nothing.
+    this.listening = sends.some((x) => x.parse || x.describe);
+    if (this.listening) {
+      con.on('parameterDescription', this.onParameterDescription);
+      con.on('parseComplete', this.onParseComplete);
+    }
     con.stream.cork?.();
     try {
       for (const [k, { s, parse, describe, values }] of sends.entries()) {
@@ -183,6 +188,8 @@ export class PipelineQuery implements pg.Submittable {
   handleCopyData() {}
 
   private stopListening() {
+    if (!this.listening) return;
+    this.listening = false;
     this.connection?.off('parameterDescription', this.onParameterDescription);
     this.connection?.off('parseComplete', this.onParseComplete);
   }

@@ -22,6 +22,7 @@ export function counting(db: Db): Db {
       statements.getStore()?.push(...list.map((s) => s.name));
       return q.pipeline(list, settings);
     },
+    ...(q.oneAtATime ? { oneAtATime: q.oneAtATime } : {}),
   });
   return { ...db, ...wrap(db), ...(db.sendConnection ? { sendConnection: wrap(db.sendConnection) } : {}), transaction: (fn) => db.transaction((tx) => fn(wrap(tx))) };
 }

@@ -17,7 +17,7 @@ export interface SendBatchSql {
    * main statement comes after it and takes its snapshot once the locks are granted: it sees
    * every change committed before them (a member who left, a message sent meanwhile by
    * another instance). In one statement, the reads would come from a snapshot older than the
-   * lock.
+   * lock. Not sent where the engine runs one transaction at a time (Queryable.oneAtATime).
    */
   lock: string;
   /** The main statement, for batches without mentions or replies: most of them. */

@@ -51,13 +51,14 @@ export async function sendMany(q: Queryable, messages: Message[], sql: SendBatch
   const cut = firstRepeatedKey(messages);
   if (cut < messages.length) return [...(await sendMany(q, messages.slice(0, cut), sql)), ...(await sendMany(q, messages.slice(cut), sql))];
   const checks = messages.some((m) => m.replyTo !== null || m.mentions.length > 0);
-  const [, rows] = (await q.pipeline(
+  const results = await q.pipeline(
     [
-      { name: 'parley_send_batch_lock', text: sql.lock, params: [messages.map((m) => m.conversationId)] },
+      ...(q.oneAtATime ? [] : [{ name: 'parley_send_batch_lock', text: sql.lock, params: [messages.map((m) => m.conversationId)] }]),
       { name: checks ? 'parley_send_batch_checked' : 'parley_send_batch', text: checks ? sql.checked : sql.main, params: sendBatchParams(messages) },
     ],
     sql.settings,
-  )) as [unknown, Row[]];
+  );
+  const rows = results.at(-1) as Row[];
   const outcomes: SendOutcome[] = new Array(messages.length);
   for (const r of rows) outcomes[Number(r[0]) - 1] = toOutcome(r);
   return outcomes;
