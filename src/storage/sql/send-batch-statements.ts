@@ -5,8 +5,8 @@ import type { Settings } from '../db.ts';
  * exchange, one transaction and one commit (one WAL flush on PostgreSQL). Until migration
  * 014 they were the plpgsql function parley_send_batch; as statements they spare what the
  * function added to the same work (its settings applied per call, plpgsql's executor, the
- * answer copied through a tuplestore): 3-4 µs of about 75 a message on PostgreSQL's side
- * (`npm run bench:batch`, README).
+ * answer copied through a tuplestore): 3.5 µs of about 85 a message (4%) of PostgreSQL's
+ * CPU at batches of 11 (`npm run bench:batch`, README).
  *
  * Parameters, one array each, by send: conversation, sender, client_msg_id, id, body,
  * attachments (JSON), reply_to, mentions (a JSON array of user ids), created_at.
