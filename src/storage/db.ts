@@ -42,9 +42,9 @@ export interface Queryable {
    * Runs named statements in order, in one transaction (the caller's, or else their own) that
    * nothing else interleaves with, and answers each one's rows as arrays of columns. Outside
    * a transaction it is one exchange with the engine: every statement sent, then one Sync
-   * (the protocol's implicit transaction), where a plpgsql function doing the same costs the
-   * function's own work on top (the send batch: pipeline.ts). A failing statement fails the
-   * whole and the transaction with it.
+   * (the protocol's implicit transaction), where a plpgsql function doing the same costs its
+   * own work on top (the send batch: sql/send-batch-statements.ts). A failing statement fails
+   * the whole, and the transaction with it.
    */
   pipeline(statements: Statement[], settings?: Settings): Promise<unknown[][][]>;
   /**

@@ -31,7 +31,7 @@ export const setForSession = (settings: Settings, before: Settings = {}): Statem
 });
 
 /** Whether the settings change anything. */
-export const anySettings = (settings: Settings | undefined): settings is Settings => settings !== undefined && Object.keys(settings).length > 0;
+const anySettings = (settings: Settings | undefined): settings is Settings => settings !== undefined && Object.keys(settings).length > 0;
 
 /**
  * The statements with their settings around them; `from` is where the caller's own answers
