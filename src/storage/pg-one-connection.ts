@@ -1,7 +1,7 @@
 import pg from 'pg';
 import type { Queryable, QueryOptions, Settings, Statement } from './db.ts';
-import { runPipeline, writable } from './pg-pipeline-query.ts';
-import { pipelineStatements, queryableOf } from './pg-queryable.ts';
+import { pipelineStatements, runPipeline, writable } from './pg-pipeline-query.ts';
+import { queryableOf } from './pg-queryable.ts';
 import { setForSession } from './pipeline-settings.ts';
 
 type Types = NonNullable<pg.ClientConfig['types']>;

@@ -1,9 +1,10 @@
 import type pg from 'pg';
 import { binaryArray } from './binary-arrays.ts';
+import type { Statement } from './db.ts';
 
 /** A parameter this path writes itself: text, numbers, NULL, and one-dimensional arrays of them. */
 type Plain = string | number | null;
-export type Param = Plain | Plain[];
+type Param = Plain | Plain[];
 
 export interface PipelineStatement {
   name: string;
@@ -53,6 +54,14 @@ const plain = (v: unknown): v is Plain => v === null || typeof v === 'string' ||
 /** Whether this path can write these parameters; node-postgres's own path takes the others. */
 export const writable = (params: unknown[]): params is Param[] =>
   params.every((p) => plain(p) || (Array.isArray(p) && p.every(plain)));
+
+/** The statements as the pipeline query writes them: parameters it cannot write are refused. */
+export function pipelineStatements(statements: Statement[]): PipelineStatement[] {
+  return statements.map((s) => {
+    if (!writable(s.params)) throw new TypeError(`statement ${s.name}: a pipeline takes text, numbers, NULL and arrays of them`);
+    return { name: s.name, text: s.text, values: s.params };
+  });
+}
 
 /** An element of an array literal: quoted, its quotes and backslashes escaped (as pg/lib/utils.js does). */
 const element = (v: Plain) => {

@@ -1,15 +1,7 @@
 import pg from 'pg';
 import type { Queryable, QueryOptions, Settings, Statement } from './db.ts';
-import { type PipelineStatement, runPipeline, type Types, writable } from './pg-pipeline-query.ts';
+import { pipelineStatements, runPipeline, type Types } from './pg-pipeline-query.ts';
 import { framed, unframed } from './pipeline-settings.ts';
-
-/** The statements as the pipeline query writes them: parameters it cannot write are refused. */
-export function pipelineStatements(statements: Statement[]): PipelineStatement[] {
-  return statements.map((s) => {
-    if (!writable(s.params)) throw new TypeError(`statement ${s.name}: a pipeline takes text, numbers, NULL and arrays of them`);
-    return { name: s.name, text: s.text, values: s.params };
-  });
-}
 
 /**
  * A node-postgres pool or client as Parley's Queryable. A client is one checked out for a
