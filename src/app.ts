@@ -121,6 +121,7 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
     bus,
     hub,
     membersOf: (id) => services.membership.members(id),
+    membersNow: (id) => services.membership.membersNow(id),
     onError: (err) => logger.error({ err }, 'fan-out failed'),
     wantsNotification: (connectionId, type) => services.notificationFilters.allows(connectionId, type as NotificationType),
     onLate: () => metrics.countLateEvent(),

@@ -64,8 +64,9 @@ export async function startDelivery(o: DeliveryOptions) {
   const { services, jobs } = o;
   const stops: (() => Promise<void>)[] = [];
   let stopped = false;
+  const drainFailed = (err: unknown) => o.onError(err, 'outbox drain');
   const poke = () => {
-    if (!stopped) void services.dispatcher.poke().catch((err) => o.onError(err, 'outbox drain'));
+    if (!stopped) services.dispatcher.nudge(drainFailed);
   };
 
   // Only the instance that committed the change drains for it: in a cluster every instance

@@ -47,15 +47,14 @@ export function parseClientJson(text: string): unknown {
  * a hostile nesting cannot exhaust the stack here.
  */
 export function assertCleanValue(root: unknown): void {
-  const stack: [unknown, number, string][] = [[root, 0, '']];
+  assertCleanLeaf(root, '');
+  if (!root || typeof root !== 'object') return;
+  // Objects wait on the stack with their depth and path; strings and numbers are checked
+  // where they are met, so a command of plain fields makes no path for each of them (every
+  // command passes here: about 3% of the server's allocations under load, issue 9).
+  const stack: [object, number, string][] = [[root, 0, '']];
   while (stack.length) {
     const [value, depth, path] = stack.pop()!;
-    if (typeof value === 'string') {
-      if (!isStorableText(value)) throw new AppError('invalid_text', `A string at ${path || '/'} holds a NUL character or a lone surrogate`);
-      continue;
-    }
-    if (typeof value === 'number' && !isExactNumber(value)) throw outOfRange(`The number at ${path || '/'}`);
-    if (!value || typeof value !== 'object') continue;
     if (depth >= LIMITS.jsonMaxDepth) throw new AppError('json_too_deep', `JSON may nest at most ${LIMITS.jsonMaxDepth} levels`);
     for (const key of Object.keys(value)) {
       const child = (value as Record<string, unknown>)[key];
@@ -63,7 +62,17 @@ export function assertCleanValue(root: unknown): void {
         throw new AppError('forbidden_key');
       }
       if (!isStorableText(key)) throw new AppError('invalid_text', `A key at ${path || '/'} holds a NUL character or a lone surrogate`);
-      stack.push([child, depth + 1, `${path}/${key}`]);
+      if (child && typeof child === 'object') stack.push([child, depth + 1, `${path}/${key}`]);
+      else if (!isCleanLeaf(child)) assertCleanLeaf(child, `${path}/${key}`);
     }
   }
+}
+
+const isCleanLeaf = (value: unknown) =>
+  typeof value === 'string' ? isStorableText(value) : typeof value !== 'number' || isExactNumber(value);
+
+/** A string or number at `path` ('' for the root) that would not be stored faithfully is refused. */
+function assertCleanLeaf(value: unknown, path: string): void {
+  if (typeof value === 'string' && !isStorableText(value)) throw new AppError('invalid_text', `A string at ${path || '/'} holds a NUL character or a lone surrogate`);
+  if (typeof value === 'number' && !isExactNumber(value)) throw outOfRange(`The number at ${path || '/'}`);
 }

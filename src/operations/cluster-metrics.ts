@@ -39,7 +39,8 @@ export function registerClusterMetrics(registry: Registry, bus: Bus, hub: Hub) {
   const redisReconnects = new Counter({ name: 'parley_redis_reconnects_total', help: 'Redis connections re-established after a drop', labelNames: ['connection'], registers: [registry] });
 
   // Keyed by the event's data object, which the fan-out hands to the hub unchanged: no key
-  // is built per event, and an event never written is forgotten along with it.
+  // is built per event, and an entry goes with its event (the hub reports an event once per
+  // gateway it went through, so none of them can be the one to remove it).
   const committedAt = new WeakMap<object, number>();
   const unsubscribe = bus.subscribe((m, meta) => {
     if (m.kind === 'conversation') committedAt.set(m.event.data, meta.publishedAt);
@@ -53,12 +54,9 @@ export function registerClusterMetrics(registry: Registry, bus: Bus, hub: Hub) {
     }
     return h;
   };
-  const unobserve = hub.observe((_n, counts, _event, data) => {
+  const unobserve = hub.observe((_n, gateway, _event, data) => {
     const at = typeof data === 'object' && data !== null ? committedAt.get(data) : undefined;
-    if (at === undefined) return;
-    committedAt.delete(data!);
-    const seconds = Math.max(0, Date.now() - at) / 1000;
-    for (const gateway in counts) if (counts[gateway]! > 0) latencyOf(gateway).observe(seconds);
+    if (at !== undefined) latencyOf(gateway).observe(Math.max(0, Date.now() - at) / 1000);
   });
 
   return {

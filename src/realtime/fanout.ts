@@ -7,6 +7,8 @@ export interface FanoutDeps {
   hub: Hub;
   /** The conversation's members: may be a shared cached set, never to be changed. */
   membersOf(conversationId: string): Promise<ReadonlySet<string>>;
+  /** The same when it is at hand now (cached and trusted), else undefined. */
+  membersNow?(conversationId: string): ReadonlySet<string> | undefined;
   onError(err: unknown): void;
   /** Whether a connection wants `notification:new` of this type (it gets the count either way). */
   wantsNotification?(connectionId: string, type: string): boolean;
@@ -23,6 +25,8 @@ interface Lane {
   timer: NodeJS.Timeout | null;
   /** Deliveries of one conversation run one after another, in the order released. */
   chain: Promise<void>;
+  /** Deliveries on the chain not yet done. */
+  queued: number;
   touched: number;
 }
 
@@ -46,7 +50,7 @@ export function startFanout(deps: FanoutDeps): () => void {
     let l = lanes.get(id);
     if (!l) {
       if (lanes.size >= MAX_LANES) evictIdle();
-      l = { next: null, held: new Map(), timer: null, chain: Promise.resolve(), touched: 0 };
+      l = { next: null, held: new Map(), timer: null, chain: Promise.resolve(), queued: 0, touched: 0 };
       lanes.set(id, l);
     }
     l.touched = Date.now();
@@ -60,7 +64,11 @@ export function startFanout(deps: FanoutDeps): () => void {
 
   const enqueue = (conversationId: string, work: () => Promise<void>) => {
     const l = lane(conversationId);
-    l.chain = l.chain.then(work).catch(deps.onError);
+    l.queued++;
+    l.chain = l.chain
+      .then(work)
+      .catch(deps.onError)
+      .then(() => void l.queued--);
   };
 
   /** The originating connection already has the change from its ack. */
@@ -77,8 +85,19 @@ export function startFanout(deps: FanoutDeps): () => void {
   type Pending = { event: ConversationEvent; origin: string | undefined };
 
   function release(l: Lane, { event, origin }: Pending) {
-    enqueue(event.conversationId, () => deliver(event, origin));
     l.next = Math.max(l.next ?? 0, event.seq + 1);
+    // At once when nothing of the conversation waits on the chain and its members are at
+    // hand: most messages under load, which then skip the chain's promises and the wait for
+    // the members. Membership events always take the chain: the cache forgets the
+    // conversation on the same bus message, and whether it has yet depends on the order the
+    // bus calls its subscribers in.
+    const members = l.queued === 0 && !event.type.startsWith('member:') ? deps.membersNow?.(event.conversationId) : undefined;
+    if (!members) return enqueue(event.conversationId, () => deliver(event, origin));
+    try {
+      emit(event, origin, members);
+    } catch (err) {
+      deps.onError(err);
+    }
   }
 
   function flush(l: Lane) {

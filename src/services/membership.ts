@@ -67,6 +67,8 @@ export function membershipCache(store: Store, bus: Bus) {
 
   return {
     members,
+    /** members() when it needs no load: the cached entry, while the bus can be trusted. */
+    membersNow: (conversationId: string): ReadonlySet<string> | undefined => (bus.health().ok ? cache.get(conversationId) : undefined),
     /** The cached entry, if any, without loading (callers inside a transaction load through it). */
     cached: (conversationId: string): ReadonlySet<string> | undefined => cache.get(conversationId),
     isMember: async (conversationId: string, userId: string) => (await members(conversationId)).has(userId),

@@ -1,5 +1,5 @@
 import { textFrame } from '../text-frame.ts';
-import { atTickEnd } from '../tick-end.ts';
+import { atTickEnd, type TickKey } from '../tick-end.ts';
 
 /** The TCP socket under engine.io's websocket transport (through ws). */
 interface Tcp {
@@ -24,7 +24,7 @@ interface EngineSocket {
   on(event: 'upgrade', listener: (transport: unknown) => void): void;
 }
 /** A connection's end-of-tick work: engine.io's flush, then the uncork of what was written straight. */
-interface Tick {
+interface Tick extends TickKey {
   flush: () => void;
   corked: Tcp | null;
 }
@@ -121,7 +121,7 @@ export function tickWriter(onError: (err: unknown) => void) {
     /** Takes over a new connection's flush (engine.io's 'connection'). */
     attach(connection: unknown) {
       const conn = connection as Connection;
-      const tick: Tick = { flush: conn.flush.bind(conn), corked: null };
+      const tick: Tick = { flush: conn.flush.bind(conn), corked: null, atTickEnd: false };
       conn[TICK] = tick;
       conn.flush = () => void defer(tick);
       writeWhole(conn.transport);

@@ -32,6 +32,8 @@ class Client extends WebSocket implements Connection, SessionHooks {
   /** The TCP socket under the WebSocket, which takes pre-framed events (see text-frame.ts). */
   tcp: Duplex | null = null;
   session: Session | null = null;
+  /** Its socket is corked until the tick ends (tick-end.ts). */
+  atTickEnd = false;
 
   get gateway() {
     return 'ws';
@@ -94,8 +96,8 @@ export function attachWs(server: HttpServer, config: Config, deps: SessionDeps) 
   };
   server.on('upgrade', onUpgrade);
 
-  const uncorkAtTickEnd = atTickEnd<Duplex>(
-    (socket) => socket.uncork(),
+  const uncorkAtTickEnd = atTickEnd<Client>(
+    (client) => client.tcp?.uncork(),
     (err) => deps.log.error({ err }, 'uncork failed'),
   );
   /**
@@ -111,7 +113,7 @@ export function attachWs(server: HttpServer, config: Config, deps: SessionDeps) 
   const write = (client: Client, frame: Buffer) => {
     const socket = client.tcp;
     if (client.readyState !== WebSocket.OPEN || !socket) return;
-    if (uncorkAtTickEnd(socket)) socket.cork();
+    if (uncorkAtTickEnd(client)) socket.cork();
     socket.write(frame);
     if (client.bufferedAmount <= config.realtime.maxBufferedBytes) return;
     deps.log.warn({ userId: client.userId, buffered: client.bufferedAmount }, 'slow consumer: disconnected');

@@ -106,7 +106,7 @@ export function createSendBatcher(q: Queryable, opts: BatcherOptions) {
           const outcomes = await sending;
           opts.onBatch?.({ size: batch.length, queuedMs: batch.map((b) => writtenAt - b.at), roundTripMs: performance.now() - writtenAt });
           answer = () => {
-            for (const [k, b] of batch.entries()) b.resolve(outcomes[k]!);
+            for (let k = 0; k < batch.length; k++) batch[k]!.resolve(outcomes[k]!);
           };
         } catch (err) {
           if (batch.length === 1) batch[0]!.reject(err);
