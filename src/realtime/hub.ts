@@ -20,6 +20,25 @@ export type Multicast = <E extends EventName>(connections: Connection[], event: 
 /** Told of every event written, once per gateway it went through: to how many of its connections, which event. */
 export type Observer = (deliveries: number, gateway: GatewayName, event: EventName, data: unknown) => void;
 
+/** An event's connections as emitTo gathers them. */
+interface Found {
+  list: Connection[];
+  /** The first connection's gateway (null: none yet). */
+  gateway: GatewayName | null;
+  /** Connections of more than one gateway. */
+  mixed: boolean;
+}
+
+function gather(found: Found, own: Connection[] | undefined, skip: ((c: Connection) => boolean) | undefined) {
+  if (!own) return;
+  for (const c of own) {
+    if (skip?.(c)) continue;
+    found.list.push(c);
+    if (found.gateway === null) found.gateway = c.gateway;
+    else if (!found.mixed && c.gateway !== found.gateway) found.mixed = true;
+  }
+}
+
 /**
  * The connections on this instance, by user: who to hand each event to. A user's are an
  * array (most have one or two), not a Set: a Set's table took about 300 bytes of each idle
@@ -78,19 +97,12 @@ export function createHub() {
       // One list, split by gateway only when gateways mix: nearly every event goes to one,
       // and a Map with a list per gateway for each event was about 2% of what the server
       // allocated under load (issue 9).
-      const list: Connection[] = [];
-      let gateway: GatewayName | null = null;
-      let mixed = false;
-      for (const userId of userIds) {
-        const own = byUser.get(userId);
-        if (!own) continue;
-        for (const c of own) {
-          if (skip?.(c)) continue;
-          list.push(c);
-          if (gateway === null) gateway = c.gateway;
-          else if (!mixed && c.gateway !== gateway) mixed = true;
-        }
-      }
+      const found: Found = { list: [], gateway: null, mixed: false };
+      // Arrays by index and anything else (a conversation's member Set) by for-of, each loop
+      // seeing one kind: iterating both in one loop made a result object per member.
+      if (Array.isArray(userIds)) for (let i = 0; i < userIds.length; i++) gather(found, byUser.get(userIds[i]), skip);
+      else for (const userId of userIds) gather(found, byUser.get(userId), skip);
+      const { list, gateway, mixed } = found;
       if (gateway === null) return;
       if (!mixed) return send(gateway, list, event, data);
       const byGateway = new Map<GatewayName, Connection[]>();
