@@ -54,21 +54,48 @@ export function createMetrics(
       },
     });
   }
-  const events = new Counter({ name: 'parley_events_total', help: 'Bus messages seen by this instance, by kind', labelNames: ['kind'], registers: [registry] });
+  // The bus and the hub report every message and every event written: these two count in
+  // place and hand their totals to prom-client at scrape time, instead of a labelled inc
+  // (its labels validated and hashed) per message.
+  const byKind = new Map<string, number>();
+  let delivered = 0;
+  new Counter({
+    name: 'parley_events_total',
+    help: 'Bus messages seen by this instance, by kind',
+    labelNames: ['kind'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const [kind, n] of byKind) this.inc({ kind }, n);
+    },
+  });
   const unavailable = new Counter({
     name: 'parley_unavailable_total',
     help: 'Requests and commands answered `unavailable` because storage could not be reached, by gateway',
     labelNames: ['gateway'],
     registers: [registry],
   });
-  const deliveries = new Counter({ name: 'parley_deliveries_total', help: 'Events written to connections of this instance', registers: [registry] });
+  new Counter({
+    name: 'parley_deliveries_total',
+    help: 'Events written to connections of this instance',
+    registers: [registry],
+    collect() {
+      this.reset();
+      this.inc(delivered);
+    },
+  });
   const late = new Counter({
     name: 'parley_fanout_late_events_total',
     help: 'Conversation events that arrived after the reorder window had gone past their seq: not sent live (clients sync the gap)',
     registers: [registry],
   });
-  const unsubscribe = bus.subscribe((m) => events.inc({ kind: m.kind === 'conversation' ? m.event.type : m.kind }));
-  const unobserve = hub.observe((count) => deliveries.inc(count));
+  const unsubscribe = bus.subscribe((m) => {
+    const kind = m.kind === 'conversation' ? m.event.type : m.kind;
+    byKind.set(kind, (byKind.get(kind) ?? 0) + 1);
+  });
+  const unobserve = hub.observe((count) => {
+    delivered += count;
+  });
   const cluster = registerClusterMetrics(registry, bus, hub);
   const unobserveSends = registerSendMetrics(registry, observeSends);
   return {

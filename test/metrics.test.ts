@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
+import { Registry } from 'prom-client';
+import { TalliedHistogram } from '../src/operations/tallied-histogram.ts';
 import { pgliteBackend } from './helpers/backends.ts';
 import { type Harness, harness, send, uid } from './helpers/harness.ts';
 import { checkMetrics } from './helpers/promlint.ts';
@@ -72,6 +74,35 @@ describe('/metrics', () => {
     // From its commit to the socket, per gateway: the one message went out once, on /v1/ws.
     assert.match(res.body, /^parley_delivery_latency_seconds_count\{gateway="ws"\} 1$/m);
     await client.close();
+  });
+
+  test('a histogram counted in place writes cumulative buckets (a value on a bound counts in it), +Inf, sum and count per series', async () => {
+    const registry = new Registry();
+    const latency = new TalliedHistogram('x_latency_seconds', 'A test histogram', [0.001, 0.01, 0.1], 'gateway', registry);
+    for (const v of [0.0005, 0.001, 0.05, 3]) latency.of('ws').observe(v);
+    latency.of('socketio').observe(0.02);
+    const text = await registry.metrics();
+    assert.deepEqual(checkMetrics(text), []);
+    const lines = text.split('\n').filter((l) => l.startsWith('x_latency_seconds'));
+    assert.deepEqual(lines, [
+      'x_latency_seconds_bucket{gateway="ws",le="0.001"} 2',
+      'x_latency_seconds_bucket{gateway="ws",le="0.01"} 2',
+      'x_latency_seconds_bucket{gateway="ws",le="0.1"} 3',
+      'x_latency_seconds_bucket{gateway="ws",le="+Inf"} 4',
+      'x_latency_seconds_sum{gateway="ws"} 3.0515',
+      'x_latency_seconds_count{gateway="ws"} 4',
+      'x_latency_seconds_bucket{gateway="socketio",le="0.001"} 0',
+      'x_latency_seconds_bucket{gateway="socketio",le="0.01"} 0',
+      'x_latency_seconds_bucket{gateway="socketio",le="0.1"} 1',
+      'x_latency_seconds_bucket{gateway="socketio",le="+Inf"} 1',
+      'x_latency_seconds_sum{gateway="socketio"} 0.02',
+      'x_latency_seconds_count{gateway="socketio"} 1',
+    ]);
+    // A reset zeroes the series its holders keep observing on.
+    const ws = latency.of('ws');
+    registry.resetMetrics();
+    ws.observe(0.5);
+    assert.match(await registry.metrics(), /^x_latency_seconds_count\{gateway="ws"\} 1$/m);
   });
 
   test('the send path: every message once in the queue wait, every batch statement once, its size summing to the messages', async () => {

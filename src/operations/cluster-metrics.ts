@@ -1,6 +1,7 @@
-import { Counter, Histogram, type Registry } from 'prom-client';
+import { Counter, type Registry } from 'prom-client';
 import type { Bus } from '../realtime/bus.ts';
 import type { Hub } from '../realtime/hub.ts';
+import { TalliedHistogram } from './tallied-histogram.ts';
 
 /**
  * What a cluster operator watches, beside the process defaults (event-loop lag included):
@@ -8,13 +9,13 @@ import type { Hub } from '../realtime/hub.ts';
  * sync requests and resets, rate-limit hits, Redis reconnects. Counters end in `_total`.
  */
 export function registerClusterMetrics(registry: Registry, bus: Bus, hub: Hub) {
-  const latency = new Histogram({
-    name: 'parley_delivery_latency_seconds',
-    help: 'From the COMMIT of a change (its publish) to its write to the sockets of this instance, per gateway',
-    labelNames: ['gateway'],
-    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
-    registers: [registry],
-  });
+  const latency = new TalliedHistogram(
+    'parley_delivery_latency_seconds',
+    'From the COMMIT of a change (its publish) to its write to the sockets of this instance, per gateway',
+    [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+    'gateway',
+    registry,
+  );
   // Bus figures live in the bus; each scrape adds what happened since the last one.
   const busCounter = (name: string, help: string, read: () => number) => {
     let seen = 0;
@@ -38,25 +39,8 @@ export function registerClusterMetrics(registry: Registry, bus: Bus, hub: Hub) {
   const rateLimited = new Counter({ name: 'parley_rate_limited_total', help: 'Writes refused by the per-user rate limit', registers: [registry] });
   const redisReconnects = new Counter({ name: 'parley_redis_reconnects_total', help: 'Redis connections re-established after a drop', labelNames: ['connection'], registers: [registry] });
 
-  // Keyed by the event's data object, which the fan-out hands to the hub unchanged: no key
-  // is built per event, and an entry goes with its event (the hub reports an event once per
-  // gateway it went through, so none of them can be the one to remove it).
-  const committedAt = new WeakMap<object, number>();
-  const unsubscribe = bus.subscribe((m, meta) => {
-    if (m.kind === 'conversation') committedAt.set(m.event.data, meta.publishedAt);
-  });
-  const byGateway = new Map<string, ReturnType<typeof latency.labels>>();
-  const latencyOf = (gateway: string) => {
-    let h = byGateway.get(gateway);
-    if (!h) {
-      h = latency.labels({ gateway });
-      byGateway.set(gateway, h);
-    }
-    return h;
-  };
-  const unobserve = hub.observe((_n, gateway, _event, data) => {
-    const at = typeof data === 'object' && data !== null ? committedAt.get(data) : undefined;
-    if (at !== undefined) latencyOf(gateway).observe(Math.max(0, Date.now() - at) / 1000);
+  const unobserve = hub.observe((_n, gateway, _event, _data, committedAt) => {
+    if (committedAt !== undefined) latency.of(gateway).observe(Math.max(0, Date.now() - committedAt) / 1000);
   });
 
   return {
@@ -66,10 +50,7 @@ export function registerClusterMetrics(registry: Registry, bus: Bus, hub: Hub) {
     },
     rateLimited: () => rateLimited.inc(),
     redisReconnected: (connection: string) => redisReconnects.inc({ connection }),
-    close() {
-      unsubscribe();
-      unobserve();
-    },
+    close: unobserve,
   };
 }
 

@@ -1,5 +1,6 @@
-import { Histogram, type Registry } from 'prom-client';
+import type { Registry } from 'prom-client';
 import type { Store } from '../storage/store.ts';
+import { TalliedHistogram } from './tallied-histogram.ts';
 
 /**
  * Where a send's time goes before its ack, from the group commit's side (see
@@ -11,24 +12,10 @@ import type { Store } from '../storage/store.ts';
  */
 export function registerSendMetrics(registry: Registry, observeSends: Store['observeSends']) {
   const seconds = [0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5];
-  const queued = new Histogram({
-    name: 'parley_send_queue_seconds',
-    help: 'Per message sent: from its hand-over to the send batcher until its batch statement was written',
-    buckets: seconds,
-    registers: [registry],
-  });
-  const roundTrip = new Histogram({
-    name: 'parley_send_statement_seconds',
-    help: 'Per batch statement of sends: from its write until its answer was read, commit included',
-    buckets: seconds,
-    registers: [registry],
-  });
-  const size = new Histogram({
-    name: 'parley_send_batch_messages',
-    help: 'Messages per batch statement of sends (group commit)',
-    buckets: [1, 2, 4, 8, 16, 32, 64, 128, 256],
-    registers: [registry],
-  });
+  const histogram = (name: string, help: string, buckets: number[]) => new TalliedHistogram(name, help, buckets, null, registry).of();
+  const queued = histogram('parley_send_queue_seconds', 'Per message sent: from its hand-over to the send batcher until its batch statement was written', seconds);
+  const roundTrip = histogram('parley_send_statement_seconds', 'Per batch statement of sends: from its write until its answer was read, commit included', seconds);
+  const size = histogram('parley_send_batch_messages', 'Messages per batch statement of sends (group commit)', [1, 2, 4, 8, 16, 32, 64, 128, 256]);
   return observeSends((batch) => {
     for (const ms of batch.queuedMs) queued.observe(ms / 1000);
     roundTrip.observe(batch.roundTripMs / 1000);

@@ -1,5 +1,5 @@
 import type { ConversationEvent } from '../domain/types.ts';
-import type { Bus, BusMessage } from './bus.ts';
+import type { Bus, BusMessage, BusMeta } from './bus.ts';
 import type { Connection, Hub } from './hub.ts';
 
 export interface FanoutDeps {
@@ -18,10 +18,17 @@ export interface FanoutDeps {
   onLate?(): void;
 }
 
+/** A conversation's event as the bus brought it: the connection it came from, and when it was committed (its publish). */
+interface Pending {
+  event: ConversationEvent;
+  origin: string | undefined;
+  committedAt: number;
+}
+
 interface Lane {
   /** The next seq this instance expects for the conversation (null until the first event). */
   next: number | null;
-  held: Map<number, { event: ConversationEvent; origin: string | undefined }>;
+  held: Map<number, Pending>;
   timer: NodeJS.Timeout | null;
   /** Deliveries of one conversation run one after another, in the order released. */
   chain: Promise<void>;
@@ -72,19 +79,19 @@ export function startFanout(deps: FanoutDeps): () => void {
   };
 
   /** The originating connection already has the change from its ack. */
-  const emit = (event: ConversationEvent, origin: string | undefined, audience: Iterable<string>) =>
-    hub.emitTo(audience, event.type, event.data, origin ? (c) => c.id === origin : undefined);
+  const emit = ({ event, origin, committedAt }: Pending, audience: Iterable<string>) =>
+    hub.emitTo(audience, event.type, event.data, origin ? (c) => c.id === origin : undefined, committedAt);
 
-  async function deliver(event: ConversationEvent, origin: string | undefined) {
+  async function deliver(pending: Pending) {
+    const { event } = pending;
     const members = await membersOf(event.conversationId);
     // A removed member hears of their own removal, then nothing more. The set is the shared
     // cached one: extended on a copy, and only then (a copy per event is O(members)).
-    emit(event, origin, event.type === 'member:left' ? new Set(members).add(event.data.userId) : members);
+    emit(pending, event.type === 'member:left' ? new Set(members).add(event.data.userId) : members);
   }
 
-  type Pending = { event: ConversationEvent; origin: string | undefined };
-
-  function release(l: Lane, { event, origin }: Pending) {
+  function release(l: Lane, pending: Pending) {
+    const { event } = pending;
     l.next = Math.max(l.next ?? 0, event.seq + 1);
     // At once when nothing of the conversation waits on the chain and its members are at
     // hand: most messages under load, which then skip the chain's promises and the wait for
@@ -92,9 +99,9 @@ export function startFanout(deps: FanoutDeps): () => void {
     // conversation on the same bus message, and whether it has yet depends on the order the
     // bus calls its subscribers in.
     const members = l.queued === 0 && !event.type.startsWith('member:') ? deps.membersNow?.(event.conversationId) : undefined;
-    if (!members) return enqueue(event.conversationId, () => deliver(event, origin));
+    if (!members) return enqueue(event.conversationId, () => deliver(pending));
     try {
-      emit(event, origin, members);
+      emit(pending, members);
     } catch (err) {
       deps.onError(err);
     }
@@ -119,7 +126,7 @@ export function startFanout(deps: FanoutDeps): () => void {
       // Except for a member's own removal: later seqs never reached them, so it is no step back.
       if (event.type === 'member:left') {
         const removed = event.data.userId;
-        enqueue(event.conversationId, async () => emit(event, pending.origin, [removed]));
+        enqueue(event.conversationId, async () => emit(pending, [removed]));
       }
       return;
     }
@@ -143,10 +150,10 @@ export function startFanout(deps: FanoutDeps): () => void {
     l.timer ??= setTimeout(() => flush(l), l.next === null ? FIRST_EVENT_WAIT_MS : windowMs);
   }
 
-  function onMessage(m: BusMessage) {
+  function onMessage(m: BusMessage, meta: BusMeta) {
     switch (m.kind) {
       case 'conversation':
-        return onConversationEvent({ event: m.event, origin: m.origin });
+        return onConversationEvent({ event: m.event, origin: m.origin, committedAt: meta.publishedAt });
       case 'read-state': {
         const { change } = m;
         hub.emitTo([change.userId], 'unread:update', {

@@ -17,8 +17,12 @@ export interface Connection {
  */
 export type Multicast = <E extends EventName>(connections: Connection[], event: E, data: ServerEvents[E]) => void;
 
-/** Told of every event written, once per gateway it went through: to how many of its connections, which event. */
-export type Observer = (deliveries: number, gateway: GatewayName, event: EventName, data: unknown) => void;
+/**
+ * Told of every event written, once per gateway it went through: to how many of its
+ * connections, which event, and when the change it carries was committed (ms since epoch),
+ * for a conversation's event.
+ */
+export type Observer = (deliveries: number, gateway: GatewayName, event: EventName, data: unknown, committedAt: number | undefined) => void;
 
 /** An event's connections as emitTo gathers them. */
 interface Found {
@@ -49,9 +53,9 @@ export function createHub() {
   const multicast = new Map<GatewayName, Multicast>();
   const observers = new Set<Observer>();
   let count = 0;
-  const send = (gateway: GatewayName, connections: Connection[], event: EventName, data: unknown) => {
+  const send = (gateway: GatewayName, connections: Connection[], event: EventName, data: unknown, committedAt: number | undefined) => {
     multicast.get(gateway)?.(connections, event, data as never);
-    for (const o of observers) o(connections.length, gateway, event, data);
+    for (const o of observers) o(connections.length, gateway, event, data, committedAt);
   };
   return {
     /** Called with the number of connections each event went to (metrics). */
@@ -92,8 +96,11 @@ export function createHub() {
     get size() {
       return count;
     },
-    /** Emits to every local connection of `userIds`, skipping those `skip` returns true for. */
-    emitTo<E extends EventName>(userIds: Iterable<string>, event: E, data: ServerEvents[E], skip?: (c: Connection) => boolean) {
+    /**
+     * Emits to every local connection of `userIds`, skipping those `skip` returns true for.
+     * `committedAt`: when the change was committed, for the observers (delivery latency).
+     */
+    emitTo<E extends EventName>(userIds: Iterable<string>, event: E, data: ServerEvents[E], skip?: (c: Connection) => boolean, committedAt?: number) {
       // One list, split by gateway only when gateways mix: nearly every event goes to one,
       // and a Map with a list per gateway for each event was about 2% of what the server
       // allocated under load (issue 9).
@@ -104,14 +111,14 @@ export function createHub() {
       else for (const userId of userIds) gather(found, byUser.get(userId), skip);
       const { list, gateway, mixed } = found;
       if (gateway === null) return;
-      if (!mixed) return send(gateway, list, event, data);
+      if (!mixed) return send(gateway, list, event, data, committedAt);
       const byGateway = new Map<GatewayName, Connection[]>();
       for (const c of list) {
         const of = byGateway.get(c.gateway);
         if (of) of.push(c);
         else byGateway.set(c.gateway, [c]);
       }
-      for (const [g, connections] of byGateway) send(g, connections, event, data);
+      for (const [g, connections] of byGateway) send(g, connections, event, data, committedAt);
     },
   };
 }

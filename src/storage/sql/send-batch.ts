@@ -32,9 +32,9 @@ export function sendBatchParams(messages: Message[]): unknown[] {
     col((m) => m.clientMsgId),
     col((m) => m.id),
     col((m) => m.body),
-    col((m) => JSON.stringify(m.attachments)),
+    col((m) => (m.attachments.length ? JSON.stringify(m.attachments) : '[]')),
     col((m) => m.replyTo),
-    col((m) => JSON.stringify(m.mentions)),
+    col((m) => (m.mentions.length ? JSON.stringify(m.mentions) : '[]')),
     col((m) => m.createdAt),
   ];
 }
