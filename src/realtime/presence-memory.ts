@@ -79,6 +79,13 @@ export function createMemoryPresence(): PresenceStore {
       }
       return out;
     },
+    async allConnected(userIds) {
+      for (const id of userIds) {
+        const r = users.get(id);
+        if (!r || !live(r)) return false;
+      }
+      return true;
+    },
     async sweep(staleBefore, now) {
       const gone: string[] = [];
       for (const r of users.values()) {

@@ -99,6 +99,11 @@ export function createRedisPresence(client: RedisClient, prefix: string): Presen
       const counts = await Promise.all(userIds.map((userId) => client.zCard(k.conns(userId))));
       return new Set(userIds.filter((_, i) => counts[i]! > 0));
     },
+    async allConnected(userIds) {
+      const ids = [...new Set(userIds)];
+      const counts = await Promise.all(ids.map((userId) => client.zCard(k.conns(userId))));
+      return counts.every((n) => n > 0);
+    },
     async sweep(staleBefore, now) {
       return (await SWEEP(client, [k.expiry, k.online], [staleBefore, new Date(now).toISOString(), p, SWEEP_BATCH])) as string[];
     },

@@ -34,6 +34,12 @@ export interface PresenceStore {
    * others): asked for every recipient of every message, so it reads no records.
    */
   connected(userIds: string[]): Promise<Set<string>>;
+  /**
+   * Whether every one of `userIds` (repeats allowed) has a live connection: the notification
+   * dispatcher asks it of every recipient of a drain's messages, and under load the answer
+   * is nearly always yes.
+   */
+  allConnected(userIds: Iterable<string>): Promise<boolean>;
   /** Drops connections silent since before `staleBefore`; returns the users left with none. */
   sweep(staleBefore: number, now: number): Promise<string[]>;
   /** Users whose custom status expired by `now` (cleared as a side effect). */

@@ -123,10 +123,11 @@ export function notifyDispatcher(deps: ServiceDeps & { presence: PresenceStore; 
     if (!peek || peek.outbox || peek.mentions) return null;
     if (peek.count === 0) return false;
     const members = await membersOf(peek.senders.map((s) => s.conversationId));
-    const everyone = new Set<string>();
-    for (const set of members.values()) for (const userId of set) everyone.add(userId);
-    const online = await deps.presence.connected([...everyone]);
-    for (const s of peek.senders) for (const userId of members.get(s.conversationId)!) if (userId !== s.senderId && !online.has(userId)) return null;
+    // Everyone a message was for: its conversation's members but its sender, repeats and all
+    // (a Set of them and one of those online were 1.8% of the server's thread under load).
+    const recipients: string[] = [];
+    for (const s of peek.senders) for (const userId of members.get(s.conversationId)!) if (userId !== s.senderId) recipients.push(userId);
+    if (!(await deps.presence.allConnected(recipients))) return null;
     // Not moved: another drain took these messages first; look again from where it got to.
     return (await store.notifyWork.advanceMessages(peek.pos, peek.lastPos)) ? peek.more : true;
   }

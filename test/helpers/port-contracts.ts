@@ -109,6 +109,9 @@ export function presenceContract(name: string, make: () => Promise<Pair<Presence
       assert.deepEqual(Object.keys((await b.get([u]))[0]!.connections).sort(), ['laptop', 'phone']);
       const nobody = id('nobody');
       assert.deepEqual([...(await a.connected([nobody, u]))], [u]);
+      assert.equal(await b.allConnected([u, u]), true, 'every one online, repeats and all');
+      assert.equal(await b.allConnected([u, nobody]), false, 'one offline is enough');
+      assert.equal(await b.allConnected([]), true);
       assert.equal(await a.disconnect(u, 'phone', 1002), false);
       assert.equal(await a.disconnect(u, 'phone', 1002), false, 'a second disconnect changes nothing');
       const [still] = await a.get([u]);
@@ -117,6 +120,7 @@ export function presenceContract(name: string, make: () => Promise<Pair<Presence
       const [gone] = await a.get([u]);
       assert.deepEqual(gone!.connections, {});
       assert.deepEqual([...(await b.connected([u, nobody]))], [], 'offline once the last connection goes');
+      assert.equal(await a.allConnected(new Set([u])), false);
       assert.equal(gone!.lastSeenAt, new Date(5000).toISOString());
       const [unknown] = await a.get([nobody]);
       assert.deepEqual({ ...unknown, userId: 'x' }, { userId: 'x', connections: {}, chosen: 'online', customStatus: null, lastSeenAt: null });
