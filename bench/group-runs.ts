@@ -10,7 +10,7 @@ import { adminCall, createGroup, deliveryIdle, type ServerProcess, startParley, 
 import { benchFcm } from './fcm.ts';
 import { type SendPath, sendPathLine, sendPathSnapshot } from './send-path.ts';
 import { STALL_MS, type Stalls, watchStalls } from './stall-probe.ts';
-import { cpuLine, dbLine, fmt, kernelLine, type Point, rssLine } from './stats.ts';
+import { baselineLabel, cpuLine, dbLine, fmt, kernelLine, type Point, rssLine, sideBySideLine } from './stats.ts';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -105,94 +105,157 @@ async function measure(target: Target, step: (meter: { start(): Promise<void>; s
 
 const sustainable = (r: LoadResult, p99LimitMs: number) => r.lost === 0 && Object.keys(r.refused).length === 0 && r.latency.p99 <= p99LimitMs;
 
-export async function groupRun(name: string, ctx: RunContext, open: () => Promise<Target>) {
+/** A target set up for the load: its clients connected, the load generator wired to them. */
+interface Loaded {
+  /** The run's name as printed and in the summary (a baseline's says so). */
+  label: string;
+  target: Target;
+  clients: BenchClient[];
+  gen: ReturnType<typeof loadGenerator>;
+  idle: number | null;
+  connected: number | null;
+  peak: number;
+}
+
+async function load(label: string, k: Knobs, target: Target): Promise<Loaded> {
+  await sleep(2000);
+  const idle = rssMb(target.server.pid);
+  const users = Array.from({ length: k.clients }, (_, i) => `bench-${i}`);
+  const layout: string[][] = [];
+  for (let i = 0; i < users.length; i += k.group) layout.push(users.slice(i, i + k.group));
+  // Members who never connect (BENCH_OFFLINE) are in the groups only: the notification work they make is measured.
+  const offline = layout.map((_, i) => Array.from({ length: k.offline }, (_, j) => `bench-offline-${i}-${j}`));
+  const conversations = await target.groups(layout.map((g, i) => [...g, ...offline[i]!]));
+  if (k.offlineDevices !== 'none' && target.device) for (const user of offline.flat()) await target.device(user);
+  // The first `senders` share of each group sends.
+  const sendersPerGroup = Math.max(1, Math.round(k.group * k.senders));
+  const clients = await connectAll(k.clients, (i) => target.connect(users[i]!, conversations[Math.floor(i / k.group)]!));
+  const members: Member[] = clients.map((client, i) => ({ client, conversationId: conversations[Math.floor(i / k.group)]!, sender: i % k.group < sendersPerGroup }));
+  await target.settled();
+  const connected = rssMb(target.server.pid);
+  const gen = loadGenerator(members, { groupSize: k.group, bodyBytes: k.bodyBytes, warmupSeconds: k.warmupSeconds, seconds: k.seconds });
+  return { label, target, clients, gen, idle, connected, peak: 0 };
+}
+
+type Measured = Awaited<ReturnType<typeof measure>>;
+
+/** Prints one side's measurement of one rate; its point for the summary. */
+function report(ctx: RunContext, side: Loaded, m: Measured, rate: number, key: string): Point {
+  side.peak = Math.max(side.peak, m.peak);
+  const name = side.label;
+  const r = m.load;
+  const perSec = r.delivered / r.seconds;
+  const relay = ctx.relayAt(key);
+  ctx.print(
+    `${name} at ${rate} msg/s: ${fmt(perSec, 0)} deliveries/s${relay ? ` (${fmt(perSec / relay.deliveriesPerSec, 2)} of the relay)` : ''}, latency ms p50 ${fmt(r.latency.p50)} p95 ${fmt(r.latency.p95)} p99 ${fmt(r.latency.p99)} max ${fmt(r.latency.max)}`,
+  );
+  ctx.print(
+    `  sent ${r.sent}, acked ${r.acked}, refused ${describeRefused(r.refused)}; deliveries expected ${r.expected}, delivered ${r.delivered}, lost ${r.lost}, duplicates ${r.duplicates}`,
+  );
+  ctx.print(`  out of order: per conversation ${r.outOfOrderConversation}, per sender ${r.outOfOrderSender}, seqs taken out of send order ${r.seqsOutOfSendOrder}`);
+  ctx.print(
+    `  machine stalls (an idle probe thread's timer ${STALL_MS} ms or more late: no thread got a turn): ${m.stalls.count}` +
+      (m.stalls.count ? `, longest ${fmt(m.stalls.longestMs, 0)} ms; one such stall can move p99 on its own` : ''),
+  );
+  // Only where something is missing: the relay's seqs are not per conversation, so its "gaps" mean nothing.
+  if (r.lost || r.dropped || r.syncRequired) {
+    ctx.print(
+      `  recoverable by sync: seq gaps seen ${r.gaps}, connections dropped by the server ${r.dropped}, sync:required received ${r.syncRequired} (bench clients do not sync, so what these missed counts as lost)`,
+    );
+  }
+  ctx.print(cpuLine(m, r.delivered, relay?.serverUsPerDelivery ?? null));
+  if (m.kernel) ctx.print(kernelLine(m.kernel.server, m.kernel.pg, r.delivered));
+  ctx.print(
+    `  load generator (the bench's own process, on the same cores${ctx.knobs.baselineDir ? ', driving both sides' : ''}): ${r.delivered ? fmt((m.generatorSeconds * 1e6) / r.delivered) : '-'} µs per delivery, its thread ${fmt(m.generatorLoop * 100, 0)}% busy (where it times sends and deliveries); the machine's cores ${fmt(m.machine.busy * 100, 0)}% busy (${fmt(m.machine.stolen * 100, 0)}% of the time stolen by the host: the virtual cores waiting for a physical one)`,
+  );
+  const dbl = dbLine(m.db, r.acked);
+  if (dbl) ctx.print(dbl);
+  if (m.sendPath) ctx.print(m.sendPath);
+  const us = (s: number | null) => (s === null || r.delivered === 0 ? null : (s * 1e6) / r.delivered);
+  return {
+    run: name,
+    key,
+    rate: key === 'find' ? `max ${rate}` : rate,
+    deliveriesPerSec: perSec,
+    p50: r.latency.p50,
+    p99: r.latency.p99,
+    lost: r.lost,
+    duplicates: r.duplicates,
+    outOfOrder: `${r.outOfOrderConversation}/${r.outOfOrderSender}/${r.seqsOutOfSendOrder}`,
+    serverUsPerDelivery: us(m.serverSeconds),
+    pgUsPerDelivery: us(m.pgSeconds),
+    rssIdleMb: side.idle,
+    stalls: m.stalls,
+    stolen: m.machine.stolen,
+    generatorBusy: m.generatorLoop,
+  };
+}
+
+/** After the load: the clients gone, each side's RSS then and `settleSeconds` later, its top statements. */
+async function wind(ctx: RunContext, sides: Loaded[], points: Point[][]) {
+  for (const side of sides) for (const c of side.clients) c.close();
+  await sleep(1000);
+  const after = sides.map((side) => rssMb(side.target.server.pid));
+  await sleep(ctx.knobs.settleSeconds * 1000);
+  for (const [i, side] of sides.entries()) {
+    const { target } = side;
+    const settled = rssMb(target.server.pid);
+    if (sides.length > 1) ctx.print(`${side.label}:`);
+    ctx.print(rssLine({ idle: side.idle, connected: side.connected, peak: side.peak, after: after[i]!, settled, settleSeconds: ctx.knobs.settleSeconds }));
+    for (const p of points[i]!) ctx.point({ ...p, rssSettledMb: settled });
+    if (target.db && ctx.knobs.statements) {
+      const top = await target.db.topStatements(ctx.knobs.statements);
+      if (top.length) ctx.print(`  top statements (pg_stat_statements, last rate):`);
+      for (const s of top) ctx.print(`    ${fmt(s.totalMs, 0)} ms (planning ${fmt(s.planMs, 0)})  ${s.calls} calls (longest ${fmt(s.maxMs, 1)} ms)  ${s.rows} rows  ${s.query.slice(0, 160)}`);
+    }
+  }
+}
+
+let sideBySideRuns = 0;
+
+/**
+ * One group run: `open(dir)` starts the server of a checkout. With BENCH_BASELINE (Parley's
+ * runs, `sideBySide`), the baseline checkout's server runs beside this one's, set up alike,
+ * and each rate loads both at once, each with the full load and a load generator of its
+ * own: both sides meet the same moment of the machine, where runs one after another met
+ * different ones (this machine's relay ran 7.8 to 16.8 µs a delivery across one sitting).
+ */
+export async function groupRun(name: string, ctx: RunContext, open: (dir: string) => Promise<Target>, opts: { sideBySide?: boolean } = {}) {
   const { knobs: k } = ctx;
-  const target = await open();
+  const baseline = opts.sideBySide ? k.baselineDir : null;
+  if (baseline && k.rates.includes('find')) throw new Error('BENCH_BASELINE measures fixed rates side by side: BENCH_RATE=find searches one server at a time');
+  // Which side goes first (opened, set up, its load generator's timers first in each turn)
+  // alternates from one side-by-side run to the next, so that neither checkout always has it.
+  const order = [{ dir: k.serverDir, label: name }, ...(baseline ? [{ dir: baseline, label: baselineLabel(name) }] : [])];
+  if (baseline && sideBySideRuns++ % 2 === 1) order.reverse();
+  const targets: Target[] = [];
+  const sides: Loaded[] = [];
   try {
-    await sleep(2000);
-    const idle = rssMb(target.server.pid);
-    const users = Array.from({ length: k.clients }, (_, i) => `bench-${i}`);
-    const layout: string[][] = [];
-    for (let i = 0; i < users.length; i += k.group) layout.push(users.slice(i, i + k.group));
-    // Members who never connect (BENCH_OFFLINE) are in the groups only: the notification work they make is measured.
-    const offline = layout.map((_, i) => Array.from({ length: k.offline }, (_, j) => `bench-offline-${i}-${j}`));
-    const conversations = await target.groups(layout.map((g, i) => [...g, ...offline[i]!]));
-    if (k.offlineDevices !== 'none' && target.device) for (const user of offline.flat()) await target.device(user);
-    // The first `senders` share of each group sends.
-    const sendersPerGroup = Math.max(1, Math.round(k.group * k.senders));
-    const clients = await connectAll(k.clients, (i) => target.connect(users[i]!, conversations[Math.floor(i / k.group)]!));
-    const members: Member[] = clients.map((client, i) => ({ client, conversationId: conversations[Math.floor(i / k.group)]!, sender: i % k.group < sendersPerGroup }));
-    await target.settled();
-    const connected = rssMb(target.server.pid);
-    const gen = loadGenerator(members, { groupSize: k.group, bodyBytes: k.bodyBytes, warmupSeconds: k.warmupSeconds, seconds: k.seconds });
-    let peak = 0;
-
-    const report = async (rate: number, key: string): Promise<{ r: LoadResult; point: Point }> => {
-      const m = await measure(target, (meter) => gen.step(rate, meter));
-      peak = Math.max(peak, m.peak);
-      const r = m.load;
-      const perSec = r.delivered / r.seconds;
-      const relay = ctx.relayAt(key);
-      ctx.print(
-        `${name} at ${rate} msg/s: ${fmt(perSec, 0)} deliveries/s${relay ? ` (${fmt(perSec / relay.deliveriesPerSec, 2)} of the relay)` : ''}, latency ms p50 ${fmt(r.latency.p50)} p95 ${fmt(r.latency.p95)} p99 ${fmt(r.latency.p99)} max ${fmt(r.latency.max)}`,
-      );
-      ctx.print(
-        `  sent ${r.sent}, acked ${r.acked}, refused ${describeRefused(r.refused)}; deliveries expected ${r.expected}, delivered ${r.delivered}, lost ${r.lost}, duplicates ${r.duplicates}`,
-      );
-      ctx.print(`  out of order: per conversation ${r.outOfOrderConversation}, per sender ${r.outOfOrderSender}, seqs taken out of send order ${r.seqsOutOfSendOrder}`);
-      ctx.print(
-        `  machine stalls (an idle probe thread's timer ${STALL_MS} ms or more late: no thread got a turn): ${m.stalls.count}` +
-          (m.stalls.count ? `, longest ${fmt(m.stalls.longestMs, 0)} ms; one such stall can move p99 on its own` : ''),
-      );
-      // Only where something is missing: the relay's seqs are not per conversation, so its "gaps" mean nothing.
-      if (r.lost || r.dropped || r.syncRequired) {
-        ctx.print(
-          `  recoverable by sync: seq gaps seen ${r.gaps}, connections dropped by the server ${r.dropped}, sync:required received ${r.syncRequired} (bench clients do not sync, so what these missed counts as lost)`,
-        );
-      }
-      ctx.print(cpuLine(m, r.delivered, relay?.serverUsPerDelivery ?? null));
-      if (m.kernel) ctx.print(kernelLine(m.kernel.server, m.kernel.pg, r.delivered));
-      ctx.print(
-        `  load generator (the bench's own process, on the same cores): ${r.delivered ? fmt((m.generatorSeconds * 1e6) / r.delivered) : '-'} µs per delivery, its thread ${fmt(m.generatorLoop * 100, 0)}% busy (where it times sends and deliveries); the machine's cores ${fmt(m.machine.busy * 100, 0)}% busy (${fmt(m.machine.stolen * 100, 0)}% of the time stolen by the host: the virtual cores waiting for a physical one)`,
-      );
-      const dbl = dbLine(m.db, r.acked);
-      if (dbl) ctx.print(dbl);
-      if (m.sendPath) ctx.print(m.sendPath);
-      const us = (s: number | null) => (s === null || r.delivered === 0 ? null : (s * 1e6) / r.delivered);
-      const point: Point = {
-        run: name,
-        key,
-        rate: key === 'find' ? `max ${rate}` : rate,
-        deliveriesPerSec: perSec,
-        p50: r.latency.p50,
-        p99: r.latency.p99,
-        lost: r.lost,
-        duplicates: r.duplicates,
-        outOfOrder: `${r.outOfOrderConversation}/${r.outOfOrderSender}/${r.seqsOutOfSendOrder}`,
-        serverUsPerDelivery: us(m.serverSeconds),
-        pgUsPerDelivery: us(m.pgSeconds),
-        rssIdleMb: idle,
-        stalls: m.stalls,
-        stolen: m.machine.stolen,
-        generatorBusy: m.generatorLoop,
-      };
-      return { r, point };
-    };
-
-    const points: Point[] = [];
+    for (const { dir } of order) targets.push(await open(dir));
+    // Set up one after the other: a side's setup (group invites, their notification work) is not measured.
+    for (const [i, target] of targets.entries()) sides.push(await load(order[i]!.label, k, target));
+    const points: Point[][] = sides.map(() => []);
     for (const key of k.rates) {
       if (key !== 'find') {
-        points.push((await report(Number(key), key)).point);
+        const rate = Number(key);
+        const measured = await Promise.all(sides.map((side) => measure(side.target, (meter) => side.gen.step(rate, meter))));
+        for (const [i, side] of sides.entries()) points[i]!.push(report(ctx, side, measured[i]!, rate, key));
+        if (baseline) {
+          const [mine, theirs] = order[0]!.label === name ? [points[0]!, points[1]!] : [points[1]!, points[0]!];
+          ctx.print(sideBySideLine(mine.at(-1)!, theirs.at(-1)!));
+        }
         continue;
       }
       // The highest rate kept up with: up by half while it holds, then halve the gap.
+      const side = sides[0]!;
       let lo = 0;
       let hi = Number.POSITIVE_INFINITY;
       let rate = 500;
       let best: Point | null = null;
       for (let i = 0; i < k.findSteps; i++) {
-        const { r, point } = await report(rate, 'find');
-        if (sustainable(r, k.p99LimitMs)) {
+        const m = await measure(side.target, (meter) => side.gen.step(rate, meter));
+        const point = report(ctx, side, m, rate, 'find');
+        if (sustainable(m.load, k.p99LimitMs)) {
           lo = rate;
           best = point;
         } else hi = rate;
@@ -204,23 +267,11 @@ export async function groupRun(name: string, ctx: RunContext, open: () => Promis
         best.rate = `at least ${lo}`;
         ctx.print(`  ${name}: every rate tried was kept up with; the ceiling is above ${lo} msg/s (raise BENCH_FIND_STEPS)`);
       }
-      if (best) points.push(best);
+      if (best) points[0]!.push(best);
     }
-
-    for (const c of clients) c.close();
-    await sleep(1000);
-    const after = rssMb(target.server.pid);
-    await sleep(k.settleSeconds * 1000);
-    const settled = rssMb(target.server.pid);
-    ctx.print(rssLine({ idle, connected, peak, after, settled, settleSeconds: k.settleSeconds }));
-    for (const p of points) ctx.point({ ...p, rssSettledMb: settled });
-    if (target.db && k.statements) {
-      const top = await target.db.topStatements(k.statements);
-      if (top.length) ctx.print(`  top statements (pg_stat_statements, last rate):`);
-      for (const s of top) ctx.print(`    ${fmt(s.totalMs, 0)} ms (planning ${fmt(s.planMs, 0)})  ${s.calls} calls (longest ${fmt(s.maxMs, 1)} ms)  ${s.rows} rows  ${s.query.slice(0, 160)}`);
-    }
+    await wind(ctx, sides, points);
   } finally {
-    await target.close();
+    for (const target of targets) await target.close();
   }
 }
 
@@ -299,12 +350,15 @@ export function parleyRun(store: 'embedded' | 'postgres', gateway: Gateway, conn
     what: `Parley ${store === 'embedded' ? 'embedded (PGlite)' : 'on PostgreSQL'}, ${LABELS[gateway]}`,
     applies: (k: Knobs) => k.gateways.includes(gateway) && (store === 'embedded' || k.databaseUrl !== null),
     run: (ctx) =>
-      groupRun(name, ctx, async () => {
+      groupRun(
+        name,
+        ctx,
+        async (dir) => {
         const db = store === 'postgres' ? await openBenchDatabase(ctx.knobs.databaseUrl!) : null;
         const fcm = ctx.knobs.offlineDevices === 'served' ? await benchFcm() : null;
         let server: ServerProcess;
         try {
-          server = await startParley(name.replace(':', '-'), db?.url ?? null, fcm?.env ?? {});
+          server = await startParley(name.replace(':', '-'), db?.url ?? null, fcm?.env ?? {}, dir);
         } catch (err) {
           await db?.close();
           await fcm?.close();
@@ -324,7 +378,9 @@ export function parleyRun(store: 'embedded' | 'postgres', gateway: Gateway, conn
             await fcm?.close();
           },
         };
-      }),
+        },
+        { sideBySide: true },
+      ),
   };
 }
 

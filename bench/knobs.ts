@@ -76,6 +76,12 @@ export const knobs = Object.freeze({
   /** The Parley checkout whose server is measured (before/after comparisons use one bench). */
   serverDir: path.resolve(process.env.BENCH_SERVER_DIR || path.join(import.meta.dirname, '..')),
   /**
+   * Another checkout whose server each Parley group run measures beside `serverDir`'s, at
+   * the same time, each under the full load with a PostgreSQL (or data dir) of its own: a
+   * before and after that the machine's drift reaches on both sides alike.
+   */
+  baselineDir: process.env.BENCH_BASELINE ? path.resolve(process.env.BENCH_BASELINE) : null,
+  /**
    * How Parley's server runs: `dist`, the compiled bundle `npm start` runs (built here when
    * its sources changed), or `tsx`, the TypeScript sources through tsx's loader, as the tests
    * run them (a checkout without scripts/build-server.mjs always runs this way).

@@ -7,7 +7,7 @@ import { groupRuns } from './group-runs.ts';
 import { knobs } from './knobs.ts';
 import { pushFanoutRuns } from './push-fanout.ts';
 import type { BenchRun, RunContext } from './registry.ts';
-import { mediansTable, type Point, relayKey, summaryTable } from './stats.ts';
+import { mediansTable, type Point, relayKey, sideBySideTable, summaryTable } from './stats.ts';
 
 /** Every run, in the order they go; a new file of runs adds one entry here. */
 const RUNS: BenchRun[] = [...groupRuns, ...graphqlRuns, ...fanoutRuns, ...pushFanoutRuns, ...clusterRuns];
@@ -49,4 +49,6 @@ for (; round <= knobs.repeat; round++) {
 }
 if (points.length) console.log(summaryTable(points, relay));
 if (knobs.repeat > 1 && points.length) console.log(`\nMedians over the rounds (each round's ratio to its own relay):\n\n${mediansTable(points, relay)}`);
+const sideBySide = sideBySideTable(points);
+if (sideBySide) console.log(`\nSide by side with ${knobs.baselineDir} (each round's difference between the two sides of that round):\n\n${sideBySide}`);
 process.exit(failed ? 1 : 0);

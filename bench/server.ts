@@ -97,8 +97,8 @@ export const startSocketIoRelay = async () => startNode(BENCH_ROOT, await refere
  * created at run time in a call that defines its `name` (each closure then carries a
  * property store of its own), and runs a loader thread.
  */
-async function serverEntry(): Promise<string[]> {
-  const builder = path.join(knobs.serverDir, 'scripts', 'build-server.mjs');
+async function serverEntry(dir: string): Promise<string[]> {
+  const builder = path.join(dir, 'scripts', 'build-server.mjs');
   if (knobs.serverBuild === 'tsx' || !fs.existsSync(builder)) return ['--import', 'tsx', 'src/main.ts'];
   const { buildServer } = (await import(builder)) as { buildServer(o: { ifStale: boolean; quiet: boolean }): Promise<boolean> };
   await buildServer({ ifStale: true, quiet: true });
@@ -106,10 +106,10 @@ async function serverEntry(): Promise<string[]> {
 }
 
 /**
- * Parley from `knobs.serverDir` (this checkout, or another for before/after), embedded in a
- * fresh data dir unless `databaseUrl` is given. `name` names its CPU profile.
+ * Parley from `dir` (this checkout, or another for before/after), embedded in a fresh data
+ * dir unless `databaseUrl` is given. `name` names its CPU profile.
  */
-export async function startParley(name: string, databaseUrl: string | null, extraEnv: Record<string, string> = {}): Promise<ServerProcess> {
+export async function startParley(name: string, databaseUrl: string | null, extraEnv: Record<string, string> = {}, dir = knobs.serverDir): Promise<ServerProcess> {
   const dataDir = databaseUrl ? null : fs.mkdtempSync(path.join(os.tmpdir(), 'parley-bench-'));
   const profile = knobs.profileDir ? ['--cpu-prof', `--cpu-prof-dir=${path.join(knobs.profileDir, name)}`] : [];
   const env: Record<string, string> = {
@@ -122,7 +122,7 @@ export async function startParley(name: string, databaseUrl: string | null, extr
     ...extraEnv,
   };
   try {
-    const server = await startNode(knobs.serverDir, [...profile, ...knobs.serverArgs, ...(await serverEntry())], env, '/ready');
+    const server = await startNode(dir, [...profile, ...knobs.serverArgs, ...(await serverEntry(dir))], env, '/ready');
     return {
       ...server,
       async stop() {

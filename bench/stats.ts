@@ -144,6 +144,45 @@ export function mediansTable(points: Point[], relay: Map<string, Point>): string
   return [head, `|${'---|'.repeat(11)}`, ...rows].join('\n');
 }
 
+/** The name a baseline's figures go under when it runs side by side with this checkout (BENCH_BASELINE). */
+export const baselineLabel = (run: string) => `${run} (baseline)`;
+
+const total = (p: Point) => (p.serverUsPerDelivery === null ? null : p.serverUsPerDelivery + (p.pgUsPerDelivery ?? 0));
+const delta = (x: number | null, base: number | null) =>
+  x === null || base === null ? '-' : `${fmt(base)} → ${fmt(x)} (${x >= base ? '+' : ''}${fmt(x - base)}, ${x >= base ? '+' : ''}${fmt(((x - base) / base) * 100, 1)}%)`;
+
+/** One rate measured side by side: the baseline's CPU per delivery, then this checkout's. */
+export function sideBySideLine(p: Point, base: Point): string {
+  return `  side by side, baseline → this checkout, µs per delivery: server ${delta(p.serverUsPerDelivery, base.serverUsPerDelivery)}, PostgreSQL ${delta(p.pgUsPerDelivery, base.pgUsPerDelivery)}, total ${delta(total(p), total(base))}`;
+}
+
+/**
+ * With BENCH_BASELINE: per run and rate, this checkout against the baseline measured beside
+ * it, round by round (the two sides of a round met the same machine), and the median of
+ * the differences.
+ */
+export function sideBySideTable(points: Point[]): string | null {
+  const rows: string[] = [];
+  const keys = new Set(points.filter((p) => points.some((b) => b.run === baselineLabel(p.run))).map((p) => `${p.run}\n${p.key}`));
+  for (const k of keys) {
+    const [run, key] = k.split('\n') as [string, string];
+    const pairs = points
+      .filter((p) => p.run === run && p.key === key)
+      .map((p) => ({ p, base: points.find((b) => b.run === baselineLabel(run) && b.key === key && (b.round ?? 1) === (p.round ?? 1)) }))
+      .filter((x): x is { p: Point; base: Point } => x.base !== undefined);
+    const diff = (f: (p: Point) => number | null) => pairs.map(({ p, base }) => (f(p) === null || f(base) === null ? null : f(p)! - f(base)!));
+    const figure = (f: (p: Point) => number | null) => {
+      const d = diff(f).filter((x): x is number => x !== null);
+      return `${fmt(median(pairs.map(({ base }) => f(base))))} → ${fmt(median(pairs.map(({ p }) => f(p))))} | ${d.length ? `${median(d)! >= 0 ? '+' : ''}${fmt(median(d))}` : '-'} | ${d.filter((x) => x < 0).length} of ${d.length}`;
+    };
+    rows.push(`| ${run} | ${pairs[0]?.p.rate ?? key} | ${pairs.length} | ${figure((p) => p.serverUsPerDelivery)} | ${figure((p) => p.pgUsPerDelivery)} | ${figure(total)} |`);
+  }
+  if (!rows.length) return null;
+  const head =
+    '| run | rate (msg/s) | rounds | server µs/delivery, baseline → this (medians) | median difference | lower in | PG µs/delivery | median difference | lower in | total | median difference | lower in |';
+  return [head, `|${'---|'.repeat(12)}`, ...rows].join('\n');
+}
+
 /** The median wall time of `calls` calls of `fn`, one after another, in ms (bench:unread, bench:members). */
 export async function medianMs(calls: number, fn: () => Promise<unknown>): Promise<number> {
   const ms: number[] = [];
