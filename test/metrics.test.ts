@@ -81,6 +81,7 @@ describe('/metrics', () => {
     const latency = new TalliedHistogram('x_latency_seconds', 'A test histogram', [0.001, 0.01, 0.1], 'gateway', registry);
     for (const v of [0.0005, 0.001, 0.05, 3]) latency.of('ws').observe(v);
     latency.of('socketio').observe(0.02);
+    latency.of('socketio').observe(Number.NaN);
     const text = await registry.metrics();
     assert.deepEqual(checkMetrics(text), []);
     const lines = text.split('\n').filter((l) => l.startsWith('x_latency_seconds'));

@@ -11,6 +11,8 @@ export class Tally {
   }
 
   observe(value: number) {
+    // A value that is no number would make the sum NaN for good (prom-client throws instead).
+    if (!Number.isFinite(value)) return;
     const bounds = this.bounds;
     let i = 0;
     while (i < bounds.length && value > bounds[i]!) i++;
