@@ -56,6 +56,9 @@ export function createRedisPresence(client: RedisClient, prefix: string): Presen
   const p = `${prefix}{presence}:`;
   const k = { conns: (u: string) => `${p}pc:${u}`, status: (u: string) => `${p}ps:${u}`, expiry: `${p}pexp`, online: `${p}online`, custom: `${p}cexp` };
 
+  /** Each user's live connections, one ZCARD per user sent together (node-redis pipelines the commands of one tick). */
+  const connectionCounts = (userIds: string[]) => Promise.all(userIds.map((userId) => client.zCard(k.conns(userId))));
+
   const connect = async (userId: string, connectionId: string, now: number) =>
     (await CONNECT(client, [k.conns(userId), k.expiry, k.online], [userId, connectionId, now])) === 1;
 
@@ -95,14 +98,11 @@ export function createRedisPresence(client: RedisClient, prefix: string): Presen
       );
     },
     async connected(userIds) {
-      // One ZCARD per user, sent together (node-redis pipelines commands of one tick).
-      const counts = await Promise.all(userIds.map((userId) => client.zCard(k.conns(userId))));
+      const counts = await connectionCounts(userIds);
       return new Set(userIds.filter((_, i) => counts[i]! > 0));
     },
     async allConnected(userIds) {
-      const ids = [...new Set(userIds)];
-      const counts = await Promise.all(ids.map((userId) => client.zCard(k.conns(userId))));
-      return counts.every((n) => n > 0);
+      return (await connectionCounts([...new Set(userIds)])).every((n) => n > 0);
     },
     async sweep(staleBefore, now) {
       return (await SWEEP(client, [k.expiry, k.online], [staleBefore, new Date(now).toISOString(), p, SWEEP_BATCH])) as string[];

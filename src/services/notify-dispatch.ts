@@ -260,7 +260,6 @@ export function notifyDispatcher(deps: ServiceDeps & { presence: PresenceStore; 
   let running: Promise<void> | null = null;
   let again = false;
   let timer: NodeJS.Timeout | null = null;
-  let waiters: { resolve: () => void; reject: (e: unknown) => void }[] = [];
   /** Told if the drain nudged for fails (see nudge). */
   let nudgedBy: ((err: unknown) => void) | null = null;
   /** Once stopping, no transaction starts after this instant (ms since epoch). */
@@ -285,41 +284,23 @@ export function notifyDispatcher(deps: ServiceDeps & { presence: PresenceStore; 
     return running;
   }
 
-  /** Runs the drain the timer was waiting for, settling everyone who poked. */
+  /** Runs the drain the timer was waiting for; a failure goes to whoever nudged for it. */
   function fire(): Promise<void> {
     if (timer) clearTimeout(timer);
     timer = null;
-    const settled = waiters;
-    waiters = [];
     const report = nudgedBy;
     nudgedBy = null;
     const done = drainAll();
-    done.then(
-      () => {
-        for (const w of settled) w.resolve();
-      },
-      (err) => {
-        for (const w of settled) w.reject(err);
-        report?.(err);
-      },
-    );
+    done.catch((err: unknown) => report?.(err));
     return done;
   }
 
   /**
-   * Drains soon: pokes within DRAIN_DELAY_MS share one drain, so under load one
-   * transaction handles many messages instead of one each.
-   */
-  function poke(): Promise<void> {
-    const p = new Promise<void>((resolve, reject) => waiters.push({ resolve, reject }));
-    timer ??= setTimeout(fire, DRAIN_DELAY_MS);
-    return p;
-  }
-
-  /**
-   * poke() for a caller that does not wait: the delivery worker's, once per message sent.
-   * No promise and waiter of its own (under load a poke's were a fiftieth of the server's
-   * allocations, each settled by a microtask); a failed drain goes to `onError`.
+   * Drains soon: nudges within DRAIN_DELAY_MS share one drain, so under load one
+   * transaction handles many messages instead of one each. The delivery worker nudges once
+   * per message sent, so this makes no promise of its own (a promise and a waiter per
+   * message were a fiftieth of the server's allocations under load); a failed drain goes to
+   * `onError`.
    */
   function nudge(onError: (err: unknown) => void): void {
     nudgedBy = onError;
@@ -340,7 +321,7 @@ export function notifyDispatcher(deps: ServiceDeps & { presence: PresenceStore; 
     await fire().catch(() => {});
   }
 
-  return { poke, nudge, flush, stop, drainOnce };
+  return { nudge, flush, stop, drainOnce };
 }
 
 export type NotifyDispatcher = ReturnType<typeof notifyDispatcher>;
