@@ -4,7 +4,7 @@ import { type BenchClient, connectAll, socketIoClient, wsClient } from './client
 import type { Gateway, Knobs } from './knobs.ts';
 import { type LoadResult, loadGenerator, type Member } from './load.ts';
 import { type BenchDatabase, type DbCounters, deltaOf, openBenchDatabase } from './postgres.ts';
-import { cpuMeter, type KernelCounts, kernelMeter, machineBusy, rssMb, rssPeak } from './proc.ts';
+import { cpuMeter, helperThreadsMeter, type KernelCounts, kernelMeter, machineBusy, rssMb, rssPeak } from './proc.ts';
 import type { BenchRun, RunContext } from './registry.ts';
 import { adminCall, createGroup, deliveryIdle, type ServerProcess, startParley, startRelay, startSocketIoRelay, tokenFor } from './server.ts';
 import { benchFcm } from './fcm.ts';
@@ -45,6 +45,7 @@ async function measure(target: Target, step: (meter: { start(): Promise<void>; s
   const server = cpuMeter(() => target.pids?.() ?? [target.server.pid]);
   const pg = target.db ? cpuMeter(() => target.db!.pids()) : null;
   const serverKernel = kernelMeter(() => target.pids?.() ?? [target.server.pid]);
+  const serverHelpers = helperThreadsMeter(() => target.pids?.() ?? [target.server.pid]);
   const pgKernel = target.db ? kernelMeter(() => target.db!.pids()) : null;
   let kernel: KernelFigures | null = null;
   // The load generator shares the cores with the server: what it takes is what the server could not have.
@@ -60,6 +61,7 @@ async function measure(target: Target, step: (meter: { start(): Promise<void>; s
   let db: DbCounters | null = null;
   let serverSeconds: number | null = null;
   let serverSystemSeconds: number | null = null;
+  let serverHelperSeconds: number | null = null;
   let pgSeconds: number | null = null;
   let stopPeak = () => 0;
   let probe: ReturnType<typeof watchStalls> | null = null;
@@ -71,7 +73,7 @@ async function measure(target: Target, step: (meter: { start(): Promise<void>; s
       await target.db?.resetStatements();
       sendBefore = (await target.sendPath?.()) ?? null;
       before = (await target.db?.counters()) ?? null;
-      await Promise.all([server.start(), pg?.start(), generator.start(), serverKernel.start(), pgKernel?.start()]);
+      await Promise.all([server.start(), pg?.start(), generator.start(), serverKernel.start(), pgKernel?.start(), serverHelpers.start()]);
       busy.start();
       loopBefore = performance.eventLoopUtilization();
       stopPeak = rssPeak(target.server.pid);
@@ -80,19 +82,21 @@ async function measure(target: Target, step: (meter: { start(): Promise<void>; s
     async stop() {
       machine = busy.stop();
       generatorLoop = performance.eventLoopUtilization(loopBefore).utilization;
-      const [split, pgTotal, seen, gen, serverCalls, pgCalls] = await Promise.all([
+      const [split, pgTotal, seen, gen, serverCalls, pgCalls, helpers] = await Promise.all([
         server.split(),
         pg?.stop() ?? null,
         probe!.stop(),
         generator.stop(),
         serverKernel.stop(),
         pgKernel?.stop() ?? null,
+        serverHelpers.stop(),
       ]);
       kernel = { server: serverCalls, pg: pgCalls };
       generatorSeconds = gen;
       stalls = seen;
       serverSeconds = split.user + split.system;
       serverSystemSeconds = split.system;
+      serverHelperSeconds = helpers;
       pgSeconds = pgTotal;
       sendPath = sendPathLine(sendBefore, (await target.sendPath?.()) ?? null);
       // Backends report their counters about once a second.
@@ -100,7 +104,7 @@ async function measure(target: Target, step: (meter: { start(): Promise<void>; s
       db = before && target.db ? deltaOf(before, await target.db.counters()) : null;
     },
   });
-  return { load, serverSeconds, serverSystemSeconds, pgSeconds, generatorSeconds, generatorLoop, machine, db: db as DbCounters | null, sendPath, peak: stopPeak(), stalls, kernel: kernel as KernelFigures | null };
+  return { load, serverSeconds, serverSystemSeconds, serverHelperSeconds, pgSeconds, generatorSeconds, generatorLoop, machine, db: db as DbCounters | null, sendPath, peak: stopPeak(), stalls, kernel: kernel as KernelFigures | null };
 }
 
 const sustainable = (r: LoadResult, p99LimitMs: number) => r.lost === 0 && Object.keys(r.refused).length === 0 && r.latency.p99 <= p99LimitMs;

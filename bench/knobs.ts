@@ -54,7 +54,11 @@ export const knobs = Object.freeze({
   /** Messages a second, one or more rates (each measured in turn), or `find`: the highest rate kept up with. */
   rates: list('BENCH_RATE', '2222'),
   seconds: num('BENCH_SECONDS', 10),
-  warmupSeconds: num('BENCH_WARMUP_SECONDS', 2),
+  // Long enough for a fresh server to have compiled its hot paths: under the group runs' load
+  // Parley's V8 helper threads (its optimizing compiler) keep busy for about its first 10 s,
+  // code that runs once a batch getting hot last; the relay has little code to compile. A
+  // shorter warm-up measures part of that start-up cost as if it were the steady state.
+  warmupSeconds: num('BENCH_WARMUP_SECONDS', 10),
   bodyBytes: num('BENCH_BODY_BYTES', 100),
   /** After the load, how long to wait for the RSS "settled" reading. */
   settleSeconds: num('BENCH_SETTLE_SECONDS', 60),

@@ -9,8 +9,8 @@ export interface Cpu {
   system: number;
 }
 
-/** User and system CPU seconds of a process (threads included), or null when it is gone. */
-export function cpuSeconds(pid: number): Cpu | null {
+/** User and system CPU seconds of a process (threads included; or of one thread, as `<pid>/task/<tid>`), or null when it is gone. */
+export function cpuSeconds(pid: number | string): Cpu | null {
   try {
     const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
     // Fields after the command name (which may hold spaces): state is field 3, utime 14, stime 15.
@@ -66,9 +66,9 @@ function counterMeter<T extends Record<string, number>>(pids: () => Promise<numb
   };
 }
 
-/** CPU seconds of a set of processes between start() and stop(); processes born in between count whole. */
-export function cpuMeter(pids: () => Promise<number[]> | number[]) {
-  const meter = counterMeter(pids, cpuSeconds, { user: 0, system: 0 });
+/** CPU seconds of a set of processes (or, with `read`, of some of their threads) between start() and stop(); processes born in between count whole. */
+export function cpuMeter(pids: () => Promise<number[]> | number[], read: (pid: number) => Cpu | null = cpuSeconds) {
+  const meter = counterMeter(pids, read, { user: 0, system: 0 });
   return {
     start: meter.start,
     /** Total CPU seconds since start(); `split` has the user and system parts. */
@@ -79,6 +79,33 @@ export function cpuMeter(pids: () => Promise<number[]> | number[]) {
     split: meter.since,
   };
 }
+
+/**
+ * CPU seconds of a process's threads other than its main one (/proc/<pid>/task/<tid>/stat),
+ * or null when it is gone. In a Node server these are V8's helpers (the optimizing compiler,
+ * the garbage collector's parallel and concurrent work), libuv's pool and, embedded, PGlite's
+ * worker thread: a fresh server
+ * compiles its hot paths there for its first seconds under load, a steady one barely.
+ */
+function helperThreadSeconds(pid: number): Cpu | null {
+  try {
+    const total = { user: 0, system: 0 };
+    for (const tid of fs.readdirSync(`/proc/${pid}/task`)) {
+      if (tid === String(pid)) continue;
+      const cpu = cpuSeconds(`${pid}/task/${tid}`);
+      if (cpu) {
+        total.user += cpu.user;
+        total.system += cpu.system;
+      }
+    }
+    return total;
+  } catch {
+    return null;
+  }
+}
+
+/** helperThreadSeconds of a set of processes between start() and stop(), user and system together. */
+export const helperThreadsMeter = (pids: () => Promise<number[]> | number[]) => cpuMeter(pids, helperThreadSeconds);
 
 /**
  * What a process asked of the kernel: read and write system calls (/proc/<pid>/io, all its

@@ -102,7 +102,20 @@ async function serverEntry(dir: string): Promise<string[]> {
   if (knobs.serverBuild === 'tsx' || !fs.existsSync(builder)) return ['--import', 'tsx', 'src/main.ts'];
   const { buildServer } = (await import(builder)) as { buildServer(o: { ifStale: boolean; quiet: boolean }): Promise<boolean> };
   await buildServer({ ifStale: true, quiet: true });
-  return ['--enable-source-maps', 'dist/server/main.mjs'];
+  return startArgs(dir);
+}
+
+/**
+ * Node's arguments as the checkout's `npm start` passes them (`exec node <flags> <entry>`),
+ * so each checkout's server runs with its own V8 flags, as its users run it.
+ */
+function startArgs(dir: string): string[] {
+  const start = (JSON.parse(fs.readFileSync(path.join(dir, 'package.json'), 'utf8')) as { scripts?: { start?: string } }).scripts?.start ?? '';
+  const words = start.trim().split(/\s+/);
+  const node = words.indexOf('node');
+  const args = node < 0 ? [] : words.slice(node + 1);
+  if (args.at(-1) !== 'dist/server/main.mjs') throw new Error(`${dir}: npm start is not \`node <flags> dist/server/main.mjs\` (${start}): update bench/server.ts`);
+  return args;
 }
 
 /**

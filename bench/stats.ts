@@ -46,6 +46,8 @@ export interface CpuFigures {
   serverSeconds: number | null;
   /** The server's system (kernel) share of serverSeconds: socket writes mostly. */
   serverSystemSeconds?: number | null;
+  /** The share of serverSeconds on threads other than the main one: V8's compiler and collector helpers mostly. */
+  serverHelperSeconds?: number | null;
   pgSeconds: number | null;
 }
 
@@ -56,7 +58,9 @@ export function cpuLine(cpu: CpuFigures, deliveries: number, relayUs: number | n
   const total = (server ?? 0) + (pgUs ?? 0);
   const ratio = relayUs ? `  (${fmt(total / relayUs, 2)}× the relay's ${fmt(relayUs)} µs)` : '';
   const system = us(cpu.serverSystemSeconds ?? null);
-  return `  CPU per delivery: server ${fmt(server)} µs${system === null ? '' : ` (${fmt(system)} in the kernel)`}, PostgreSQL ${pgUs === null ? '-' : `${fmt(pgUs)} µs`}, total ${fmt(total)} µs${ratio}`;
+  const helpers = us(cpu.serverHelperSeconds ?? null);
+  const parts = [system === null ? null : `${fmt(system)} in the kernel`, helpers === null ? null : `${fmt(helpers)} on helper threads`].filter(Boolean);
+  return `  CPU per delivery: server ${fmt(server)} µs${parts.length ? ` (${parts.join(', ')})` : ''}, PostgreSQL ${pgUs === null ? '-' : `${fmt(pgUs)} µs`}, total ${fmt(total)} µs${ratio}`;
 }
 
 /**
