@@ -84,8 +84,8 @@ export function cpuMeter(pids: () => Promise<number[]> | number[], read: (pid: n
  * CPU seconds of a process's threads other than its main one (/proc/<pid>/task/<tid>/stat),
  * or null when it is gone. In a Node server these are V8's helpers (the optimizing compiler,
  * the garbage collector's parallel and concurrent work), libuv's pool and, embedded, PGlite's
- * worker thread: a fresh server
- * compiles its hot paths there for its first seconds under load, a steady one barely.
+ * worker thread. A fresh server compiles its hot paths there for its first seconds under
+ * load, a steady one barely.
  */
 function helperThreadSeconds(pid: number): Cpu | null {
   try {
