@@ -42,10 +42,11 @@ type KernelFigures = { server: KernelCounts; pg: KernelCounts | null };
 
 /** Measures one rate: the load, CPU of the server and of PostgreSQL, database counters, peak RSS. */
 async function measure(target: Target, step: (meter: { start(): Promise<void>; stop(): Promise<void> }) => Promise<LoadResult>) {
-  const server = cpuMeter(() => target.pids?.() ?? [target.server.pid]);
+  const serverPids = () => target.pids?.() ?? [target.server.pid];
+  const server = cpuMeter(serverPids);
   const pg = target.db ? cpuMeter(() => target.db!.pids()) : null;
-  const serverKernel = kernelMeter(() => target.pids?.() ?? [target.server.pid]);
-  const serverHelpers = helperThreadsMeter(() => target.pids?.() ?? [target.server.pid]);
+  const serverKernel = kernelMeter(serverPids);
+  const serverHelpers = helperThreadsMeter(serverPids);
   const pgKernel = target.db ? kernelMeter(() => target.db!.pids()) : null;
   let kernel: KernelFigures | null = null;
   // The load generator shares the cores with the server: what it takes is what the server could not have.
