@@ -133,9 +133,12 @@ async function checkReads(db: Db) {
   );
   for (const o of outcomes.slice(2)) assert.deepEqual(o, { outcome: 'duplicate', messageId: first!.id });
 
-  // Messages have no foreign keys to their conversation and sender (migration 006): the
-  // batch's checks are what refuses a conversation, a sender or a reply target that does not
-  // exist, and nothing is stored.
+  // Messages have no foreign keys to their conversation and sender (migration 006) nor to
+  // the message a reply answers (migration 015): the batch's checks are what refuses a
+  // conversation, a sender or a reply target that does not exist, and nothing is stored. No
+  // trigger runs for an inserted message (a foreign key's check is one, queued per row).
+  const [triggers] = await db.query<{ n: number }>(`SELECT count(*)::int AS n FROM pg_trigger WHERE tgrelid = 'messages'::regclass AND tgtype & 4 <> 0`);
+  assert.equal(triggers!.n, 0, 'triggers on inserting a message');
   const [noConversation, noSender, noParent] = batch(conversations);
   const refused = await sendMany(db, [
     { ...noConversation!, conversationId: randomUUID() },
