@@ -9,6 +9,12 @@ export interface Config {
   databaseUrl: string | null;
   /** PostgreSQL connections this instance may hold (queries, transactions and the job queue share them). */
   dbPoolSize: number;
+  /**
+   * How long a send waits for others to share its batch (one transaction, one commit) when
+   * no batch is in flight. Longer makes batches bigger and the database's CPU per message
+   * smaller, and every send's ack and delivery that much later.
+   */
+  sendLingerMs: number;
   /** Embedded storage (PGlite) has no autovacuum: how often its tables are vacuumed, by autovacuum's rules. */
   embeddedVacuumIntervalMs: number;
   /** Cluster mode: every realtime port (bus, presence, locks, typing, rate limits) on Redis. */
@@ -237,6 +243,7 @@ export function loadConfig(env: Env = process.env): Config {
     dataDir: path.resolve(env.PARLEY_DATA_DIR || './data'),
     databaseUrl,
     dbPoolSize: int('PARLEY_DB_POOL_SIZE', 20, 2, 1000),
+    sendLingerMs: int('PARLEY_SEND_LINGER_MS', 1, 0, 1000),
     embeddedVacuumIntervalMs: int('PARLEY_EMBEDDED_VACUUM_INTERVAL_MS', 600_000, 1000, 86_400_000),
     redis: redisUrl ? { url: redisUrl, prefix: redisPrefix } : null,
     shutdownTimeoutMs: int('PARLEY_SHUTDOWN_TIMEOUT_MS', 10_000, 100, 600_000),

@@ -35,6 +35,7 @@ describe('loadConfig', () => {
     assert.ok(path.isAbsolute(c.dataDir));
     assert.equal(c.databaseUrl, null);
     assert.equal(c.dbPoolSize, 20);
+    assert.equal(c.sendLingerMs, 1);
     assert.equal(c.embeddedVacuumIntervalMs, 600_000);
     assert.deepEqual(c.rateLimit, { points: 30, durationSec: 10 });
     assert.deepEqual(c.jwt, { secret: null, jwksUrl: null, issuer: null, audience: null, algorithms: ['HS256'], clockToleranceSec: 5 });
@@ -53,6 +54,7 @@ describe('loadConfig', () => {
       PARLEY_DATA_DIR: '/var/lib/parley',
       DATABASE_URL: 'postgres://u:p@db:5432/parley',
       PARLEY_DB_POOL_SIZE: '8',
+      PARLEY_SEND_LINGER_MS: '0',
       PARLEY_EMBEDDED_VACUUM_INTERVAL_MS: '60000',
       PARLEY_JWT_SECRET: SECRET,
       PARLEY_JWKS_URL: 'https://auth.example.com/.well-known/jwks.json',
@@ -70,6 +72,7 @@ describe('loadConfig', () => {
     assert.equal(c.dataDir, '/var/lib/parley');
     assert.equal(c.databaseUrl, 'postgres://u:p@db:5432/parley');
     assert.equal(c.dbPoolSize, 8);
+    assert.equal(c.sendLingerMs, 0);
     assert.equal(c.embeddedVacuumIntervalMs, 60_000);
     assert.deepEqual(c.jwt, {
       secret: SECRET,
@@ -200,6 +203,7 @@ describe('loadConfig', () => {
       PARLEY_JWT_CLOCK_TOLERANCE: '-1',
       DATABASE_URL: 'mysql://db/parley',
       PARLEY_DB_POOL_SIZE: '1',
+      PARLEY_SEND_LINGER_MS: '1001',
       PARLEY_EMBEDDED_VACUUM_INTERVAL_MS: '5',
     });
     for (const name of [
@@ -213,6 +217,7 @@ describe('loadConfig', () => {
       'PARLEY_JWT_CLOCK_TOLERANCE',
       'DATABASE_URL',
       'PARLEY_DB_POOL_SIZE',
+      'PARLEY_SEND_LINGER_MS',
       'PARLEY_EMBEDDED_VACUUM_INTERVAL_MS',
     ]) {
       assert.ok(
@@ -220,7 +225,7 @@ describe('loadConfig', () => {
         `no problem reported for ${name}: ${problems.join('; ')}`,
       );
     }
-    assert.equal(problems.length, 11, problems.join('; '));
+    assert.equal(problems.length, 12, problems.join('; '));
   });
 
   test('DATABASE_URL with neither a secret nor a JWKS URL is an error', () => {

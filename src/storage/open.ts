@@ -14,7 +14,7 @@ export type OnPhase = (phase: 'storage' | 'migrations', ms: number, detail: Reco
  * PostgreSQL when DATABASE_URL is set, else PGlite in the data dir, in a worker thread so its
  * queries and commits never stall the sockets; migrated either way.
  */
-export async function openStore(config: Pick<Config, 'databaseUrl' | 'dbPoolSize' | 'dataDir' | 'jobs' | 'embeddedVacuumIntervalMs'>, onPhase: OnPhase = () => {}): Promise<Store> {
+export async function openStore(config: Pick<Config, 'databaseUrl' | 'dbPoolSize' | 'dataDir' | 'jobs' | 'embeddedVacuumIntervalMs' | 'sendLingerMs'>, onPhase: OnPhase = () => {}): Promise<Store> {
   let t = performance.now();
   const open = () => (config.databaseUrl ? openPostgres(config.databaseUrl, { max: config.dbPoolSize }) : openPgliteThread({ dataDir: `${config.dataDir}/pglite` }));
   let db: Db = await open();
@@ -31,5 +31,5 @@ export async function openStore(config: Pick<Config, 'databaseUrl' | 'dbPoolSize
     db = await open();
   }
   onPhase('migrations', performance.now() - t, { applied });
-  return createSqlStore(db, { jobs: config.jobs, vacuumIntervalMs: config.embeddedVacuumIntervalMs });
+  return createSqlStore(db, { jobs: config.jobs, vacuumIntervalMs: config.embeddedVacuumIntervalMs, sendLingerMs: config.sendLingerMs });
 }

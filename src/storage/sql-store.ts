@@ -31,7 +31,7 @@ const repos = (q: Queryable, jobs: PgJobQueue): Repos => ({
  * PGlite, vacuum on that interval (openStore passes PARLEY_EMBEDDED_VACUUM_INTERVAL_MS);
  * short-lived stores in tests leave it out.
  */
-export function createSqlStore(db: Db, opts: { jobs?: JobQueueOptions; vacuumIntervalMs?: number } = {}): Store {
+export function createSqlStore(db: Db, opts: { jobs?: JobQueueOptions; vacuumIntervalMs?: number; sendLingerMs?: number } = {}): Store {
   const jobs = createJobQueue(db, opts.jobs ?? DEFAULT_JOB_OPTIONS);
   // PGlite has no autovacuum (see embedded-vacuum.ts); a PostgreSQL server runs its own.
   const vacuum =
@@ -43,12 +43,12 @@ export function createSqlStore(db: Db, opts: { jobs?: JobQueueOptions; vacuumInt
       : null;
   const top = repos(db, jobs);
   // Outside transactions, sends are group-committed (see send-batch.ts): one batch in flight,
-  // up to 256 sends, waiting at most 1 ms for company when idle; on a connection of their
-  // own where the engine has one (Db.sendConnection).
+  // up to 256 sends, waiting `sendLingerMs` (PARLEY_SEND_LINGER_MS, 1 by default) for company
+  // when idle; on a connection of their own where the engine has one (Db.sendConnection).
   const sendObservers = new Set<Parameters<Store['observeSends']>[0]>();
   const send = createSendBatcher(db.sendConnection ?? db, {
     maxBatch: 256,
-    lingerMs: 1,
+    lingerMs: opts.sendLingerMs ?? 1,
     onBatch: (batch) => {
       for (const fn of sendObservers) fn(batch);
     },

@@ -14,6 +14,8 @@ export interface StoreOptions {
   jobs?: JobQueueOptions;
   /** Wraps the database the store is built on (counting-db.ts counts its statements). */
   wrapDb?: (db: Db) => Db;
+  /** How long an idle send batcher waits for company (PARLEY_SEND_LINGER_MS). */
+  sendLingerMs?: number;
 }
 
 /** A store for tests, with its database at hand (to move a delayed job's due time, say). */
