@@ -100,6 +100,13 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
   );
   const hub = createHub();
   const metrics = createMetrics(bus, hub, (fn) => store.observeSends(fn), async () => (await services.admin.status()).channels as unknown as Record<string, Record<string, number>>);
+  // The first scrape's work, done now rather than under load: prom-client's value objects
+  // ({ value, labels }, an object literal's shape, which V8 shares across the process) take a
+  // fractional value (CPU seconds) before any hot path is optimized. Left to the first real
+  // scrape, that change of the shared field threw away about twenty of the send path's
+  // compiled functions at once, and V8 compiled them again (issue 9: 0.38 s of its compiler's
+  // threads under load; test/metrics-first-scrape.test.ts).
+  await metrics.render();
   onReconnect = metrics.cluster.redisReconnected;
   instrumentSync(services, metrics.cluster);
   const limiter = instrumentLimiter(realtime.limiter, metrics.cluster);
