@@ -99,7 +99,7 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
     },
   );
   const hub = createHub();
-  const metrics = createMetrics(bus, hub, (fn) => store.observeSends(fn), async () => (await services.admin.status()).channels as unknown as Record<string, Record<string, number>>);
+  const metrics = createMetrics(bus, hub, (fn) => store.observeSends(fn), async () => (await services.admin.channels()) as unknown as Record<string, Record<string, number>>);
   // The first scrape's work, done now rather than under load: prom-client's value objects
   // ({ value, labels }, an object literal's shape, which V8 shares across the process) take a
   // fractional value (CPU seconds) before any hot path is optimized. Left to the first real

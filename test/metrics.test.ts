@@ -3,7 +3,8 @@ import { after, before, describe, test } from 'node:test';
 import { Registry } from 'prom-client';
 import { TalliedHistogram } from '../src/operations/tallied-histogram.ts';
 import { pgliteBackend } from './helpers/backends.ts';
-import { type Harness, harness, send, uid } from './helpers/harness.ts';
+import { counting, statements as count } from './helpers/counting-db.ts';
+import { type Harness, harness, send, uid, waitFor } from './helpers/harness.ts';
 import { checkMetrics } from './helpers/promlint.ts';
 import { listen, wsClient } from './helpers/realtime.ts';
 
@@ -127,5 +128,35 @@ describe('/metrics', () => {
     const statements = after.statements - before.statements;
     assert.ok(statements >= 1 && statements <= 6, `${statements} statements for 6 sends`);
     assert.equal(after.batches - before.batches, statements);
+  });
+});
+
+describe('/metrics at every scrape', () => {
+  test('reads the delivery queues, not the sample of online users and their conversations the operators\' status counts', async () => {
+    const store = await pgliteBackend.openStore({ wrapDb: counting });
+    const h = await harness({ store });
+    try {
+      const url = await listen(h);
+      const ana = h.as(uid('ana'));
+      await h.group(ana, []);
+      const client = await wsClient(url, ana.userId);
+      const admin = h.admin();
+      // Ana online: the status has a user whose conversations it counts.
+      await waitFor(async () => (await admin.get('/v1/admin/status')).body.onlineUsers === 1, 10_000, 'ana online');
+      const during = async (request: () => Promise<unknown>) => {
+        const list: string[] = [];
+        await count.run(list, async () => await request());
+        return list;
+      };
+      const status = await during(() => admin.get('/v1/admin/status'));
+      assert.ok(status.some((s) => s.includes('conversation_members')), status.join('\n'));
+      const scrape = await during(() => h.app.http.inject({ url: '/metrics' }));
+      assert.deepEqual(scrape.filter((s) => s.includes('conversation_members')), [], scrape.join('\n'));
+      await client.close();
+    } finally {
+      await h.app.delivery.drain();
+      await h.close();
+      await store.close();
+    }
   });
 });

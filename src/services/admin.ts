@@ -35,21 +35,34 @@ export interface ClusterStatus {
  */
 export function adminService(deps: ServiceDeps & { instances: InstanceRegistry; presence: PresenceStore; instanceStaleMs: number }) {
   const { store } = deps;
+
+  /**
+   * Delivery jobs by channel (queue depths, attempts, failures, dead letters), alone: what
+   * /metrics reports at every scrape, without the rest of the status (a sample of up to
+   * 50,000 online users and a count of their conversations).
+   */
+  async function channels(): Promise<Record<string, QueueCounts>> {
+    const byQueue = await store.jobs.status();
+    const out: Record<string, QueueCounts> = {};
+    for (const [channel, queue] of Object.entries(CHANNELS)) out[channel] = byQueue[queue]!;
+    return out;
+  }
+
   return {
+    channels,
+
     async status(): Promise<ClusterStatus & { channels: Record<string, QueueCounts> }> {
-      const [byQueue, instances, online] = await Promise.all([
-        store.jobs.status(),
+      const [byChannel, instances, online] = await Promise.all([
+        channels(),
         deps.instances.list(deps.now().getTime() - deps.instanceStaleMs),
         deps.presence.online(ONLINE_SAMPLE),
       ]);
-      const channels: Record<string, QueueCounts> = {};
-      for (const [channel, queue] of Object.entries(CHANNELS)) channels[channel] = byQueue[queue]!;
       return {
         instances,
         connectedClients: instances.reduce((sum, i) => sum + Object.values(i.connections).reduce((a, b) => a + b, 0), 0),
         onlineUsers: online.count,
         conversationsWithLiveMembers: await store.members.conversationsWith(online.userIds),
-        channels,
+        channels: byChannel,
       };
     },
 
