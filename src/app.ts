@@ -105,8 +105,9 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
   // fractional value (CPU seconds) before any hot path is optimized. Left to the first real
   // scrape, that change of the shared field threw away about twenty of the send path's
   // compiled functions at once, and V8 compiled them again (issue 9: 0.38 s of its compiler's
-  // threads under load; test/metrics-first-scrape.test.ts).
-  await metrics.render();
+  // threads under load; test/metrics-first-scrape.test.ts). A render that fails here fails
+  // at every scrape too, where it shows; it must not stop the server from starting.
+  await metrics.render().catch(() => {});
   onReconnect = metrics.cluster.redisReconnected;
   instrumentSync(services, metrics.cluster);
   const limiter = instrumentLimiter(realtime.limiter, metrics.cluster);
