@@ -8,13 +8,14 @@ import { createRedisLocks } from '../src/realtime/locks-redis.ts';
 import { createMemoryPresence } from '../src/realtime/presence-memory.ts';
 import { createRedisPresence } from '../src/realtime/presence-redis.ts';
 import { createRedisRateLimiter } from '../src/realtime/rate-limiter-redis.ts';
-import { closeRedis, openRedis, type RedisClient } from '../src/realtime/redis.ts';
+import { closeRedis, openRedis, QUEUE_BOUND, type RedisClient } from '../src/realtime/redis.ts';
 import { createMemoryTyping } from '../src/realtime/typing-memory.ts';
 import { createRedisTyping } from '../src/realtime/typing-redis.ts';
 import { lockStoreContract } from './helpers/locks-contract.ts';
 import { busContract, instancesContract, type Pair, presenceContract, typingContract } from './helpers/port-contracts.ts';
 import { rateLimiterContract } from './helpers/rate-limiter-contract.ts';
 import { dropPrefix, REDIS_URL, requireRedis, uniquePrefix } from './helpers/redis.ts';
+import { startRedisProxy } from './helpers/redis-proxy.ts';
 
 /**
  * Every realtime port's contract on its memory implementation and on Redis (the machine's
@@ -100,4 +101,99 @@ test('the Redis rate limiter is one count across instances (not each its own)', 
   const results = [await a.consume('k'), await b.consume('k'), await a.consume('k'), await b.consume('k'), await a.consume('k')];
   assert.deepEqual(results.map((r) => r.allowed), [true, true, true, false, false]);
   assert.equal(await client.get(`${p}rl:k`), '5', 'counted in Redis under the prefix');
+});
+
+test('the Redis presence reads many users’ connections in one command per thousand users, not one each', async () => {
+  const p = prefix();
+  const presence = createRedisPresence(client, p);
+  const users = Array.from({ length: 1500 }, (_, i) => `u${i}`);
+  for (const u of ['u0', 'u1', 'u1499']) await presence.connect(u, 'c', Date.now());
+  // Redis's own account of what reached it: every command that names this test's keys.
+  const monitor = await openRedis(REDIS_URL, 'monitor');
+  clients.push(monitor);
+  const lines: string[] = [];
+  let sawSentinel = () => {};
+  const sentinelSeen = new Promise<void>((resolve, reject) => {
+    sawSentinel = resolve;
+    setTimeout(() => reject(new Error('MONITOR never showed the sentinel')), 10_000).unref();
+  });
+  await monitor.monitor((line) => {
+    // Commands a script runs inside Redis show as `[0 lua]`: not round trips, not counted.
+    if (!String(line).includes(p) || /\[\d+ lua\]/.test(String(line))) return;
+    if (String(line).includes(`${p}sentinel`)) sawSentinel();
+    else lines.push(String(line));
+  });
+  assert.deepEqual([...(await presence.connected(users))].sort(), ['u0', 'u1', 'u1499']);
+  assert.equal(await presence.allConnected(users), false);
+  assert.equal(await presence.allConnected(['u0', 'u1499', 'u0']), true);
+  // MONITOR reports in the order Redis ran them: once the sentinel shows, so has all before it.
+  await client.get(`${p}sentinel`);
+  await sentinelSeen;
+  // Two calls of 1,500 users (two scripts each) and one of 3: five commands in all.
+  assert.equal(lines.length, 5, lines.map((l) => l.slice(0, 120)).join('\n'));
+});
+
+test('a Redis bus publish arms no timeout that outlives its answer', async () => {
+  const p = prefix();
+  const [c, s] = [await openRedis(REDIS_URL, 'publish-cmd'), await openRedis(REDIS_URL, 'publish-sub')];
+  clients.push(c, s);
+  const bus = await createRedisBus({ client: c, subscriber: s, prefix: p, instanceId: `${p}a`, probeIntervalMs: 60_000 });
+  // node-redis arms AbortSignal.timeout for a command with a timeout; its timer fires seconds
+  // after the answer and builds an abort error: at every message's publish, it cost a
+  // cluster instance about a sixth of its CPU.
+  const real = AbortSignal.timeout;
+  let armed = 0;
+  AbortSignal.timeout = (ms: number) => {
+    armed++;
+    return real.call(AbortSignal, ms);
+  };
+  try {
+    for (let seq = 1; seq <= 200; seq++) {
+      await bus.publish({ kind: 'typing', update: { conversationId: `${p}conv${seq}`, userId: 'u', typing: true } });
+    }
+    await c.ping();
+  } finally {
+    AbortSignal.timeout = real;
+    await bus.close();
+  }
+  assert.ok(armed <= 1, `${armed} timeouts armed for 200 publishes and a ping`);
+  assert.equal(bus.stats().published, 200);
+});
+
+test('a Redis that stops answering holds at most the queue bound of publishes: the rest are refused at once', async () => {
+  const p = prefix();
+  const proxy = await startRedisProxy(Number(new URL(REDIS_URL).port || 6379));
+  const [c, s] = [await openRedis(proxy.url, 'hung-cmd'), await openRedis(REDIS_URL, 'hung-sub')];
+  clients.push(c, s);
+  const bus = await createRedisBus({ client: c, subscriber: s, prefix: p, instanceId: `${p}a`, probeIntervalMs: 60_000 });
+  const publish = (n: number) => bus.publish({ kind: 'typing', update: { conversationId: `${p}conv${n}`, userId: 'u', typing: true } });
+  try {
+    proxy.hold(true, 'all');
+    const extra = 500;
+    for (let n = 0; n < QUEUE_BOUND + extra; n++) await publish(n);
+    await new Promise((r) => setImmediate(r));
+    const dropped = bus.stats().dropped;
+    // The client's own ping may hold a place in the queue too.
+    assert.ok(dropped >= extra && dropped <= extra + 2, `${dropped} publishes refused`);
+    proxy.hold(false, 'all');
+    // A ping queues behind every held publish, so its answer comes after all of theirs; until
+    // the answers start coming, the queue is still full and refuses it too.
+    const deadline = Date.now() + 10_000;
+    for (;;) {
+      const answered = await c.ping().then(
+        () => true,
+        (err: Error) => {
+          if (!/queue is full/.test(err.message) || Date.now() > deadline) throw err;
+          return false;
+        },
+      );
+      if (answered) break;
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    assert.equal(bus.stats().dropped, dropped, 'every publish the queue took was answered once Redis answered again');
+  } finally {
+    proxy.hold(false, 'all');
+    await bus.close();
+    await proxy.close();
+  }
 });

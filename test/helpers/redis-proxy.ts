@@ -4,16 +4,18 @@ import net from 'node:net';
  * A TCP proxy in front of a Redis that can wedge the pub/sub connections only: while
  * `hold` is on, what Redis sends to a connection that issued SSUBSCRIBE is kept back, so
  * the subscription carries nothing while commands (PING, SPUBLISH) on the other connections
- * still answer. That is the failure a readiness check must not call healthy.
+ * still answer. That is the failure a readiness check must not call healthy. `hold(on, 'all')`
+ * keeps back every connection's answers: a Redis that stops answering and stays connected.
  */
 export interface RedisProxy {
   url: string;
-  hold(on: boolean): void;
+  hold(on: boolean, which?: 'subscribers' | 'all'): void;
   close(): Promise<void>;
 }
 
 export async function startRedisProxy(redisPort: number): Promise<RedisProxy> {
   let held = false;
+  let heldAll = false;
   const conns = new Set<{ client: net.Socket; upstream: net.Socket; subscriber: boolean; pending: Buffer[] }>();
   const server = net.createServer((client) => {
     const upstream = net.connect(redisPort, '127.0.0.1');
@@ -29,7 +31,7 @@ export async function startRedisProxy(redisPort: number): Promise<RedisProxy> {
       upstream.write(d);
     });
     upstream.on('data', (d: Buffer) => {
-      if (held && conn.subscriber) conn.pending.push(d);
+      if (heldAll || (held && conn.subscriber)) conn.pending.push(d);
       else client.write(d);
     });
     for (const s of [client, upstream]) {
@@ -41,8 +43,9 @@ export async function startRedisProxy(redisPort: number): Promise<RedisProxy> {
   const { port } = server.address() as net.AddressInfo;
   return {
     url: `redis://127.0.0.1:${port}`,
-    hold(on) {
-      held = on;
+    hold(on, which = 'subscribers') {
+      if (which === 'all') heldAll = on;
+      else held = on;
       if (on) return;
       for (const c of conns) for (const d of c.pending.splice(0)) c.client.write(d);
     },
