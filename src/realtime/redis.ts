@@ -14,8 +14,12 @@ export interface RedisEvents {
   onError?(name: string, err: unknown): void;
 }
 
-/** Commands one connection holds unanswered at most: at 2,222 messages a second, nine seconds of publishes. */
-export const QUEUE_BOUND = 20_000;
+/**
+ * Commands one connection holds unanswered at most: at 2,222 messages a second, 22 seconds of
+ * publishes; far above what a healthy Redis leaves queued (a presence query of 200 users is
+ * 400 commands).
+ */
+export const QUEUE_BOUND = 50_000;
 
 /** Reconnect quickly at first, then every second at most: an outage ends in about a second. */
 const backoff = (retries: number) => Math.min(50 * 2 ** retries, 1000);
