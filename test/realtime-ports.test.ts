@@ -103,6 +103,27 @@ test('the Redis rate limiter is one count across instances (not each its own)', 
   assert.equal(await client.get(`${p}rl:k`), '5', 'counted in Redis under the prefix');
 });
 
+/**
+ * How many AbortSignal.timeout signals `run` made. node-redis arms one for every command that
+ * has a timeout; its timer fires seconds after the answer and builds an abort error (about
+ * 40 µs a command): per message, it cost a cluster instance about a sixth of its CPU. The
+ * client's own keep-alive ping may fall inside.
+ */
+async function timeoutsArmed(run: () => Promise<void>): Promise<number> {
+  const real = AbortSignal.timeout;
+  let armed = 0;
+  AbortSignal.timeout = (ms: number) => {
+    armed++;
+    return real.call(AbortSignal, ms);
+  };
+  try {
+    await run();
+  } finally {
+    AbortSignal.timeout = real;
+  }
+  return armed;
+}
+
 test('the Redis presence reads many users’ connections in one command per thousand users, not one each', async () => {
   const p = prefix();
   const presence = createRedisPresence(client, p);
@@ -138,25 +159,17 @@ test('a Redis bus publish arms no timeout that outlives its answer', async () =>
   const [c, s] = [await openRedis(REDIS_URL, 'publish-cmd'), await openRedis(REDIS_URL, 'publish-sub')];
   clients.push(c, s);
   const bus = await createRedisBus({ client: c, subscriber: s, prefix: p, instanceId: `${p}a`, probeIntervalMs: 60_000 });
-  // node-redis arms AbortSignal.timeout for a command with a timeout; its timer fires seconds
-  // after the answer and builds an abort error: at every message's publish, it cost a
-  // cluster instance about a sixth of its CPU.
-  const real = AbortSignal.timeout;
-  let armed = 0;
-  AbortSignal.timeout = (ms: number) => {
-    armed++;
-    return real.call(AbortSignal, ms);
-  };
   try {
-    for (let seq = 1; seq <= 200; seq++) {
-      await bus.publish({ kind: 'typing', update: { conversationId: `${p}conv${seq}`, userId: 'u', typing: true } });
-    }
-    await c.ping();
+    const armed = await timeoutsArmed(async () => {
+      for (let seq = 1; seq <= 200; seq++) {
+        await bus.publish({ kind: 'typing', update: { conversationId: `${p}conv${seq}`, userId: 'u', typing: true } });
+      }
+      await c.ping();
+    });
+    assert.ok(armed <= 2, `${armed} timeouts armed for 200 publishes and a ping`);
   } finally {
-    AbortSignal.timeout = real;
     await bus.close();
   }
-  assert.ok(armed <= 1, `${armed} timeouts armed for 200 publishes and a ping`);
   assert.equal(bus.stats().published, 200);
 });
 
@@ -194,6 +207,33 @@ test('a Redis that stops answering holds at most the queue bound of publishes: t
   } finally {
     proxy.hold(false, 'all');
     await bus.close();
+    await proxy.close();
+  }
+});
+
+test('a Redis rate limiter count arms no timeout that outlives its answer', async () => {
+  const limiter = createRedisRateLimiter(client, prefix(), { points: 1000, durationSec: 60 });
+  const armed = await timeoutsArmed(async () => {
+    for (let i = 0; i < 100; i++) assert.equal((await limiter.consume('k')).allowed, true);
+  });
+  assert.ok(armed <= 1, `${armed} timeouts armed for 100 counts`);
+});
+
+test('a Redis that stops answering: the rate limiter counts on the instance after its wait', async () => {
+  const proxy = await startRedisProxy(Number(new URL(REDIS_URL).port || 6379));
+  const c = await openRedis(proxy.url, 'limiter-hung');
+  clients.push(c);
+  const limiter = createRedisRateLimiter(c, prefix(), { points: 2, durationSec: 60 }, 100);
+  try {
+    proxy.hold(true, 'all');
+    const results = [await limiter.consume('k'), await limiter.consume('k'), await limiter.consume('k')];
+    assert.deepEqual(
+      results.map((r) => r.allowed),
+      [true, true, false],
+      "the instance's own count: two points, then refused",
+    );
+  } finally {
+    proxy.hold(false, 'all');
     await proxy.close();
   }
 });

@@ -2,15 +2,24 @@ import { RateLimiterMemory, RateLimiterRedis } from 'rate-limiter-flexible';
 import { fromFlexible, type RateLimiter } from './rate-limiter.ts';
 import type { RedisClient } from './redis.ts';
 
+/** How long a count waits for Redis before the instance counts on its own. */
+const REDIS_WAIT_MS = 5000;
+
 /**
  * One count per user across every instance (rate-limiter-flexible's Redis store, an atomic
- * INCR with a TTL). While Redis is unreachable each instance counts on its own (the
- * insurance limiter): limits loosen to per instance, writes are never refused for it.
+ * INCR with a TTL). While Redis is unreachable, or does not answer within `waitMs`, each
+ * instance counts on its own (the insurance limiter): limits loosen to per instance, writes
+ * are never refused for it.
+ *
+ * Every command a user sends is counted here, so the wait is a timer of ours, cleared with
+ * the answer: node-redis's own per-command timeout (an AbortSignal.timeout) cannot be
+ * cleared, and its firing seconds later, which builds an abort error, cost about 40 µs a
+ * command (`test/realtime-ports.test.ts`).
  */
-export function createRedisRateLimiter(client: RedisClient, prefix: string, opts: { points: number; durationSec: number }): RateLimiter {
+export function createRedisRateLimiter(client: RedisClient, prefix: string, opts: { points: number; durationSec: number }, waitMs = REDIS_WAIT_MS): RateLimiter {
   const insuranceLimiter = new RateLimiterMemory({ points: opts.points, duration: opts.durationSec });
   const limiter = new RateLimiterRedis({
-    storeClient: client,
+    storeClient: client.withCommandOptions({ timeout: 0 }),
     useRedisPackage: true,
     // Not ready: straight to the insurance limiter instead of waiting on a reconnect.
     rejectIfRedisNotReady: true,
@@ -19,5 +28,23 @@ export function createRedisRateLimiter(client: RedisClient, prefix: string, opts
     duration: opts.durationSec,
     insuranceLimiter,
   });
-  return fromFlexible(limiter);
+  const shared = fromFlexible(limiter);
+  const own = fromFlexible(insuranceLimiter);
+  return {
+    consume(key) {
+      return new Promise((resolve, reject) => {
+        const late = setTimeout(() => own.consume(key).then(resolve, reject), waitMs);
+        shared.consume(key).then(
+          (r) => {
+            clearTimeout(late);
+            resolve(r);
+          },
+          (err: unknown) => {
+            clearTimeout(late);
+            reject(err);
+          },
+        );
+      });
+    },
+  };
 }
