@@ -68,7 +68,8 @@ export function createRedisPresence(client: RedisClient, prefix: string): Presen
    * Each user's live connections: one script per COUNTED_PER_CALL users. The dispatcher asks
    * this of every recipient of a drain's messages (about a thousand at 20,000 deliveries/s);
    * as a ZCARD each, node-redis armed a 5 s timeout per command whose firing built an
-   * abort error long after the answer, about a sixth of a cluster instance's CPU.
+   * abort error long after the answer: with the bus's publishes, about a sixth of a cluster
+   * instance's CPU.
    */
   const connectionCounts = async (userIds: string[]): Promise<number[]> => {
     const chunks: string[][] = [];
