@@ -10,12 +10,18 @@ const SQLSTATES = new Set(['57P01', '57P02', '57P03', '53300']);
 // node-postgres says these in words only.
 const PG_MESSAGES = /^(Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error|Connection terminated unexpectedly)/;
 
+/** A store that did not answer in time, or whose connection is down, said by the code that knows (realtime/redis-guard.ts). */
+export class Unreachable extends Error {
+  override name = 'Unreachable';
+}
+
 /** Seconds a client should wait before retrying. */
 export const UNAVAILABLE_RETRY_AFTER_SEC = 2;
 
 export function isStorageUnavailable(err: unknown): boolean {
   // Wrappers (pg-boss, AggregateError of several attempts) keep the real cause inside.
   for (let e: unknown = err, depth = 0; e && typeof e === 'object' && depth < 5; depth++) {
+    if (e instanceof Unreachable) return true;
     const { code, message, cause, errors } = e as { code?: unknown; message?: unknown; cause?: unknown; errors?: unknown };
     if (typeof code === 'string' && (NETWORK_CODES.has(code) || code.startsWith('08') || SQLSTATES.has(code))) return true;
     if (typeof message === 'string' && PG_MESSAGES.test(message)) return true;

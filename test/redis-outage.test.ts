@@ -105,6 +105,17 @@ describe('Redis outages', () => {
     const missed = await send(ana, id, 'while redis is down');
     const own = await bob.send('message:send', { conversationId: id, clientMsgId: uid('c'), body: 'bob too' });
     assert.equal(own.ok, true, JSON.stringify(own));
+    // What only Redis holds (typing, presence, edit locks) is refused as retryable, not as an internal error.
+    for (const [command, data] of [
+      ['typing:start', { conversationId: id }],
+      ['presence:get', { userIds: [ana.userId] }],
+      ['message:lock', { messageId: (own.data as { id: string }).id }],
+    ] as const) {
+      const refused = await bob.send(command, data);
+      const error = refused.error as { code: string; retryAfter?: number } | undefined;
+      assert.equal(error?.code, 'unavailable', `${command}: ${JSON.stringify(refused)}`);
+      assert.equal(typeof error?.retryAfter, 'number', `${command}: ${JSON.stringify(refused)}`);
+    }
 
     await redis.start();
     await bob.next('sync:required', () => true, 60_000);

@@ -63,11 +63,6 @@ export async function createRedisBus(o: RedisBusOptions): Promise<Bus> {
   const probeEvery = o.probeIntervalMs ?? 2000;
   const channels = Array.from({ length: shards }, (_, n) => `${o.prefix}bus:{${n}}`);
   const handlers = new Set<(m: BusMessage, meta: BusMeta) => void>();
-  // Publishes go without node-redis's per-command timeout (5 s by default): each one armed
-  // an AbortSignal.timeout whose timer fired 5 s after the answer and built an abort error,
-  // for every message. Nothing awaits a publish; a Redis that stops answering is found by
-  // the probes below, and what it holds is bounded by the client's queue (redis.ts).
-  const publisher = o.client.withCommandOptions({ timeout: 0 });
   const stats = { published: 0, received: 0, resyncs: 0, dropped: 0 };
 
   /** Proved: every shard's last probe came back. Once lost, a resync is owed when it is back. */
@@ -193,7 +188,7 @@ export async function createRedisBus(o: RedisBusOptions): Promise<Bus> {
       }
       // Not awaited: the ack this publish follows must not wait for Redis.
       const channel = channels[hash(routeKey(message)) % shards]!;
-      publisher.sPublish(channel, JSON.stringify({ i: o.instanceId, t: publishedAt, m: message })).catch(() => {
+      o.client.sPublish(channel, JSON.stringify({ i: o.instanceId, t: publishedAt, m: message })).catch(() => {
         stats.dropped++;
         publishFailed = true;
       });

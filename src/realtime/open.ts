@@ -17,6 +17,7 @@ import { type RateLimiter, unlimited } from './rate-limiter.ts';
 import { createMemoryRateLimiter } from './rate-limiter-memory.ts';
 import { createRedisRateLimiter } from './rate-limiter-redis.ts';
 import { closeRedis, openRedis, type RedisEvents } from './redis.ts';
+import { guarded } from './redis-guard.ts';
 import type { TypingStore } from './typing.ts';
 import { createMemoryTyping } from './typing-memory.ts';
 import { createRedisTyping } from './typing-redis.ts';
@@ -67,11 +68,11 @@ export async function openRealtime(config: Pick<Config, 'redis' | 'rateLimit'>, 
     return {
       instanceId,
       bus,
-      presence: createRedisPresence(client, prefix),
-      locks: createRedisLocks(client, prefix),
-      typing: createRedisTyping(client, prefix),
+      presence: guarded(createRedisPresence(client, prefix), 'presence'),
+      locks: guarded(createRedisLocks(client, prefix), 'locks'),
+      typing: guarded(createRedisTyping(client, prefix), 'typing'),
       limiter: config.rateLimit ? createRedisRateLimiter(client, prefix, config.rateLimit) : unlimited,
-      instances: createRedisInstances(client, prefix),
+      instances: guarded(createRedisInstances(client, prefix), 'instances'),
       redis: {
         async ready() {
           if (!client.isReady) return { ok: false, detail: 'not connected (reconnecting)' };

@@ -100,20 +100,24 @@ export function createRedisPresence(client: RedisClient, prefix: string): Presen
       }
       await m.exec();
     },
+    // One pipeline: a query of 200 users (GET /v1/presence, presence:get) is 400 commands in
+    // one write and one round trip. As a script it cost this process a little less and Redis,
+    // the one thread every instance shares, twice as much (npm run bench:redis).
     async get(userIds) {
-      return Promise.all(
-        userIds.map(async (userId): Promise<PresenceRecord> => {
-          const [conns, status] = await Promise.all([client.zRangeWithScores(k.conns(userId), 0, -1), client.hGetAll(k.status(userId))]);
-          const s = status as Record<string, string>;
-          return {
-            userId,
-            connections: Object.fromEntries(conns.map((c) => [String(c.value), c.score])),
-            chosen: (s.chosen as PresenceRecord['chosen'] | undefined) ?? 'online',
-            customStatus: s.custom ? (JSON.parse(s.custom) as CustomStatus) : null,
-            lastSeenAt: s.lastSeenAt ?? null,
-          };
-        }),
-      );
+      const m = client.multi();
+      for (const u of userIds) m.zRangeWithScores(k.conns(u), 0, -1).hGetAll(k.status(u));
+      const replies = (await m.execAsPipeline()) as unknown[];
+      return userIds.map((userId, i): PresenceRecord => {
+        const conns = replies[2 * i] as { value: string; score: number }[];
+        const s = replies[2 * i + 1] as Record<string, string>;
+        return {
+          userId,
+          connections: Object.fromEntries(conns.map((c) => [String(c.value), c.score])),
+          chosen: (s.chosen as PresenceRecord['chosen'] | undefined) ?? 'online',
+          customStatus: s.custom ? (JSON.parse(s.custom) as CustomStatus) : null,
+          lastSeenAt: s.lastSeenAt ?? null,
+        };
+      });
     },
     async connected(userIds) {
       const counts = await connectionCounts(userIds);

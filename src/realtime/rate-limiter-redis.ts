@@ -1,9 +1,7 @@
 import { RateLimiterMemory, RateLimiterRedis } from 'rate-limiter-flexible';
 import { fromFlexible, type RateLimiter } from './rate-limiter.ts';
 import type { RedisClient } from './redis.ts';
-
-/** How long a count waits for Redis before the instance counts on its own. */
-const REDIS_WAIT_MS = 5000;
+import { REDIS_WAIT_MS } from './redis-guard.ts';
 
 /**
  * One count per user across every instance (rate-limiter-flexible's Redis store, an atomic
@@ -11,15 +9,13 @@ const REDIS_WAIT_MS = 5000;
  * instance counts on its own (the insurance limiter): limits loosen to per instance, writes
  * are never refused for it.
  *
- * Every command a user sends is counted here, so the wait is a timer of ours, cleared with
- * the answer: node-redis's own per-command timeout (an AbortSignal.timeout) cannot be
- * cleared, and its firing seconds later, which builds an abort error, cost about 40 µs a
- * command (`test/realtime-ports.test.ts`).
+ * The wait is a timer of ours, cleared with the answer: node-redis's clients here have no
+ * per-command timeout (redis.ts says why), and a count must not wait on Redis for ever.
  */
 export function createRedisRateLimiter(client: RedisClient, prefix: string, opts: { points: number; durationSec: number }, waitMs = REDIS_WAIT_MS): RateLimiter {
   const insuranceLimiter = new RateLimiterMemory({ points: opts.points, duration: opts.durationSec });
   const limiter = new RateLimiterRedis({
-    storeClient: client.withCommandOptions({ timeout: 0 }),
+    storeClient: client,
     useRedisPackage: true,
     // Not ready: straight to the insurance limiter instead of waiting on a reconnect.
     rejectIfRedisNotReady: true,

@@ -16,8 +16,7 @@ export interface RedisEvents {
 
 /**
  * Commands one connection holds unanswered at most: at 2,222 messages a second, 22 seconds of
- * publishes; far above what a healthy Redis leaves queued (a presence query of 200 users is
- * 400 commands).
+ * publishes; far above what a healthy Redis leaves queued.
  */
 export const QUEUE_BOUND = 50_000;
 
@@ -46,8 +45,17 @@ function newClient(url: string, name: string) {
     name: `parley-${name}`,
     disableOfflineQueue: true,
     // Commands written and not yet answered: past this, new ones fail at once. What bounds the
-    // memory a Redis that stops answering can hold, where the bus publishes without a timeout.
+    // memory a Redis that stops answering can hold.
     commandsQueueMaxLength: QUEUE_BOUND,
+    // No per-command timeout (node-redis 6 gives each command 5 s unless told otherwise). It
+    // covers only a command not yet written to the socket: once written, its timer is let go
+    // and the command waits for its answer however long it takes. And it is an
+    // AbortSignal.timeout, which cannot be cleared: it fires 5 s after the answer anyway and
+    // builds an abort error, about 40 µs a command (test/realtime-ports.test.ts), paid per
+    // publish, count, typing mark and heartbeat. The queue bound above is what limits a Redis
+    // that stops reading; callers that must not wait on Redis race a timer of their own
+    // (rate-limiter-redis.ts).
+    commandOptions: { timeout: 0 },
     // PING every few seconds: a half-open connection (no RST, no FIN) is found and replaced.
     pingInterval: 5000,
     socket: { reconnectStrategy: backoff, connectTimeout: 2000 },
