@@ -6,7 +6,8 @@
 // the status of the member's own messages on a page of history reads: every member (members.list,
 // what it read before) or their lowest markers (members.othersMarkers); and what a message's
 // receipts read: every member (before) or a page of them and their lowest markers; and a page of
-// the member list, from the start and from the middle of the group. On a
+// the member list, from the start and from the middle of the group; and which of 200 users share
+// a conversation with the member (a presence query's check). On a
 // PostgreSQL of its own (BENCH_PG=private) or in a database of its own on DATABASE_URL's
 // server; without either, on PGlite in this process. Takes BENCH_SERVER_DIR like the others.
 import { randomUUID } from 'node:crypto';
@@ -92,6 +93,16 @@ try {
       const middleMs = await medianMs(CALLS, () => memberPage(ids[0]!, 'u0', { after, limit: 101 }));
       console.log(`    the member list: every member ${everyMs.toFixed(2)} ms, the first page of 100 ${firstMs.toFixed(2)} ms, a page from the middle ${middleMs.toFixed(2)} ms (medians of ${CALLS})`);
     } else console.log('    the member list: - (not in this checkout)');
+    // A presence query (GET /v1/presence, presence:get) of 200 users: which of them share a
+    // conversation with the member. u1..u200 are in every group as large as 201.
+    const contactsOf = members.contactsOf;
+    if (contactsOf) {
+      const among = Array.from({ length: 200 }, (_, i) => `u${i + 1}`);
+      const found = await contactsOf('u0', among);
+      if (found.length !== Math.min(200, size - 1)) throw new Error(`groups of ${size}: ${found.length} of the 200 are contacts`);
+      const queryMs = await medianMs(CALLS, () => contactsOf('u0', among));
+      console.log(`    a presence query's contacts among 200 users: ${queryMs.toFixed(2)} ms (median of ${CALLS})`);
+    }
   }
 } finally {
   await db.close();

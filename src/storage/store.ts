@@ -166,8 +166,8 @@ export interface MemberRepo {
   filterMembers(conversationId: string, userIds: string[]): Promise<string[]>;
   /** The user's conversations with their log positions (what sync compares cursors with). */
   positionsOf(userId: string): Promise<{ conversationId: string; lastSeq: number }[]>;
-  /** Users sharing at least one conversation with `userId` (the audience of their presence), restricted to `among` when given. */
-  contactsOf(userId: string, among?: string[]): Promise<string[]>;
+  /** Those of `among` sharing at least one conversation with `userId` (whose presence they may see). */
+  contactsOf(userId: string, among: string[]): Promise<string[]>;
   /** How many conversations have at least one of `userIds` as a member (operators' status). */
   conversationsWith(userIds: string[]): Promise<number>;
 }

@@ -19,7 +19,7 @@ export interface StoreOptions {
 }
 
 /** A store for tests, with its database at hand (to move a delayed job's due time, say). */
-export type TestStore = Store & { query: Db['query'] };
+export type TestStore = Store & { query: Db['query']; pipeline: Db['pipeline'] };
 
 /** A storage engine the shared suites run against. */
 export interface Backend {
@@ -37,7 +37,7 @@ const pglite: Backend = {
     const template = fs.readFileSync(await ensurePgliteTemplate());
     const db = await openPglite({ loadDataDir: new Blob([template]) });
     await migrate(db);
-    return { ...createSqlStore(opts.wrapDb?.(db) ?? db, opts), query: db.query };
+    return { ...createSqlStore(opts.wrapDb?.(db) ?? db, opts), query: db.query, pipeline: db.pipeline };
   },
 };
 
@@ -70,6 +70,7 @@ const postgres: Backend = {
     return {
       ...store,
       query: db.query,
+      pipeline: db.pipeline,
       async close() {
         await store.close();
         await database.drop();
