@@ -37,8 +37,14 @@ export function guarded<T extends object>(port: T, name: string, waitMs = REDIS_
     const call = value as (...args: unknown[]) => Promise<unknown>;
     out[key] = (...args: unknown[]) =>
       new Promise((resolve, reject) => {
+        let answer: Promise<unknown>;
+        try {
+          answer = call.apply(port, args);
+        } catch (err) {
+          answer = Promise.reject(err);
+        }
         const late = setTimeout(() => reject(new Unreachable(`Redis did not answer ${name}.${key} within ${waitMs} ms`)), waitMs);
-        call.apply(port, args).then(
+        answer.then(
           (v) => {
             clearTimeout(late);
             resolve(v);
