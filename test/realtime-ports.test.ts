@@ -16,6 +16,7 @@ import { lockStoreContract } from './helpers/locks-contract.ts';
 import { busContract, instancesContract, type Pair, presenceContract, typingContract } from './helpers/port-contracts.ts';
 import { rateLimiterContract } from './helpers/rate-limiter-contract.ts';
 import { dropPrefix, REDIS_URL, requireRedis, uniquePrefix } from './helpers/redis.ts';
+import { waitFor } from './helpers/harness.ts';
 import { startRedisProxy } from './helpers/redis-proxy.ts';
 import { toAppError } from '../src/errors.ts';
 import { Unreachable } from '../src/unavailable.ts';
@@ -279,4 +280,32 @@ test('a guarded Redis port fails as unavailable (retryable) when Redis is down o
     guarded(createRedisPresence(client, p), 'presence', 200).get(['x']),
     (err: Error) => !(err instanceof Unreachable) && toAppError(err).code === 'internal_error',
   );
+});
+
+test('a connection that goes silent without closing is replaced, and its subscriptions are made again', async () => {
+  const p = prefix();
+  const proxy = await startRedisProxy(Number(new URL(REDIS_URL).port || 6379));
+  const reconnected = new Set<string>();
+  const events = { onReconnect: (name: string) => void reconnected.add(name) };
+  const liveness = { everyMs: 100, misses: 3 };
+  const [c, s] = [await openRedis(proxy.url, 'silent-cmd', events, liveness), await openRedis(proxy.url, 'silent-sub', events, liveness)];
+  clients.push(c, s);
+  const got: string[] = [];
+  await s.sSubscribe(`${p}ch`, (m) => void got.push(m));
+  try {
+    proxy.silence();
+    await waitFor(() => reconnected.has('silent-cmd') && reconnected.has('silent-sub'), 10_000, 'both connections replaced');
+    assert.equal(await c.set(`${p}k`, 'v'), 'OK');
+    // Published on the machine's Redis until it arrives: the subscription was made again.
+    await waitFor(
+      async () => {
+        await client.sPublish(`${p}ch`, 'after');
+        return got.includes('after');
+      },
+      10_000,
+      'the subscription to carry a message again',
+    );
+  } finally {
+    await proxy.close();
+  }
 });

@@ -24,10 +24,27 @@ export const QUEUE_BOUND = 50_000;
 const backoff = (retries: number) => Math.min(50 * 2 ** retries, 1000);
 
 /**
+ * How a connection's liveness is checked: a PING every `everyMs`; one left unanswered through
+ * `misses` checks in a row means the connection is gone without a word (no FIN, no RST: a
+ * peer that died, a NAT or a failover that dropped its state), and it is replaced. The kernel
+ * would give up on it only when its retransmissions time out, about 15 minutes, all that time
+ * with every command waiting. Counted in checks, not in time: a check runs only after the event
+ * loop has read what arrived, so a stalled loop does not take a late answer for none.
+ */
+export interface Liveness {
+  everyMs: number;
+  misses: number;
+}
+const LIVENESS: Liveness = { everyMs: 5000, misses: 3 };
+
+/** Each open client's liveness check, stopped by closeRedis. */
+const watchdogs = new WeakMap<RedisClient, NodeJS.Timeout>();
+
+/**
  * Opens one connection. Commands fail at once while it is down (no offline queue): an ack
  * never waits for Redis, and callers fall back or retry instead of piling up memory.
  */
-export async function openRedis(url: string, name: string, events: RedisEvents = {}): Promise<RedisClient> {
+export async function openRedis(url: string, name: string, events: RedisEvents = {}, liveness: Liveness = LIVENESS): Promise<RedisClient> {
   const client = newClient(url, name);
   let connectedOnce = false;
   client.on('error', (err) => events.onError?.(name, err));
@@ -36,7 +53,37 @@ export async function openRedis(url: string, name: string, events: RedisEvents =
     connectedOnce = true;
   });
   await client.connect();
+  watchdogs.set(client, watch(client, name, events, liveness));
   return client;
+}
+
+function watch(client: RedisClient, name: string, events: RedisEvents, liveness: Liveness): NodeJS.Timeout {
+  /** The PING awaiting its answer, and the checks it has been awaited through. */
+  let pending: { misses: number } | null = null;
+  const timer = setInterval(() => {
+    if (!client.isReady) {
+      pending = null;
+      return;
+    }
+    if (pending) {
+      if (++pending.misses < liveness.misses) return;
+      pending = null;
+      events.onError?.(name, new Error(`no answer to PING through ${liveness.misses} checks ${liveness.everyMs} ms apart: replacing the connection`));
+      // The same client on a new socket: what waits on the old one fails (callers fall back),
+      // subscriptions are made again on the new one, and a failed connect retries by backoff.
+      client.destroy();
+      client.connect().catch((err: unknown) => events.onError?.(name, err));
+      return;
+    }
+    const ping = { misses: 0 };
+    pending = ping;
+    const settled = () => {
+      if (pending === ping) pending = null;
+    };
+    client.sendCommand(['PING']).then(settled, settled);
+  }, liveness.everyMs);
+  timer.unref();
+  return timer;
 }
 
 function newClient(url: string, name: string) {
@@ -56,14 +103,14 @@ function newClient(url: string, name: string) {
     // that stops reading; callers that must not wait on Redis race a timer of their own
     // (rate-limiter-redis.ts).
     commandOptions: { timeout: 0 },
-    // PING every few seconds: a half-open connection (no RST, no FIN) is found and replaced.
-    pingInterval: 5000,
     socket: { reconnectStrategy: backoff, connectTimeout: 2000 },
   });
 }
 
 /** Closes a client whatever its state (a down Redis must not stall shutdown). */
 export async function closeRedis(client: RedisClient): Promise<void> {
+  clearInterval(watchdogs.get(client));
+  watchdogs.delete(client);
   if (!client.isOpen) return;
   try {
     await Promise.race([client.close(), new Promise((_, reject) => setTimeout(() => reject(new Error('timeout')), 1000).unref())]);

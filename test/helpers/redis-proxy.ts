@@ -6,20 +6,23 @@ import net from 'node:net';
  * the subscription carries nothing while commands (PING, SPUBLISH) on the other connections
  * still answer. That is the failure a readiness check must not call healthy. `hold(on, 'all')`
  * keeps back every connection's answers: a Redis that stops answering and stays connected.
+ * `silence()` makes every connection open now carry nothing more, either way, for good, while
+ * new ones work: a connection gone without a FIN or RST (a peer that died, a NAT that forgot it).
  */
 export interface RedisProxy {
   url: string;
   hold(on: boolean, which?: 'subscribers' | 'all'): void;
+  silence(): void;
   close(): Promise<void>;
 }
 
 export async function startRedisProxy(redisPort: number): Promise<RedisProxy> {
   let held = false;
   let heldAll = false;
-  const conns = new Set<{ client: net.Socket; upstream: net.Socket; subscriber: boolean; pending: Buffer[] }>();
+  const conns = new Set<{ client: net.Socket; upstream: net.Socket; subscriber: boolean; pending: Buffer[]; silent: boolean }>();
   const server = net.createServer((client) => {
     const upstream = net.connect(redisPort, '127.0.0.1');
-    const conn = { client, upstream, subscriber: false, pending: [] as Buffer[] };
+    const conn = { client, upstream, subscriber: false, pending: [] as Buffer[], silent: false };
     conns.add(conn);
     const end = () => {
       conns.delete(conn);
@@ -27,10 +30,12 @@ export async function startRedisProxy(redisPort: number): Promise<RedisProxy> {
       upstream.destroy();
     };
     client.on('data', (d: Buffer) => {
+      if (conn.silent) return;
       if (!conn.subscriber && /ssubscribe/i.test(d.toString('latin1'))) conn.subscriber = true;
       upstream.write(d);
     });
     upstream.on('data', (d: Buffer) => {
+      if (conn.silent) return;
       if (heldAll || (held && conn.subscriber)) conn.pending.push(d);
       else client.write(d);
     });
@@ -48,6 +53,9 @@ export async function startRedisProxy(redisPort: number): Promise<RedisProxy> {
       else held = on;
       if (on) return;
       for (const c of conns) for (const d of c.pending.splice(0)) c.client.write(d);
+    },
+    silence() {
+      for (const c of conns) c.silent = true;
     },
     async close() {
       for (const c of conns) {
