@@ -203,6 +203,9 @@ test('a Redis that stops answering holds at most the queue bound of publishes: t
   const bus = await createRedisBus({ client: c, subscriber: s, prefix: p, instanceId: `${p}a`, probeIntervalMs: 60_000 });
   const publish = (n: number) => bus.publish({ kind: 'typing', update: { conversationId: `${p}conv${n}`, userId: 'u', typing: true } });
   try {
+    // The bus's first probes are answered to this client through the proxy, maybe after the
+    // subscriber saw them: a ping answered after them leaves nothing of theirs in the queue.
+    await c.ping();
     proxy.hold(true, 'all');
     const extra = 500;
     for (let n = 0; n < QUEUE_BOUND + extra; n++) await publish(n);
@@ -287,12 +290,16 @@ test('a connection that goes silent without closing is replaced, and its subscri
   const proxy = await startRedisProxy(Number(new URL(REDIS_URL).port || 6379));
   const reconnected = new Set<string>();
   const events = { onReconnect: (name: string) => void reconnected.add(name) };
-  const liveness = { everyMs: 100, misses: 3 };
+  // Replaced once a PING has gone unanswered through ten checks, 2 s: a loaded machine's Redis answers sooner.
+  const liveness = { everyMs: 200, misses: 10 };
   const [c, s] = [await openRedis(proxy.url, 'silent-cmd', events, liveness), await openRedis(proxy.url, 'silent-sub', events, liveness)];
   clients.push(c, s);
   const got: string[] = [];
   await s.sSubscribe(`${p}ch`, (m) => void got.push(m));
   try {
+    // Answered, a PING keeps a connection, a subscriber's too (its PONG comes in pub/sub form).
+    await new Promise((r) => setTimeout(r, 3000));
+    assert.deepEqual([...reconnected], [], 'no connection that answers is replaced');
     proxy.silence();
     await waitFor(() => reconnected.has('silent-cmd') && reconnected.has('silent-sub'), 10_000, 'both connections replaced');
     assert.equal(await c.set(`${p}k`, 'v'), 'OK');
