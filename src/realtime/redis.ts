@@ -100,8 +100,9 @@ function newClient(url: string, name: string) {
     // AbortSignal.timeout, which cannot be cleared: it fires 5 s after the answer anyway and
     // builds an abort error, about 40 µs a command (test/realtime-ports.test.ts), paid per
     // publish, count, typing mark and heartbeat. The queue bound above is what limits a Redis
-    // that stops reading; callers that must not wait on Redis race a timer of their own
-    // (rate-limiter-redis.ts).
+    // that stops reading; callers race a timer of their own, cleared with the answer
+    // (redis-guard.ts, rate-limiter-redis.ts), and a connection that stops answering is
+    // replaced (watch, above).
     commandOptions: { timeout: 0 },
     socket: { reconnectStrategy: backoff, connectTimeout: 2000 },
   });

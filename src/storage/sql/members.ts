@@ -10,9 +10,9 @@ const MUTED = '(cm.muted_until IS NOT NULL AND cm.muted_until > $2)';
  * stopping at its first shared conversation: its memberships by the user index, each probed
  * for $1's by the primary key (LIMIT keeps it a probe per user; as EXISTS it was planned as a
  * hash of every member of $1's conversations). As one join it read every membership of every
- * user asked, or every member of $1's groups: for a member of ten groups of 10,000, 4.5 ms on
- * PGlite with statistics and 20 without (npm run bench:members), on the one connection every
- * send waits for.
+ * user asked, or every member of $1's groups: for a member of ten groups of 10,000, 4.5-10 ms
+ * on PGlite with statistics and 20 without (npm run bench:members), on the one connection
+ * every send waits for.
  */
 export const CONTACTS_AMONG = `SELECT u.user_id FROM unnest($2::text[]) AS u(user_id)
   CROSS JOIN LATERAL (SELECT 1 FROM conversation_members other
