@@ -297,8 +297,10 @@ test('a connection that goes silent without closing is replaced, and its subscri
   const got: string[] = [];
   await s.sSubscribe(`${p}ch`, (m) => void got.push(m));
   try {
-    // Answered, a PING keeps a connection, a subscriber's too (its PONG comes in pub/sub form).
-    await new Promise((r) => setTimeout(r, 3000));
+    // Answered, a PING keeps a connection, a subscriber's too (its PONG comes in pub/sub form):
+    // a new PING goes only once the last is answered, so more than `misses` of them on each
+    // connection mean each was answered in time, and none may have been replaced meanwhile.
+    await waitFor(() => proxy.pings().filter((n) => n > liveness.misses + 1).length === 2, 30_000, 'both connections to send their PINGs');
     assert.deepEqual([...reconnected], [], 'no connection that answers is replaced');
     proxy.silence();
     await waitFor(() => reconnected.has('silent-cmd') && reconnected.has('silent-sub'), 10_000, 'both connections replaced');

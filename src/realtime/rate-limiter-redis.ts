@@ -1,7 +1,7 @@
 import { RateLimiterMemory, RateLimiterRedis } from 'rate-limiter-flexible';
 import { fromFlexible, type RateLimiter } from './rate-limiter.ts';
 import type { RedisClient } from './redis.ts';
-import { REDIS_WAIT_MS } from './redis-guard.ts';
+import { REDIS_WAIT_MS, withinWait } from './redis-guard.ts';
 
 /**
  * One count per user across every instance (rate-limiter-flexible's Redis store, an atomic
@@ -9,8 +9,7 @@ import { REDIS_WAIT_MS } from './redis-guard.ts';
  * instance counts on its own (the insurance limiter): limits loosen to per instance, writes
  * are never refused for it.
  *
- * The wait is a timer of ours, cleared with the answer: node-redis's clients here have no
- * per-command timeout (redis.ts says why), and a count must not wait on Redis for ever.
+ * The wait is withinWait's timer: a count must not wait on Redis for ever.
  */
 export function createRedisRateLimiter(client: RedisClient, prefix: string, opts: { points: number; durationSec: number }, waitMs = REDIS_WAIT_MS): RateLimiter {
   const insuranceLimiter = new RateLimiterMemory({ points: opts.points, duration: opts.durationSec });
@@ -26,21 +25,5 @@ export function createRedisRateLimiter(client: RedisClient, prefix: string, opts
   });
   const shared = fromFlexible(limiter);
   const own = fromFlexible(insuranceLimiter);
-  return {
-    consume(key) {
-      return new Promise((resolve, reject) => {
-        const late = setTimeout(() => own.consume(key).then(resolve, reject), waitMs);
-        shared.consume(key).then(
-          (r) => {
-            clearTimeout(late);
-            resolve(r);
-          },
-          (err: unknown) => {
-            clearTimeout(late);
-            reject(err);
-          },
-        );
-      });
-    },
-  };
+  return { consume: (key) => withinWait(shared.consume(key), waitMs, () => own.consume(key)) };
 }

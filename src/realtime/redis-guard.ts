@@ -20,12 +20,32 @@ const isConnectionError = (err: unknown) =>
   (err instanceof Error && err.message === 'The queue is full');
 
 /**
+ * `answer`, or what `late()` gives once `waitMs` has passed without it. A timer of ours,
+ * cleared with the answer (node-redis's own per-command timeout is off, redis.ts says why).
+ */
+export function withinWait<T>(answer: Promise<T>, waitMs: number, late: () => Promise<T>): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => late().then(resolve, reject), waitMs);
+    answer.then(
+      (v) => {
+        clearTimeout(timer);
+        resolve(v);
+      },
+      (err: unknown) => {
+        clearTimeout(timer);
+        reject(err);
+      },
+    );
+  });
+}
+
+/**
  * A Redis-backed port whose every call ends: answered, or failed as `Unreachable` (the
  * retryable `unavailable`, 503 with Retry-After) when the connection is down or Redis has
  * not answered within `waitMs`. Without it a command sent while Redis was down failed as an
  * `internal_error`, and one sent to a Redis that stopped answering waited for ever: node-redis
  * has no timeout for a command once written (redis.ts). Errors Redis itself answered (a
- * script's) and the port's own stay what they are. The timer is cleared with the answer.
+ * script's) and the port's own stay what they are.
  */
 export function guarded<T extends object>(port: T, name: string, waitMs = REDIS_WAIT_MS): T {
   const out = {} as Record<string, unknown>;
@@ -35,26 +55,19 @@ export function guarded<T extends object>(port: T, name: string, waitMs = REDIS_
       continue;
     }
     const call = value as (...args: unknown[]) => Promise<unknown>;
-    out[key] = (...args: unknown[]) =>
-      new Promise((resolve, reject) => {
-        let answer: Promise<unknown>;
-        try {
-          answer = call.apply(port, args);
-        } catch (err) {
-          answer = Promise.reject(err);
-        }
-        const late = setTimeout(() => reject(new Unreachable(`Redis did not answer ${name}.${key} within ${waitMs} ms`)), waitMs);
-        answer.then(
-          (v) => {
-            clearTimeout(late);
-            resolve(v);
-          },
-          (err: unknown) => {
-            clearTimeout(late);
-            reject(isConnectionError(err) ? new Unreachable(`Redis unreachable for ${name}.${key}: ${(err as Error).message}`, { cause: err }) : err);
-          },
-        );
-      });
+    const unreachable = (err: unknown) => {
+      throw isConnectionError(err) ? new Unreachable(`Redis unreachable for ${name}.${key}: ${(err as Error).message}`, { cause: err }) : err;
+    };
+    const late = () => Promise.reject(new Unreachable(`Redis did not answer ${name}.${key} within ${waitMs} ms`));
+    out[key] = (...args: unknown[]) => {
+      let answer: Promise<unknown>;
+      try {
+        answer = call.apply(port, args);
+      } catch (err) {
+        answer = Promise.reject(err);
+      }
+      return withinWait(answer.catch(unreachable), waitMs, late);
+    };
   }
   return out as T;
 }

@@ -8,21 +8,23 @@ import net from 'node:net';
  * keeps back every connection's answers: a Redis that stops answering and stays connected.
  * `silence()` makes every connection open now carry nothing more, either way, for good, while
  * new ones work: a connection gone without a FIN or RST (a peer that died, a NAT that forgot it).
+ * `pings()`: the PINGs each open connection has sent through it.
  */
 export interface RedisProxy {
   url: string;
   hold(on: boolean, which?: 'subscribers' | 'all'): void;
   silence(): void;
+  pings(): number[];
   close(): Promise<void>;
 }
 
 export async function startRedisProxy(redisPort: number): Promise<RedisProxy> {
   let held = false;
   let heldAll = false;
-  const conns = new Set<{ client: net.Socket; upstream: net.Socket; subscriber: boolean; pending: Buffer[]; silent: boolean }>();
+  const conns = new Set<{ client: net.Socket; upstream: net.Socket; subscriber: boolean; pending: Buffer[]; silent: boolean; pings: number }>();
   const server = net.createServer((client) => {
     const upstream = net.connect(redisPort, '127.0.0.1');
-    const conn = { client, upstream, subscriber: false, pending: [] as Buffer[], silent: false };
+    const conn = { client, upstream, subscriber: false, pending: [] as Buffer[], silent: false, pings: 0 };
     conns.add(conn);
     const end = () => {
       conns.delete(conn);
@@ -31,7 +33,9 @@ export async function startRedisProxy(redisPort: number): Promise<RedisProxy> {
     };
     client.on('data', (d: Buffer) => {
       if (conn.silent) return;
-      if (!conn.subscriber && /ssubscribe/i.test(d.toString('latin1'))) conn.subscriber = true;
+      const text = d.toString('latin1');
+      if (!conn.subscriber && /ssubscribe/i.test(text)) conn.subscriber = true;
+      conn.pings += text.match(/\r\nPING\r\n/gi)?.length ?? 0;
       upstream.write(d);
     });
     upstream.on('data', (d: Buffer) => {
@@ -54,6 +58,7 @@ export async function startRedisProxy(redisPort: number): Promise<RedisProxy> {
       if (on) return;
       for (const c of conns) for (const d of c.pending.splice(0)) c.client.write(d);
     },
+    pings: () => [...conns].map((c) => c.pings),
     silence() {
       for (const c of conns) c.silent = true;
     },
