@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import { pgliteBackend } from './helpers/backends.ts';
-import { type Harness, harness, uid, waitFor } from './helpers/harness.ts';
+import { rawWs } from './helpers/graphql.ts';
+import { type Harness, harness, tokenFor, uid, waitFor } from './helpers/harness.ts';
 import { listen, socketClient, syncAll, wsClient } from './helpers/realtime.ts';
 
 /**
@@ -19,16 +20,25 @@ describe('slow consumers', () => {
   });
   after(() => h.close());
 
-  for (const kind of ['ws', 'socket.io'] as const) {
+  /** A graphql-ws socket with a messageAdded subscription running, and its TCP socket. */
+  async function graphqlSubscriber(userId: string, conversationId: string) {
+    const c = await rawWs(url);
+    c.send({ type: 'connection_init', payload: { token: await tokenFor(userId) } });
+    assert.equal((await c.next()).type, 'connection_ack');
+    c.send({ id: 'added', type: 'subscribe', payload: { query: 'subscription($c: ID!) { messageAdded(conversationId: $c) { id content } }', variables: { c: conversationId } } });
+    return { raw: (c.ws as any)._socket, close: () => c.ws.terminate() };
+  }
+
+  for (const kind of ['ws', 'socket.io', 'graphql'] as const) {
     test(`over ${kind}: the stalled client is dropped, the others get everything, sync recovers the rest`, async () => {
       const sender = h.admin(uid('sender'));
       const slowId = uid('slow');
       const fastId = uid('fast');
       const id = (await sender.post('/v1/conversations', { kind: 'group', members: [slowId, fastId] })).body.conversation.id;
-      const slow = kind === 'ws' ? await wsClient(url, slowId) : await socketClient(url, slowId);
+      const slow = kind === 'ws' ? await wsClient(url, slowId) : kind === 'socket.io' ? await socketClient(url, slowId) : await graphqlSubscriber(slowId, id);
       const fast = await wsClient(url, fastId);
       // Stop reading: the client's TCP socket is paused, so the kernel buffers fill, then the server's.
-      const raw = kind === 'ws' ? (slow as any).ws._socket : (slow as any).socket.io.engine.transport.ws._socket;
+      const raw = kind === 'ws' ? (slow as any).ws._socket : kind === 'socket.io' ? (slow as any).socket.io.engine.transport.ws._socket : (slow as any).raw;
       raw.pause();
       raw.resume = () => raw; // ws resumes its socket when its parser drains: keep it stalled
       const body = '😀'.repeat(10_000); // ~40 KB a message

@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import type { Socket as TcpSocket } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { pgliteBackend } from './helpers/backends.ts';
-import { type Harness, harness, uid } from './helpers/harness.ts';
+import { rawWs } from './helpers/graphql.ts';
+import { type Harness, harness, tokenFor, uid } from './helpers/harness.ts';
 import { listen, socketClient, wsClient } from './helpers/realtime.ts';
 
 /**
@@ -20,7 +21,9 @@ describe('events of one tick leave a connection together', () => {
    * events: how many each carried. Other writes (a keepalive ping) are not the burst's.
    */
   let writes: number[] = [];
-  const events = (chunks: unknown[]) => chunks.filter((c) => String(c).includes('notification:updated')).length;
+  /** What a write counts: the burst's events, or the frames of one GraphQL operation. */
+  let marker = 'notification:updated';
+  const events = (chunks: unknown[]) => chunks.filter((c) => String(c).includes(marker)).length;
   before(async () => {
     h = await harness(pgliteBackend, {}, {}, (app) => {
       app.http.server.on('connection', (tcp: TcpSocket) => {
@@ -60,6 +63,7 @@ describe('events of one tick leave a connection together', () => {
     ['Socket.IO', socketClient],
   ] as const) {
     test(`${gateway}: one writev holding every event`, async () => {
+      marker = 'notification:updated';
       const client = await connect(url, uid());
       try {
         assert.deepEqual(await burst(client), [EVENTS]);
@@ -71,4 +75,25 @@ describe('events of one tick leave a connection together', () => {
       }
     });
   }
+
+  // graphql-ws sends an operation's result, then its complete, each once the last was handed
+  // over: written as they came, they were two writes, and a member's events of one batch a
+  // write each (the gateway's writes, GraphQL's ws.ts).
+  test('GraphQL: the result of an operation and its complete in one write', async () => {
+    const c = await rawWs(url);
+    try {
+      c.send({ type: 'connection_init', payload: { token: await tokenFor(uid()) } });
+      assert.equal((await c.next()).type, 'connection_ack');
+      for (const id of ['q1', 'q2']) {
+        marker = `"id":"${id}"`;
+        writes = [];
+        c.send({ id, type: 'subscribe', payload: { query: '{ me { id } }' } });
+        assert.equal((await c.next()).type, 'next');
+        assert.deepEqual(await c.next(), { id, type: 'complete' });
+        assert.deepEqual(writes, [2]);
+      }
+    } finally {
+      c.ws.terminate();
+    }
+  });
 });

@@ -14,6 +14,8 @@ import { keepAlive } from '../keepalive.ts';
 import { originAllowed } from '../origin.ts';
 import { FrameBudget } from '../session/frame-budget.ts';
 import { openSession, type Session, type SessionDeps } from '../session/session.ts';
+import { textFrame } from '../text-frame.ts';
+import { atTickEnd } from '../tick-end.ts';
 import { type ContextDeps, createContext, type GraphqlContext, viewerFreeContext } from './context.ts';
 import { coded, formatError, RequestRefused } from './errors.ts';
 import { LiveConnection } from './live.ts';
@@ -40,6 +42,10 @@ const ignoreError = () => {};
 
 interface Extra {
   ws: WebSocket;
+  /** The TCP socket under the WebSocket, which takes pre-framed frames (see text-frame.ts). */
+  tcp: Duplex;
+  /** Its socket is corked until the tick ends (tick-end.ts). */
+  atTickEnd: boolean;
   id: string;
   budget: FrameBudget;
   actor: Actor | null;
@@ -146,9 +152,36 @@ export function attachGraphqlWs(server: HttpServer, config: Config, deps: Graphq
   const extras = new WeakMap<WebSocket, Extra>();
   const pings = keepAlive(wss, config.realtime.pingIntervalMs, (ws) => void extras.get(ws)?.session?.heartbeat());
 
-  function onConnection(ws: WebSocket) {
+  const uncorkAtTickEnd = atTickEnd<Extra>(
+    (extra) => extra.tcp.uncork(),
+    (err) => log.error({ err }, 'uncork failed'),
+  );
+  /**
+   * Every frame graphql-ws sends, framed here and handed to the TCP socket whole, corked until
+   * the tick ends, as /v1/ws writes (ws/index.ts): a mutation's result and its complete, and
+   * the events of a batch, leave in one write where ws.send made a write of each (a third of
+   * the gateway's CPU under load, issue 9). It answers at once rather than once written, so a
+   * subscription's next event does not wait for the last one's write; what a connection can
+   * make the server hold is bounded instead by its unsent bytes (ws's bufferedAmount, corked
+   * ones included): past PARLEY_MAX_BUFFERED_BYTES it is a slow consumer, closed 4008
+   * (reconnect and recover) and cut a second later, as on /v1/ws. ws's own frames (close,
+   * ping) are written synchronously to the same socket (no extension is negotiated), so they
+   * cannot land inside one of these.
+   */
+  const write = (extra: Extra, data: string): void => {
+    const { ws, tcp } = extra;
+    if (ws.readyState !== WebSocket.OPEN) return;
+    if (uncorkAtTickEnd(extra)) tcp.cork();
+    tcp.write(textFrame(data));
+    if (ws.bufferedAmount <= config.realtime.maxBufferedBytes) return;
+    log.warn({ userId: extra.actor?.userId, buffered: ws.bufferedAmount }, 'slow consumer disconnected');
+    closeWith(ws, CLOSE_CODES.slowConsumer, 'slow_consumer');
+    setTimeout(() => ws.terminate(), 1000).unref();
+  };
+
+  function onConnection(ws: WebSocket, tcp: Duplex) {
     const budget = new FrameBudget(deps.frameBudget, { onFlood: () => closeWith(ws, CLOSE.flood, 'flood') });
-    const extra: Extra = { ws, id: randomUUID(), budget, actor: null, live: null, session: null };
+    const extra: Extra = { ws, tcp, atTickEnd: false, id: randomUUID(), budget, actor: null, live: null, session: null };
     extras.set(ws, extra);
     pings.track(ws);
     // ws closes the socket itself on protocol errors (1009 for a frame over 64 KiB).
@@ -156,20 +189,7 @@ export function attachGraphqlWs(server: HttpServer, config: Config, deps: Graphq
     const closed = gql.opened(
       {
         protocol: ws.protocol,
-        // Resolves once written: a subscription sends its next event only after its last left,
-        // so a stalled client holds one frame per operation; past the bound (large answers to
-        // many queries) it is a slow consumer and is cut off, as on /v1/ws.
-        send: (data) =>
-          new Promise<void>((resolve) => {
-            if (ws.readyState !== WebSocket.OPEN) return resolve();
-            if (ws.bufferedAmount > config.realtime.maxBufferedBytes) {
-              log.warn({ userId: extra.actor?.userId }, 'slow consumer disconnected');
-              closeWith(ws, CLOSE_CODES.slowConsumer, 'slow_consumer');
-              setTimeout(() => ws.terminate(), 1000).unref();
-              return resolve();
-            }
-            ws.send(data, () => resolve());
-          }),
+        send: (data) => write(extra, data),
         close: (code, reason) => closeWith(ws, code ?? 1000, reason ?? ''),
         onMessage: (handle) =>
           ws.on('message', async (raw) => {
@@ -185,7 +205,7 @@ export function attachGraphqlWs(server: HttpServer, config: Config, deps: Graphq
             if ((message as { type?: unknown } | null)?.type !== 'complete' && !budget.take()) {
               const { type, id } = (message ?? {}) as { type?: unknown; id?: unknown };
               if (type === 'subscribe' && typeof id === 'string' && ws.readyState === WebSocket.OPEN) {
-                ws.send(JSON.stringify({ type: 'error', id, payload: [coded('rate_limited', 'Too many frames', { retryAfter: 1 }).toJSON()] }));
+                write(extra, JSON.stringify({ type: 'error', id, payload: [coded('rate_limited', 'Too many frames', { retryAfter: 1 }).toJSON()] }));
               }
               return;
             }
@@ -209,7 +229,7 @@ export function attachGraphqlWs(server: HttpServer, config: Config, deps: Graphq
       socket.end('HTTP/1.1 403 Forbidden\r\nContent-Type: application/json\r\nConnection: close\r\n\r\n{"error":{"code":"origin_not_allowed"}}');
       return;
     }
-    wss.handleUpgrade(req, socket, head, onConnection);
+    wss.handleUpgrade(req, socket, head, (ws) => onConnection(ws, socket));
   };
   server.on('upgrade', onUpgrade);
 
