@@ -19,7 +19,7 @@ import { atTickEnd } from '../tick-end.ts';
 import { type ContextDeps, createContext, type GraphqlContext, viewerFreeContext } from './context.ts';
 import { coded, formatError, RequestRefused } from './errors.ts';
 import { LiveConnection } from './live.ts';
-import { subscribeShared } from './shared-execution.ts';
+import { type NextWriter, subscribeShared } from './shared-execution.ts';
 import type { GraphqlRequest, Pipeline } from './pipeline.ts';
 
 export const GRAPHQL_PATH = '/graphql';
@@ -87,11 +87,18 @@ export function attachGraphqlWs(server: HttpServer, config: Config, deps: Graphq
     for (const c of connections) lives.get(c.id)?.deliver(event, data);
   });
   const onInternal = (err: unknown) => log.error({ err }, 'graphql operation failed');
+  /** Each operation's writer of its next frames, by its context (the one object graphql-ws hands `subscribe`). */
+  const writers = new WeakMap<GraphqlContext, NextWriter>();
 
   const gql = makeServer<Record<string, unknown>, Extra>({
     schema: deps.schema,
-    // Live events are executed once per operation for all their subscribers (shared-execution.ts).
-    subscribe: (args) => subscribeShared(args, (c) => viewerFreeContext(c as GraphqlContext)),
+    // Live events are executed once per operation for all their subscribers, and written from there (shared-execution.ts).
+    subscribe: (args) =>
+      subscribeShared(
+        args,
+        (c) => viewerFreeContext(c as GraphqlContext),
+        (c) => writers.get(c as GraphqlContext),
+      ),
     connectionInitWaitTimeout: config.graphql.initTimeoutMs,
     async onConnect(ctx) {
       const { ws } = ctx.extra;
@@ -115,7 +122,7 @@ export function attachGraphqlWs(server: HttpServer, config: Config, deps: Graphq
       }, principal.expiresAt);
       return true;
     },
-    onSubscribe(ctx, _id, payload) {
+    onSubscribe(ctx, id, payload) {
       const { actor, live } = ctx.extra;
       if (!actor || !live) return [coded('auth_required')];
       // The new operation is in ctx.subscriptions already.
@@ -124,12 +131,15 @@ export function attachGraphqlWs(server: HttpServer, config: Config, deps: Graphq
       }
       try {
         const prepared = deps.pipeline.prepare(payload as GraphqlRequest, ALL_OPERATIONS);
+        const contextValue = createContext(deps.context, actor, live.id, live);
+        const head = `{"id":${JSON.stringify(id)},"type":"next","payload":`;
+        writers.set(contextValue, (json) => write(ctx.extra, `${head}${json}}`));
         return {
           schema: deps.schema,
           document: prepared.document,
           operationName: payload.operationName ?? null,
           variableValues: prepared.variables,
-          contextValue: createContext(deps.context, actor, live.id, live),
+          contextValue,
         };
       } catch (err) {
         if (err instanceof RequestRefused) return err.errors;
