@@ -86,6 +86,7 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
   const email = overrides.email !== undefined ? overrides.email : emailFromConfig(config);
   // Set once delivery runs (below): notification work a service commits is drained at once.
   let drainNotifyWork = () => {};
+  const hub = createHub();
   const services = createServices(
     config,
     { store, bus, now: overrides.now ?? (() => new Date()), notifyWorkWritten: () => drainNotifyWork() },
@@ -96,9 +97,10 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
       instances: realtime.instances,
       instanceStaleMs: INSTANCE_BEAT_MS * 5,
       pushPlatforms: new Set(Object.keys(channels) as DevicePlatform[]),
+      connectedHere: (userId) => hub.connected(userId),
+      onPresenceFallback: (err) => log?.warn({ err: err.message }, 'presence unreachable: notifications decided from this instance\'s connections'),
     },
   );
-  const hub = createHub();
   const metrics = createMetrics(bus, hub, (fn) => store.observeSends(fn), async () => (await services.admin.channels()) as unknown as Record<string, Record<string, number>>);
   // The first scrape's work, done now rather than under load: prom-client's value objects
   // ({ value, labels }, an object literal's shape, which V8 shares across the process) take a

@@ -1,7 +1,10 @@
 import assert from 'node:assert/strict';
 import { after, before, beforeEach, describe, test } from 'node:test';
+import { connectedOrHere } from '../src/realtime/presence-here.ts';
+import { createRedisPresence } from '../src/realtime/presence-redis.ts';
 import { createRedisRateLimiter } from '../src/realtime/rate-limiter-redis.ts';
 import { closeRedis, openRedis } from '../src/realtime/redis.ts';
+import { guarded } from '../src/realtime/redis-guard.ts';
 import { pgliteBackend } from './helpers/backends.ts';
 import { type Harness, harness, send, uid, waitFor } from './helpers/harness.ts';
 import { listen, type RtClient, wsClient } from './helpers/realtime.ts';
@@ -14,7 +17,7 @@ import type { Store } from '../src/storage/store.ts';
  * kills and restarts, and whose pub/sub to A it wedges through a proxy: the bus
  * subscription comes back by itself, local clients are told to sync (and find what they
  * missed), /ready says what is wrong, rate limits fall back to per instance while Redis is
- * away.
+ * away, and so does the notification pipeline's view of who is connected.
  */
 describe('Redis outages', () => {
   let redis: PrivateRedis;
@@ -168,6 +171,40 @@ describe('Redis outages', () => {
     } finally {
       await redis.start();
       await Promise.all([closeRedis(c1), closeRedis(c2)]);
+    }
+  });
+
+  test('Redis down: notification work is still done, a mention reaches the inbox of a member connected nowhere', async () => {
+    const ana = a.as(uid('ana'));
+    const carl = b.as(uid('carl'));
+    const id = await a.group(ana, [carl.userId]);
+    const inbox = async () => (await carl.get('/v1/notifications')).body.notifications.map((n: { type: string; body: string }) => `${n.type}: ${n.body}`);
+    // The invitation is in before Redis goes: only what is sent while it is away is under test.
+    await waitFor(async () => (await inbox()).length === 1, 30_000, "carl's invitation");
+    await redis.kill();
+    await waitFor(async () => (await ready(a)).body.status === 'degraded', 60_000, 'A to report degraded');
+    // Before, every drain failed on the presence check until Redis was back.
+    await send(ana, id, 'carl, look', { mentions: [carl.userId] });
+    await waitFor(async () => (await inbox()).includes('mention: carl, look'), 30_000, "carl's mention while Redis is down");
+  });
+
+  test("the notification pipeline's presence: Redis's answer while it is up, this instance's connections while it is down", async () => {
+    const client = await openRedis(redis.url, 'presence-here');
+    try {
+      const presence = guarded(createRedisPresence(client, uniquePrefix('here')), 'presence');
+      const warned: string[] = [];
+      const connected = connectedOrHere(presence, (u) => u === 'here', (err) => warned.push(err.name));
+      await presence.connect('elsewhere', 'c1', Date.now());
+      assert.deepEqual([...(await connected.connected(['here', 'elsewhere', 'nowhere']))], ['elsewhere']);
+      assert.equal(await connected.allConnected(['elsewhere']), true);
+      await redis.kill();
+      assert.deepEqual([...(await connected.connected(['here', 'elsewhere', 'nowhere']))], ['here']);
+      assert.equal(await connected.allConnected(new Set(['here'])), true);
+      assert.equal(await connected.allConnected(['here', 'elsewhere']), false);
+      assert.deepEqual(warned, ['Unreachable'], 'one warning, not one a call');
+    } finally {
+      await redis.start();
+      await closeRedis(client);
     }
   });
 });

@@ -85,6 +85,8 @@ export function createHub() {
       else list!.splice(at, 1);
     },
     of: (userId: string): ReadonlySet<Connection> => new Set(byUser.get(userId)),
+    /** Whether the user has a connection here. */
+    connected: (userId: string): boolean => byUser.has(userId),
     /** Users with a connection here (a resync goes to all of them). */
     userIds: (): Iterable<string> => byUser.keys(),
     /** Connections here, by gateway (operators' status, metrics). */

@@ -2,7 +2,7 @@ import { preferencesOf } from './notifications.ts';
 import { stableUuid } from '../domain/ids.ts';
 import { channelOn, isHeld } from '../domain/notifications.ts';
 import type { NotificationPreferences } from '../domain/types.ts';
-import type { PresenceStore } from '../realtime/presence.ts';
+import type { ConnectedUsers } from '../realtime/presence-here.ts';
 import { QUEUES } from '../storage/job-queue.ts';
 import type { DigestConversationRow } from '../storage/store.ts';
 import type { ServiceDeps } from './deps.ts';
@@ -38,7 +38,7 @@ const PAGE = 100;
  * in two digests. Nothing unread, nothing sent. Users in quiet hours are simply looked at
  * again next run: held, never dropped.
  */
-export function digestService(deps: ServiceDeps & { presence: PresenceStore }, opts: { appUrl: string | null }) {
+export function digestService(deps: ServiceDeps & { presence: ConnectedUsers }, opts: { appUrl: string | null }) {
   const { store, now } = deps;
 
   function include(r: DigestConversationRow, prefs: NotificationPreferences, at: Date): 'all' | 'mentions' | null {

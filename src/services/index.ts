@@ -1,6 +1,7 @@
 import type { Config } from '../config.ts';
 import type { LockStore } from '../realtime/locks.ts';
 import type { PresenceStore } from '../realtime/presence.ts';
+import { connectedOrHere } from '../realtime/presence-here.ts';
 import type { TypingStore } from '../realtime/typing.ts';
 import type { InstanceRegistry } from '../realtime/instances.ts';
 import { authService } from './auth.ts';
@@ -35,6 +36,10 @@ export interface RealtimePorts {
   instanceStaleMs: number;
   /** Platforms with a configured push channel; devices of others are not pushed to. */
   pushPlatforms: ReadonlySet<DevicePlatform>;
+  /** Whether the user has a connection to this instance (the hub's), for when presence cannot answer. */
+  connectedHere: (userId: string) => boolean;
+  /** Told, now and then, that the notification pipeline is deciding from this instance's connections alone. */
+  onPresenceFallback: (err: Error) => void;
 }
 
 /** Outbox rows, and new messages, taken per dispatcher transaction. */
@@ -52,6 +57,7 @@ export function createServices(config: Config, deps: ServiceDeps, ports: Realtim
   const membership = membershipCache(deps.store, deps.bus);
   const locks = lockService({ ...deps, locks: ports.locks, membership }, { ttlMs: config.realtime.lockTtlMs });
   const typing = typingService({ bus: deps.bus, membership, typing: ports.typing }, TYPING);
+  const connected = connectedOrHere(ports.presence, ports.connectedHere, ports.onPresenceFallback);
   return {
     auth: authService(config, users),
     users,
@@ -68,12 +74,12 @@ export function createServices(config: Config, deps: ServiceDeps, ports: Realtim
     notifications: notificationService(deps),
     notificationFilters: notificationFilters(),
     dispatcher: notifyDispatcher(
-      { ...deps, presence: ports.presence, membership },
+      { ...deps, presence: connected, membership },
       { pushWhen: config.push.when, coalesceMs: config.push.coalesceMs, batch: DISPATCH_BATCH, messageBatch: DISPATCH_MESSAGES, platforms: ports.pushPlatforms },
     ),
-    push: pushService({ ...deps, presence: ports.presence }, { pushWhen: config.push.when, platforms: ports.pushPlatforms }),
+    push: pushService({ ...deps, presence: connected }, { pushWhen: config.push.when, platforms: ports.pushPlatforms }),
     admin: adminService({ ...deps, instances: ports.instances, presence: ports.presence, instanceStaleMs: ports.instanceStaleMs }),
-    digest: digestService({ ...deps, presence: ports.presence }, { appUrl: config.email.appUrl }),
+    digest: digestService({ ...deps, presence: connected }, { appUrl: config.email.appUrl }),
     devices: deviceService(deps, { allowInsecurePush: config.push.allowInsecure, vapidPublicKey: config.push.vapid?.publicKey ?? null }),
     close() {
       typing.close();

@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { stableUuid } from '../domain/ids.ts';
 import { channelOn, withDefaults } from '../domain/notifications.ts';
 import type { DevicePlatform, Notification } from '../domain/types.ts';
-import type { PresenceStore } from '../realtime/presence.ts';
+import type { ConnectedUsers } from '../realtime/presence-here.ts';
 import { type JobSpec, QUEUES } from '../storage/job-queue.ts';
 import type { NewMessage, OutboxItem, Repos } from '../storage/store.ts';
 import type { ServiceDeps } from './deps.ts';
@@ -66,7 +66,7 @@ const OVERTAKEN = Symbol('overtaken');
  * already waiting. Whether
  * anything is still unread is decided when that job runs (services/push.ts).
  */
-export function notifyDispatcher(deps: ServiceDeps & { presence: PresenceStore; membership: Recipients }, opts: DispatchOptions) {
+export function notifyDispatcher(deps: ServiceDeps & { presence: ConnectedUsers; membership: Recipients }, opts: DispatchOptions) {
   const { store, now } = deps;
 
   /**

@@ -2,7 +2,7 @@ import { stableUuid } from '../domain/ids.ts';
 import { channelOn, holdEndsAt, isHeld } from '../domain/notifications.ts';
 import { clip } from '../domain/text.ts';
 import type { DevicePlatform, NotificationPreferences, NotificationPriority, NotificationType, PushMessage } from '../domain/types.ts';
-import type { PresenceStore } from '../realtime/presence.ts';
+import type { ConnectedUsers } from '../realtime/presence-here.ts';
 import { type JobSpec, PLATFORM_QUEUES, QUEUES, type QueueName } from '../storage/job-queue.ts';
 import type { UnseenMessage, UnseenMessages } from '../storage/store.ts';
 import type { ServiceDeps } from './deps.ts';
@@ -138,7 +138,7 @@ interface Outgoing {
  * group's offline members is a decision for each of them at once, and one at a time each
  * cost about ten round trips.
  */
-export function pushService(deps: ServiceDeps & { presence: PresenceStore }, opts: { pushWhen: 'offline' | 'always'; platforms: ReadonlySet<DevicePlatform> }) {
+export function pushService(deps: ServiceDeps & { presence: ConnectedUsers }, opts: { pushWhen: 'offline' | 'always'; platforms: ReadonlySet<DevicePlatform> }) {
   const { store, now } = deps;
   const deviceOf = gathered((refs: { userId: string; id: string }[]) => store.devices.getMany(refs));
 
