@@ -39,7 +39,17 @@ const removes = (change: LogChange, userId: string): boolean => change.type === 
  * Refuses (not_found) a conversation the caller is not in; ends after the caller's own
  * removal.
  */
-export async function followLog(ctx: GraphqlContext, conversationId: string, since: number | null): Promise<{ feed: Feed<LogChange>; items: AsyncGenerator<LogItem> }> {
+export async function followLog<T>(
+  ctx: GraphqlContext,
+  conversationId: string,
+  since: number | null,
+  /**
+   * What the subscription yields for each item, or undefined for none: applied here rather
+   * than by a generator of the subscription's own over these items, which was one more
+   * async hop and its garbage for every subscriber of every live change (issue 9).
+   */
+  view: (item: LogItem) => T | undefined | Promise<T | undefined>,
+): Promise<{ feed: Feed<LogChange>; items: AsyncGenerator<T> }> {
   const live = ctx.requireLive();
   const feed = live.open<LogChange>(
     (event, data) => {
@@ -69,7 +79,7 @@ export async function followLog(ctx: GraphqlContext, conversationId: string, sin
     throw err;
   }
 
-  async function* follow(start: number, first: SyncResult | null): AsyncGenerator<LogItem> {
+  async function* follow(start: number, first: SyncResult | null): AsyncGenerator<T> {
     let cursor = start;
     let pending = first;
     for (;;) {
@@ -80,12 +90,16 @@ export async function followLog(ctx: GraphqlContext, conversationId: string, sin
         if (result.removed.length) return;
         if (result.reset.length) {
           const { lastSeq } = await services.conversations.get(actor, conversationId);
-          yield { kind: 'reset', conversationId, lastSeq };
+          let out = view({ kind: 'reset', conversationId, lastSeq });
+          if (out instanceof Promise) out = await out;
+          if (out !== undefined) yield out;
           cursor = lastSeq;
           continue;
         }
         for (const change of result.changes) {
-          yield { kind: 'change', change };
+          let out = view({ kind: 'change', change });
+          if (out instanceof Promise) out = await out;
+          if (out !== undefined) yield out;
           cursor = change.seq;
           if (removes(change, actor.userId)) return;
         }
@@ -98,7 +112,10 @@ export async function followLog(ctx: GraphqlContext, conversationId: string, sin
         const change = next.value;
         if (change.seq <= cursor) continue;
         if (change.seq > cursor + 1) break;
-        yield { kind: 'change', change };
+        // Awaited only when it is a promise: a live message's view is not (one hop fewer).
+        let out = view({ kind: 'change', change });
+        if (out instanceof Promise) out = await out;
+        if (out !== undefined) yield out;
         cursor = change.seq;
         if (removes(change, actor.userId)) return;
       }

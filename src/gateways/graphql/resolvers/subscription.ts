@@ -41,33 +41,29 @@ const deliveredMessage = oncePerChange<DeliveredMessage>();
 const conversationEvent = oncePerChange<object>();
 
 /** Each message change as the message after it (a reaction's is read back: its event carries only the reactions). */
-async function* messagesOf(ctx: GraphqlContext, items: AsyncGenerator<LogItem>): AsyncGenerator<DeliveredMessage | Reset> {
-  for await (const item of items) {
-    if (item.kind === 'reset') {
-      yield item;
-      continue;
-    }
+function messageOf(ctx: GraphqlContext) {
+  return (item: LogItem): DeliveredMessage | Reset | undefined | Promise<DeliveredMessage | undefined> => {
+    if (item.kind === 'reset') return item;
     const { type, seq, data } = item.change;
     if (type === 'message:new' || type === 'message:updated' || type === 'message:deleted') {
-      yield deliveredMessage(data as object, () => ({ ...(data as { message: Message }).message, changeSeq: seq }));
-    } else if (type === 'reaction:updated') {
-      try {
-        yield { ...(await ctx.services.messages.get(ctx.actor, (data as { messageId: string }).messageId)), changeSeq: seq };
-      } catch (err) {
-        // Removed from the conversation meanwhile: the log says so next, and the stream ends.
-        if (!(err instanceof AppError && err.code === 'not_found')) throw err;
-      }
+      return deliveredMessage(data as object, () => ({ ...(data as { message: Message }).message, changeSeq: seq }));
     }
-  }
+    if (type !== 'reaction:updated') return undefined;
+    return ctx.services.messages.get(ctx.actor, (data as { messageId: string }).messageId).then(
+      (message) => ({ ...message, changeSeq: seq }),
+      (err: unknown) => {
+        // Removed from the conversation meanwhile: the log says so next, and the stream ends.
+        if (err instanceof AppError && err.code === 'not_found') return undefined;
+        throw err;
+      },
+    );
+  };
 }
 
-async function* eventsOf(items: AsyncGenerator<LogItem>) {
-  for await (const item of items) {
-    yield item.kind === 'reset'
-      ? { type: 'reset', conversationId: item.conversationId, seq: item.lastSeq }
-      : conversationEvent(item.change.data as object, () => ({ ...(item.change.data as object), type: item.change.type, conversationId: item.change.conversationId, seq: item.change.seq }));
-  }
-}
+const eventOf = (item: LogItem) =>
+  item.kind === 'reset'
+    ? { type: 'reset', conversationId: item.conversationId, seq: item.lastSeq }
+    : conversationEvent(item.change.data as object, () => ({ ...(item.change.data as object), type: item.change.type, conversationId: item.change.conversationId, seq: item.change.seq }));
 
 const same = <T>(x: T): T => x;
 
@@ -85,8 +81,8 @@ export const Subscription = {
   messageAdded: {
     async subscribe(_: unknown, raw: Args, ctx: GraphqlContext) {
       const a = logArgs(raw);
-      const { feed, items } = await followLog(ctx, a.conversationId, a.since ?? null);
-      return iterate(messagesOf(ctx, items), feed);
+      const { feed, items } = await followLog(ctx, a.conversationId, a.since ?? null, messageOf(ctx));
+      return iterate(items, feed);
     },
     resolve(item: DeliveredMessage | Reset) {
       if ('kind' in item && item.kind === 'reset') {
@@ -99,8 +95,8 @@ export const Subscription = {
   conversationEvents: {
     async subscribe(_: unknown, raw: Args, ctx: GraphqlContext) {
       const a = logArgs(raw);
-      const { feed, items } = await followLog(ctx, a.conversationId, a.since ?? null);
-      return iterate(eventsOf(items), feed);
+      const { feed, items } = await followLog(ctx, a.conversationId, a.since ?? null, eventOf);
+      return iterate(items, feed);
     },
     resolve: same,
   },
