@@ -4,18 +4,17 @@ import type { Duplex } from 'node:stream';
 import type { GraphQLSchema } from 'graphql';
 import { CloseCode, handleProtocols, makeServer } from 'graphql-ws';
 import { WebSocket, WebSocketServer } from 'ws';
-import { CLOSE_CODES } from '../../../protocol/events.ts';
 import { LIMITS } from '../../../protocol/limits.ts';
 import type { Config } from '../../config.ts';
 import type { Actor } from '../../domain/types.ts';
 import { AppError, toAppError } from '../../errors.ts';
 import { parseClientJson } from '../json.ts';
+import { frameWriter } from '../frame-writer.ts';
 import { keepAlive } from '../keepalive.ts';
 import { originAllowed } from '../origin.ts';
 import { FrameBudget } from '../session/frame-budget.ts';
 import { openSession, type Session, type SessionDeps } from '../session/session.ts';
 import { textFrame } from '../text-frame.ts';
-import { atTickEnd } from '../tick-end.ts';
 import { type ContextDeps, createContext, type GraphqlContext, viewerFreeContext } from './context.ts';
 import { coded, formatError, RequestRefused } from './errors.ts';
 import { LiveConnection } from './live.ts';
@@ -162,32 +161,22 @@ export function attachGraphqlWs(server: HttpServer, config: Config, deps: Graphq
   const extras = new WeakMap<WebSocket, Extra>();
   const pings = keepAlive(wss, config.realtime.pingIntervalMs, (ws) => void extras.get(ws)?.session?.heartbeat());
 
-  const uncorkAtTickEnd = atTickEnd<Extra>(
-    (extra) => extra.tcp.uncork(),
-    (err) => log.error({ err }, 'uncork failed'),
-  );
   /**
-   * Every frame graphql-ws sends, framed here and handed to the TCP socket whole, corked until
-   * the tick ends, as /v1/ws writes (ws/index.ts): a mutation's result and its complete, and
-   * the events of a batch, leave in one write where ws.send made a write of each (a third of
-   * the gateway's CPU under load, issue 9). It answers at once rather than once written, so a
-   * subscription's next event does not wait for the last one's write; what a connection can
-   * make the server hold is bounded instead by its unsent bytes (ws's bufferedAmount, corked
-   * ones included): past PARLEY_MAX_BUFFERED_BYTES it is a slow consumer, closed 4008
-   * (reconnect and recover) and cut a second later, as on /v1/ws. ws's own frames (close,
-   * ping) are written synchronously to the same socket (no extension is negotiated), so they
-   * cannot land inside one of these.
+   * Every frame graphql-ws sends leaves as /v1/ws's do (frame-writer.ts): corked until the tick
+   * ends, so a mutation's result and its complete, and the events of a batch, share a write
+   * where ws.send made a write of each (a third of the gateway's CPU under load, issue 9).
+   * graphql-ws is answered at once rather than once written, so a subscription's next event
+   * does not wait for the last one's write; what a connection can make the server hold is
+   * bounded by its unsent bytes instead: past PARLEY_MAX_BUFFERED_BYTES it is a slow
+   * consumer, closed 4008 (reconnect and recover).
    */
-  const write = (extra: Extra, data: string): void => {
-    const { ws, tcp } = extra;
-    if (ws.readyState !== WebSocket.OPEN) return;
-    if (uncorkAtTickEnd(extra)) tcp.cork();
-    tcp.write(textFrame(data));
-    if (ws.bufferedAmount <= config.realtime.maxBufferedBytes) return;
-    log.warn({ userId: extra.actor?.userId, buffered: ws.bufferedAmount }, 'slow consumer disconnected');
-    closeWith(ws, CLOSE_CODES.slowConsumer, 'slow_consumer');
-    setTimeout(() => ws.terminate(), 1000).unref();
-  };
+  const writeFrame = frameWriter<Extra>(
+    config.realtime.maxBufferedBytes,
+    log,
+    (extra) => extra.ws,
+    (extra) => extra.actor?.userId,
+  );
+  const write = (extra: Extra, data: string): void => writeFrame(extra, textFrame(data));
 
   function onConnection(ws: WebSocket, tcp: Duplex) {
     const budget = new FrameBudget(deps.frameBudget, { onFlood: () => closeWith(ws, CLOSE.flood, 'flood') });

@@ -9,11 +9,11 @@ import type { Actor } from '../../domain/types.ts';
 import { AppError, toAppError } from '../../errors.ts';
 import type { Connection } from '../../realtime/hub.ts';
 import { parseClientJson } from '../json.ts';
+import { frameWriter } from '../frame-writer.ts';
 import { keepAlive } from '../keepalive.ts';
 import { originAllowed } from '../origin.ts';
 import { openSession, type Session, type SessionDeps, type SessionHooks } from '../session/session.ts';
 import { checkProtocolVersion } from '../session/version.ts';
-import { atTickEnd } from '../tick-end.ts';
 import { textFrame } from '../text-frame.ts';
 
 /** One listener for every socket (an idle connection holds no function of its own for it). */
@@ -96,30 +96,13 @@ export function attachWs(server: HttpServer, config: Config, deps: SessionDeps) 
   };
   server.on('upgrade', onUpgrade);
 
-  const uncorkAtTickEnd = atTickEnd<Client>(
-    (client) => client.tcp?.uncork(),
-    (err) => deps.log.error({ err }, 'uncork failed'),
+  // Frames leave through the shared writer: corked until the tick ends, slow consumers cut (frame-writer.ts).
+  const write = frameWriter<Client>(
+    config.realtime.maxBufferedBytes,
+    deps.log,
+    (client) => client,
+    (client) => client.userId,
   );
-  /**
-   * The one way a frame leaves: events, acks and errors alike, framed here (text-frame.ts) and
-   * handed to the TCP socket whole, corked until the tick ends (tick-end.ts). ws itself
-   * writes synchronously too (no permessage-deflate, nothing queued in its sender), so its
-   * close and ping frames cannot land inside one of these. Whatever is queued counts (ws's
-   * bufferedAmount: bytes not yet taken by the kernel, corked ones included); a connection
-   * past PARLEY_MAX_BUFFERED_BYTES is closed 4008 (reconnect and sync) and, since a peer
-   * that does not read will not read the close frame either, cut a second later. What one
-   * connection can make the server hold is the bound plus one frame.
-   */
-  const write = (client: Client, frame: Buffer) => {
-    const socket = client.tcp;
-    if (client.readyState !== WebSocket.OPEN || !socket) return;
-    if (uncorkAtTickEnd(client)) socket.cork();
-    socket.write(frame);
-    if (client.bufferedAmount <= config.realtime.maxBufferedBytes) return;
-    deps.log.warn({ userId: client.userId, buffered: client.bufferedAmount }, 'slow consumer: disconnected');
-    client.close(CLOSE_CODES.slowConsumer, 'slow_consumer');
-    setTimeout(() => client.terminate(), 1000).unref();
-  };
   const send = (client: Client, frame: WsServerFrame) => write(client, textFrame(JSON.stringify(frame)));
   // One JSON encoding and one frame per event, the same bytes written to every target socket.
   deps.hub.register('ws', (connections, event, data) => {
